@@ -1,0 +1,206 @@
+"""The schema (SQLAlchemy Core). Alembic owns its evolution: see shouhou/migrations."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    text,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+from ..clock import SHANGHAI
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class Instant(TypeDecorator[datetime]):
+    """An aware instant. Stored as UTC (timestamptz on PostgreSQL, naive UTC on SQLite), read back in
+    Asia/Shanghai. Naive datetimes are refused: they are bugs."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime reached the database")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(SHANGHAI)
+
+
+def _pending(col: str) -> dict[str, object]:
+    cond = text(f"{col} IS NOT NULL")
+    return {"postgresql_where": cond, "sqlite_where": cond}
+
+
+shops = Table(
+    "shops", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("policy", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("wallet_fen", BigInteger, nullable=False),
+    Column("deposit_fen", BigInteger, nullable=False),
+    Column("wallet_opened_at", Instant, nullable=False),
+    Column("return_address", Text),
+    Column("created_at", Instant, nullable=False),
+)
+
+staff = Table(
+    "staff", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("shop_id", String(64), ForeignKey("shops.id"), nullable=False, index=True),
+    Column("role", String(16), nullable=False),
+    Column("name", String(200), nullable=False),
+)
+
+buyers = Table(
+    "buyers", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+)
+
+tokens = Table(
+    "tokens", metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("kind", String(16), nullable=False),  # buyer | staff | platform
+    Column("actor_id", String(64), nullable=False),
+    Column("role", String(32)),
+    Column("label", String(200)),
+    Column("created_at", Instant, nullable=False),
+)
+
+orders = Table(
+    "orders", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("shop_id", String(64), ForeignKey("shops.id"), nullable=False),
+    Column("buyer_id", String(64), ForeignKey("buyers.id"), nullable=False, index=True),
+    Column("policy", String(64), nullable=False),
+    Column("policy_version", String(32), nullable=False),
+    Column("amount_fen", BigInteger, nullable=False),
+    Column("freight_fen", BigInteger, nullable=False),
+    Column("payment", String(16), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("marketing", Boolean, nullable=False),
+    Column("goods", String(16), nullable=False),
+    Column("category", String(64), nullable=False),
+    Column("no_reason_return", Boolean, nullable=False),
+    Column("commission", JSON, nullable=False),
+    Column("created_at", Instant, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("shipped_at", Instant),
+    Column("carrier", String(64)),
+    Column("waybill", String(64)),
+    Column("signed_at", Instant),
+    Column("confirmed_at", Instant),
+    Column("confirmed_by", String(80)),
+    Column("completed_at", Instant),
+    Column("closed_at", Instant),
+    Column("refunded_fen", BigInteger, nullable=False),
+    Column("held_fen", BigInteger, nullable=False),
+    Column("open_ticket_id", String(64)),
+    Column("last_ticket_id", String(64)),
+    Column("applications_in_period", Integer, nullable=False),
+    Column("entry_closes_at", Instant),
+    Column("due_at", Instant),
+    Column("due_action", String(32)),
+    Column("due_rule", String(32)),
+    Index("ix_orders_shop_status", "shop_id", "status"),
+    Index("ix_orders_due", "due_at", **_pending("due_at")),
+)
+
+tickets = Table(
+    "tickets", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("order_id", String(64), ForeignKey("orders.id"), nullable=False, index=True),
+    Column("shop_id", String(64), ForeignKey("shops.id"), nullable=False),
+    Column("buyer_id", String(64), ForeignKey("buyers.id"), nullable=False, index=True),
+    Column("type", String(16), nullable=False),
+    Column("reason", String(32), nullable=False),
+    Column("amount_fen", BigInteger, nullable=False),
+    Column("policy", String(64), nullable=False),
+    Column("policy_version", String(32), nullable=False),
+    Column("created_at", Instant, nullable=False),
+    Column("over_period", Boolean, nullable=False),
+    Column("status", String(24), nullable=False),
+    Column("refunded_fen", BigInteger, nullable=False),
+    Column("evidence", JSON, nullable=False),
+    Column("note", Text),
+    Column("shipped_when_applied", Boolean, nullable=False),
+    Column("return_address", Text),
+    Column("carrier", String(64)),
+    Column("waybill", String(64)),
+    Column("reject_reason", Text),
+    Column("rejected_at", Instant),
+    Column("ended_at", Instant),
+    Column("updated_at", Instant),
+    Column("due_at", Instant),
+    Column("due_action", String(32)),
+    Column("due_rule", String(32)),
+    # The shop's work queue: its tickets by status, soonest deadline first.
+    Index("ix_tickets_shop_queue", "shop_id", "status", "due_at"),
+    # The worker's sweep: only tickets with a pending automatic action are in this index.
+    Index("ix_tickets_due", "due_at", **_pending("due_at")),
+)
+
+events = Table(
+    "events", metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("at", Instant, nullable=False),
+    Column("actor", String(80), nullable=False),
+    Column("type", String(40), nullable=False),
+    Column("shop_id", String(64)),
+    Column("order_id", String(64)),
+    Column("ticket_id", String(64)),
+    Column("from_status", String(24)),
+    Column("to_status", String(24)),
+    Column("rule", String(32)),
+    Column("payload", JSON, nullable=False),
+    Column("recorded_at", Instant, nullable=False),
+    Index("ix_events_ticket", "ticket_id", "id"),
+    Index("ix_events_order", "order_id", "id"),
+    Index("ix_events_shop_at", "shop_id", "at"),
+)
+
+overdue_records = Table(
+    "overdue_records", metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("shop_id", String(64), nullable=False),
+    Column("ticket_id", String(64), nullable=False, unique=True),
+    Column("order_id", String(64), nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("rule", String(32), nullable=False),
+    Column("cause_rule", String(32)),
+    Column("at", Instant, nullable=False),
+    Index("ix_overdue_shop_at", "shop_id", "at"),
+)

@@ -1,0 +1,233 @@
+"""The unit of work over SQLAlchemy Core: one transaction, repositories that track what they load,
+and one flush that writes changed rows and the events recorded on them."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Engine, Table, and_, func, insert, select, update
+
+from ..clock import Clock
+from ..domain.events import Event
+from ..domain.orders import Order
+from ..domain.shops import Buyer, Shop, Staff
+from ..domain.tickets import Ticket
+from . import tables as t
+
+A = TypeVar("A")
+
+
+def _columns(table: Table) -> list[str]:
+    return [c.name for c in table.columns]
+
+
+def _to_row(obj: Any, cols: list[str]) -> dict[str, Any]:
+    return {c: getattr(obj, c) for c in cols}
+
+
+def _from_row(cls: type[A], row: Any, cols: list[str]) -> A:
+    data = {c: row._mapping[c] for c in cols}
+    fields = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    obj = cls(**{k: v for k, v in data.items() if k in fields})
+    return obj
+
+
+class Repository:
+    """Loads aggregates of one table and remembers each as loaded, so flush writes only changes."""
+
+    def __init__(self, uow: SqlUnitOfWork, table: Table, cls: type[Any]) -> None:
+        self.uow, self.table, self.cls = uow, table, cls
+        self.cols = _columns(table)
+        self.seen: dict[str, tuple[Any, dict[str, Any]]] = {}
+        self.new: list[Any] = []
+
+    def _load(self, rows: Iterable[Any]) -> list[Any]:
+        out = []
+        for row in rows:
+            key = row._mapping["id"]
+            if key in self.seen:
+                out.append(self.seen[key][0])
+                continue
+            obj = _from_row(self.cls, row, self.cols)
+            self.seen[key] = (obj, _to_row(obj, self.cols))
+            out.append(obj)
+        return out
+
+    def get(self, ident: str, lock: bool = False) -> Any | None:
+        if ident in self.seen:
+            return self.seen[ident][0]
+        for obj in self.new:
+            if obj.id == ident:
+                return obj
+        stmt = select(self.table).where(self.table.c.id == ident)
+        if lock and self.uow.conn.dialect.name == "postgresql":
+            stmt = stmt.with_for_update()
+        found = self._load(self.uow.conn.execute(stmt))
+        return found[0] if found else None
+
+    def where(self, *conds: Any, order_by: Sequence[Any] = (), limit: int | None = None,
+              offset: int | None = None) -> list[Any]:
+        stmt = select(self.table).where(and_(*conds)) if conds else select(self.table)
+        if order_by:
+            stmt = stmt.order_by(*order_by)
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        if offset:
+            stmt = stmt.offset(offset)
+        return self._load(self.uow.conn.execute(stmt))
+
+    def count(self, *conds: Any) -> int:
+        stmt = select(func.count()).select_from(self.table)
+        if conds:
+            stmt = stmt.where(and_(*conds))
+        return int(self.uow.conn.execute(stmt).scalar_one())
+
+    def exists(self, ident: str) -> bool:
+        if ident in self.seen or any(o.id == ident for o in self.new):
+            return True
+        stmt = select(self.table.c.id).where(self.table.c.id == ident)
+        return self.uow.conn.execute(stmt).first() is not None
+
+    def add(self, obj: Any) -> None:
+        self.new.append(obj)
+
+    def flush(self) -> list[Any]:
+        """Write new and changed rows; return the aggregates written (for their events)."""
+        conn = self.uow.conn
+        touched = []
+        if self.new:
+            conn.execute(insert(self.table), [_to_row(o, self.cols) for o in self.new])
+            for o in self.new:
+                self.seen[o.id] = (o, _to_row(o, self.cols))
+            touched.extend(self.new)
+            self.new = []
+        for key, (obj, before) in list(self.seen.items()):
+            now = _to_row(obj, self.cols)
+            changed = {c: v for c, v in now.items() if v != before[c]}
+            if changed:
+                conn.execute(update(self.table).where(self.table.c.id == key).values(**changed))
+                self.seen[key] = (obj, now)
+            touched.append(obj)
+        return touched
+
+
+class SqlUnitOfWork:
+    """`with uow: ...; uow.commit()`. Leaving without commit rolls back: a refused command changes nothing."""
+
+    def __init__(self, engine: Engine, clock: Clock, write: bool = True) -> None:
+        self.engine, self.clock, self.write = engine, clock, write
+        self.conn: Connection
+
+    def __enter__(self) -> SqlUnitOfWork:
+        self.conn = self.engine.connect().execution_options(shouhou_write=self.write)
+        self.tx = self.conn.begin()
+        self.shops = Repository(self, t.shops, Shop)
+        self.staff = Repository(self, t.staff, Staff)
+        self.buyers = Repository(self, t.buyers, Buyer)
+        self.orders = Repository(self, t.orders, Order)
+        self.tickets = Repository(self, t.tickets, Ticket)
+        self.committed = False
+        self.extra_events: list[Event] = []
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if not self.committed and self.tx.is_active:
+                self.tx.rollback()
+        finally:
+            self.conn.close()
+
+    @property
+    def dialect(self) -> str:
+        return self.conn.dialect.name
+
+    def commit(self) -> list[Event]:
+        events = self.flush()
+        self.tx.commit()
+        self.committed = True
+        return events
+
+    def flush(self) -> list[Event]:
+        touched: list[Any] = []
+        for repo in (self.shops, self.staff, self.buyers, self.orders, self.tickets):
+            touched.extend(repo.flush())
+        events = list(self.extra_events)
+        self.extra_events = []
+        for agg in touched:
+            drain = getattr(agg, "drain_events", None)
+            if drain:
+                events.extend(drain())
+        events.sort(key=lambda e: e.seq)
+        self.store_events(events)
+        return events
+
+    def store_events(self, events: list[Event]) -> None:
+        if not events:
+            return
+        recorded_at = self.clock.now()
+        self.conn.execute(insert(t.events), [_event_row(e, recorded_at) for e in events])
+        overdue = [
+            {"shop_id": e.shop_id, "ticket_id": e.ticket_id, "order_id": e.order_id,
+             "type": e.payload["overdue_type"], "rule": e.rule, "cause_rule": e.payload.get("cause"), "at": e.at}
+            for e in events if e.type == "overdue_recorded"
+        ]
+        if overdue:
+            self.conn.execute(insert(t.overdue_records), overdue)
+
+    # -- reads that are not aggregates -----------------------------------------------------------
+    def events_for(self, ticket_id: str | None = None, order_id: str | None = None,
+                   shop_id: str | None = None) -> list[dict[str, Any]]:
+        cond = []
+        if ticket_id is not None:
+            cond.append(t.events.c.ticket_id == ticket_id)
+        if order_id is not None:
+            cond.append(t.events.c.order_id == order_id)
+        if shop_id is not None:
+            cond.append(t.events.c.shop_id == shop_id)
+        stmt = select(t.events).where(and_(*cond)).order_by(t.events.c.at, t.events.c.id)
+        return [dict(r._mapping) for r in self.conn.execute(stmt)]
+
+    def all_events(self) -> list[dict[str, Any]]:
+        stmt = select(t.events).order_by(t.events.c.at, t.events.c.id)
+        return [dict(r._mapping) for r in self.conn.execute(stmt)]
+
+    def due_ids(self, table: Table, now: datetime, limit: int) -> list[tuple[datetime, str]]:
+        """Ids with a pending automatic action due at or before `now`, soonest first. On PostgreSQL the
+        rows are locked and rows another worker holds are skipped."""
+        stmt = (
+            select(table.c.due_at, table.c.id)
+            .where(table.c.due_at.is_not(None), table.c.due_at <= now)
+            .order_by(table.c.due_at, table.c.id)
+            .limit(limit)
+        )
+        if self.dialect == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True)
+        return [(r[0], r[1]) for r in self.conn.execute(stmt)]
+
+    def next_due(self) -> datetime | None:
+        best = None
+        for table in (t.tickets, t.orders):
+            v = self.conn.execute(select(func.min(table.c.due_at)).where(table.c.due_at.is_not(None))).scalar()
+            if v is not None and (best is None or v < best):
+                best = v
+        if best is not None and best.tzinfo is None:  # raw aggregate on SQLite bypasses the type
+            best = t.Instant().process_result_value(best, self.conn.dialect)
+        return best
+
+    def token(self, token_hash: str) -> dict[str, Any] | None:
+        row = self.conn.execute(select(t.tokens).where(t.tokens.c.token_hash == token_hash)).first()
+        return dict(row._mapping) if row else None
+
+    def add_token(self, row: dict[str, Any]) -> None:
+        self.conn.execute(insert(t.tokens), [row])
+
+
+def _event_row(e: Event, recorded_at: datetime) -> dict[str, Any]:
+    return {
+        "at": e.at, "actor": e.actor, "type": e.type, "shop_id": e.shop_id, "order_id": e.order_id,
+        "ticket_id": e.ticket_id, "from_status": e.from_status, "to_status": e.to_status, "rule": e.rule,
+        "payload": e.payload, "recorded_at": recorded_at,
+    }

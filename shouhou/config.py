@@ -1,0 +1,27 @@
+"""One typed settings class: refuses bad configuration at start."""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SHOUHOU_", extra="ignore")
+
+    database_url: str = Field(default="sqlite:///shouhou.db", description="SQLAlchemy URL")
+    policy_paths: list[str] = Field(default_factory=list, description="extra policy pack files (JSON list)")
+    worker_interval: float = Field(default=1.0, gt=0, description="seconds between deadline sweeps")
+    worker_batch: int = Field(default=200, gt=0, le=10_000)
+    notifier: str = Field(default="log")
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_backend(cls, v: str) -> str:
+        if v.startswith("postgres://"):
+            v = "postgresql://" + v[len("postgres://"):]
+        if v.startswith("postgresql://"):
+            v = "postgresql+psycopg://" + v[len("postgresql://"):]
+        if not (v.startswith("sqlite") or v.startswith("postgresql+psycopg")):
+            raise ValueError("SHOUHOU_DATABASE_URL must be a sqlite:/// or postgresql:// URL")
+        return v

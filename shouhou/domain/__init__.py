@@ -1,0 +1,1 @@
+"""Pure after-sales rules: no I/O, no clock reads. Every function is handed `at`."""

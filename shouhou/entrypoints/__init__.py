@@ -1,0 +1,1 @@
+"""Entry points: HTTP API, CLI, worker, scenario runner. They hold no rules."""

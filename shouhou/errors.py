@@ -1,0 +1,62 @@
+"""Refusals: every command the engine declines says why, in Chinese and English, naming rule IDs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+CODES = ("invalid_state", "forbidden", "ineligible", "limit_reached", "invalid_input", "not_found")
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One failed condition: the rule it comes from and what it says in both languages."""
+
+    rule: str | None
+    zh: str
+    en: str
+
+
+@dataclass
+class Refusal(Exception):
+    """A command refused. Raised before anything is written; the transaction rolls back."""
+
+    code: str
+    reasons: list[Reason] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.code not in CODES:
+            raise ValueError(f"unknown refusal code {self.code}")
+        super().__init__(self.message_en)
+
+    @property
+    def rules(self) -> list[str]:
+        seen: list[str] = []
+        for r in self.reasons:
+            if r.rule and r.rule not in seen:
+                seen.append(r.rule)
+        return seen
+
+    @property
+    def message_zh(self) -> str:
+        return ";".join(r.zh for r in self.reasons)
+
+    @property
+    def message_en(self) -> str:
+        return "; ".join(r.en for r in self.reasons)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "code": self.code,
+            "message_zh": self.message_zh,
+            "message_en": self.message_en,
+            "rules": self.rules,
+        }
+
+
+def refuse(code: str, zh: str, en: str, rule: str | None = None) -> Refusal:
+    return Refusal(code, [Reason(rule, zh, en)])
+
+
+def not_found(what: str, ident: str) -> Refusal:
+    zh_what = {"order": "订单", "ticket": "售后单", "shop": "店铺", "buyer": "买家", "staff": "员工"}.get(what, what)
+    return refuse("not_found", f"{zh_what} {ident} 不存在", f"{what} {ident} not found")

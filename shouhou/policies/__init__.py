@@ -1,0 +1,288 @@
+"""Policy packs: every number of RULES.md as versioned data, validated on load.
+
+A pack is a TOML file with a list of versions. Each version names the date it takes
+effect and overrides the values of the version before it (the first version is
+complete). A ticket keeps the version in force when it opened (RULES §11).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import tomllib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+RULE_ID = re.compile(r"^[A-Z]+(?:-[A-Z]+)*-\d+$")
+BUILTIN_DIR = Path(__file__).parent
+
+REASONS = (
+    "logistics_damaged",
+    "logistics_lost",
+    "logistics_delayed",
+    "quality",
+    "not_as_described",
+    "no_reason",
+    "other",
+)
+ROLES = ("owner", "admin", "cs_admin", "cs_agent")
+
+
+class _Rule(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rule: str
+    source: str = "default"
+    note: str | None = None
+
+    @field_validator("rule")
+    @classmethod
+    def _rule_id(cls, v: str) -> str:
+        if not RULE_ID.match(v):
+            raise ValueError(f"not a rule ID such as KS-RR-1: {v!r}")
+        return v
+
+
+class Span(_Rule):
+    """A duration counted from a triggering event, with the rule it comes from."""
+
+    days: int | None = Field(default=None, ge=0)
+    hours: int | None = Field(default=None, ge=0)
+    minutes: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _one_length(self) -> Span:
+        if self.delta <= timedelta(0):
+            raise ValueError("a span needs a positive length in days, hours or minutes")
+        return self
+
+    @property
+    def delta(self) -> timedelta:
+        return timedelta(days=self.days or 0, hours=self.hours or 0, minutes=self.minutes or 0)
+
+    def show(self) -> str:
+        parts = []
+        if self.days:
+            parts.append(f"{self.days} d")
+        if self.hours:
+            parts.append(f"{self.hours} h")
+        if self.minutes:
+            parts.append(f"{self.minutes} min")
+        return " ".join(parts)
+
+
+class Limit(_Rule):
+    value: int = Field(ge=0)
+
+    def show(self) -> str:
+        return str(self.value)
+
+
+class Flag(_Rule):
+    enabled: bool
+
+    def show(self) -> str:
+        return "yes" if self.enabled else "no"
+
+
+class Choice(_Rule):
+    value: list[str]
+
+    def show(self) -> str:
+        return ", ".join(self.value) if self.value else "(none)"
+
+
+class OrderRules(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    completion: Span  # GEN-ORD-1: confirmed + 7 days
+    auto_confirm: Span  # GEN-ORD-2: later of shipment + N days and signing
+
+
+class ApplyRules(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    period: Flag  # GEN-APPLY-1
+    no_reason_return: Span  # GEN-APPLY-2
+    evidence_required: Choice  # GEN-APPLY-3: reasons that need evidence
+    refundable: Flag  # GEN-APPLY-4
+    one_open_ticket: Flag  # GEN-APPLY-5
+    max_in_period: Limit | None = None  # DY-APPLY-1
+    type_fits_state: Flag  # GEN-APPLY-6
+
+    @field_validator("evidence_required")
+    @classmethod
+    def _known_reasons(cls, v: Choice) -> Choice:
+        unknown = [r for r in v.value if r not in REASONS]
+        if unknown:
+            raise ValueError(f"unknown reasons {unknown}; known: {list(REASONS)}")
+        return v
+
+
+class RefundOnlyRules(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    review_before_shipment: Span  # KS-RO-1 / DY-RO-1
+    review_after_shipment: Span
+
+
+class ReturnRefundRules(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    review: Span  # KS-RR-1
+    buyer_ships: Span  # KS-RR-2 / DY-RR-2
+    shop_confirms_receipt: Span  # KS-RR-3 / DY-RR-2
+
+
+class RejectionRules(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    reason_required: Flag  # KS-RR-4
+    shop_may_reprocess: Flag  # DY-RR-1
+    intervention_after_rejection: Flag  # KS-RR-4: either side may ask the platform to step in
+    intervention_window: Span | None = None  # DY-RR-3: None = no limit
+
+
+class GovernanceRules(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    overdue_record: Flag  # KS-GOV-1
+
+
+class PolicyVersion(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: str
+    effective_from: datetime
+    summary: str | None = None
+    order: OrderRules
+    apply: ApplyRules
+    refund_only: RefundOnlyRules
+    return_refund: ReturnRefundRules
+    rejection: RejectionRules
+    governance: GovernanceRules
+
+    @field_validator("effective_from")
+    @classmethod
+    def _aware(cls, v: datetime) -> datetime:
+        if v.tzinfo is None:
+            raise ValueError("effective_from needs a zone offset, e.g. 2026-01-01T00:00:00+08:00")
+        return v
+
+    def rows(self) -> list[tuple[str, str, str, str, str | None]]:
+        """(setting, value, rule, source, note) for every value of the version, for display."""
+        out: list[tuple[str, str, str, str, str | None]] = []
+        for section in ("order", "apply", "refund_only", "return_refund", "rejection", "governance"):
+            block = getattr(self, section)
+            for key in type(block).model_fields:
+                item = getattr(block, key)
+                if item is None:
+                    continue
+                out.append((f"{section}.{key}", item.show(), item.rule, item.source, item.note))
+        return out
+
+
+class PolicyPackError(ValueError):
+    """A pack that does not load: says the file, the field and the reason."""
+
+
+@dataclass(frozen=True)
+class PolicyPack:
+    name: str
+    title: str
+    versions: tuple[PolicyVersion, ...]  # sorted by effective_from
+    source: str
+
+    def at(self, when: datetime) -> PolicyVersion:
+        """The version in force at `when` (the first one if `when` predates them all)."""
+        chosen = self.versions[0]
+        for v in self.versions:
+            if v.effective_from <= when:
+                chosen = v
+        return chosen
+
+    def version(self, version: str) -> PolicyVersion:
+        for v in self.versions:
+            if v.version == version:
+                return v
+        raise KeyError(f"pack {self.name} has no version {version}")
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict) and "rule" not in v:
+            out[k] = _merge(out[k], v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def load_pack(path: str | Path) -> PolicyPack:
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as e:
+        raise PolicyPackError(f"{path}: no such policy file") from e
+    except tomllib.TOMLDecodeError as e:
+        raise PolicyPackError(f"{path}: not valid TOML: {e}") from e
+    return parse_pack(raw, str(path))
+
+
+def parse_pack(raw: dict[str, Any], source: str) -> PolicyPack:
+    name = raw.get("name")
+    if not isinstance(name, str) or not name:
+        raise PolicyPackError(f"{source}: field 'name': a pack needs a name")
+    versions_raw = raw.get("versions")
+    if not isinstance(versions_raw, list) or not versions_raw:
+        raise PolicyPackError(f"{source}: field 'versions': a pack needs at least one [[versions]] table")
+    merged: dict[str, Any] = {}
+    versions: list[PolicyVersion] = []
+    for i, vraw in enumerate(versions_raw):
+        merged = _merge(merged, vraw)
+        try:
+            versions.append(PolicyVersion.model_validate(merged))
+        except ValidationError as e:
+            problems = "; ".join(
+                f"versions[{i}].{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in e.errors()
+            )
+            raise PolicyPackError(f"{source}: {problems}") from None
+    versions.sort(key=lambda v: v.effective_from)
+    seen = set()
+    for v in versions:
+        if v.version in seen:
+            raise PolicyPackError(f"{source}: field 'version': {v.version} appears twice")
+        seen.add(v.version)
+    return PolicyPack(name=name, title=str(raw.get("title", name)), versions=tuple(versions), source=source)
+
+
+class PolicyRegistry:
+    """The packs this engine knows: the built-in ones plus any custom pack files."""
+
+    def __init__(self, packs: dict[str, PolicyPack] | None = None) -> None:
+        self._packs: dict[str, PolicyPack] = dict(packs or {})
+
+    @classmethod
+    def default(cls, extra_paths: list[str] | None = None) -> PolicyRegistry:
+        reg = cls()
+        for path in sorted(BUILTIN_DIR.glob("*.toml")):
+            reg.add(load_pack(path))
+        for p in extra_paths or []:
+            reg.add(load_pack(p))
+        return reg
+
+    def add(self, pack: PolicyPack) -> None:
+        self._packs[pack.name] = pack
+
+    def get(self, name: str) -> PolicyPack:
+        try:
+            return self._packs[name]
+        except KeyError:
+            raise KeyError(f"unknown policy pack {name!r}; known: {sorted(self._packs)}") from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._packs
+
+    def names(self) -> list[str]:
+        return sorted(self._packs)
+
+    def resolve(self, name: str, version: str) -> PolicyVersion:
+        return self.get(name).version(version)

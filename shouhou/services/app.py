@@ -1,0 +1,47 @@
+"""The one wiring point: clock, database, policy registry and notifier, and the command bus."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine
+
+from ..adapters.notifier import LogNotifier, Notifier
+from ..adapters.uow import SqlUnitOfWork
+from ..clock import Clock
+from ..domain.actors import Actor
+from ..domain.events import Event
+from ..policies import PolicyRegistry
+from . import deadlines
+from .handlers import HANDLERS, Context
+
+
+class Shouhou:
+    """The engine: `handle(command, actor)` runs one use case in one transaction; `tick()` fires
+    what is due. Notifications leave only after the commit."""
+
+    def __init__(self, engine: Engine, clock: Clock, policies: PolicyRegistry,
+                 notifier: Notifier | None = None) -> None:
+        self.engine, self.clock, self.policies = engine, clock, policies
+        self.notifier = notifier or LogNotifier()
+
+    def uow(self, write: bool = True) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, self.clock, write=write)
+
+    def handle(self, cmd: object, actor: Actor, now: datetime | None = None) -> Any:
+        handler: Callable[..., Any] = HANDLERS[type(cmd)]
+        ctx = Context(now=now or self.clock.now(), policies=self.policies)
+        with self.uow() as uow:
+            result = handler(cmd, actor, uow, ctx)
+            events = uow.commit()
+        self._publish(events)
+        return result
+
+    def tick(self, now: datetime | None = None, batch: int = 200) -> int:
+        return deadlines.sweep(self.uow, self.policies, now or self.clock.now(), batch, self._publish)
+
+    def _publish(self, events: list[Event]) -> None:
+        if events:
+            self.notifier.publish(events)

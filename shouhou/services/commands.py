@@ -1,0 +1,141 @@
+"""Commands: what an actor asks the engine to do. Small, frozen, imperative."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class CreateShop:
+    id: str
+    name: str
+    policy: str
+    status: str = "normal"
+    wallet_fen: int = 0
+    deposit_fen: int = 0
+    wallet_opened_at: datetime | None = None
+    return_address: str | None = None
+
+
+@dataclass(frozen=True)
+class SetShopStatus:
+    shop_id: str
+    status: str
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class AddStaff:
+    id: str
+    shop_id: str
+    role: str
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class AddBuyer:
+    id: str
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class IssueToken:
+    kind: str  # buyer | staff | platform
+    actor_id: str
+    role: str | None = None
+    label: str | None = None
+    token: str | None = None  # a chosen token (demo data); otherwise a random one
+
+
+@dataclass(frozen=True)
+class ImportOrder:
+    shop_id: str
+    buyer_id: str
+    amount_fen: int
+    id: str | None = None
+    freight_fen: int = 0
+    payment: str = "online"
+    kind: str = "normal"
+    marketing: bool = False
+    goods: str = "physical"
+    category: str = "general"
+    no_reason_return: bool = True
+    commission: dict[str, str] = field(default_factory=dict)
+    created_at: datetime | None = None
+    shipped_at: datetime | None = None
+    signed_at: datetime | None = None
+    confirmed_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ShipOrder:
+    order_id: str
+    carrier: str | None = None
+    waybill: str | None = None
+
+
+@dataclass(frozen=True)
+class SignOrder:
+    order_id: str
+
+
+@dataclass(frozen=True)
+class ConfirmOrder:
+    order_id: str
+
+
+@dataclass(frozen=True)
+class Apply:
+    order_id: str
+    type: str
+    reason: str
+    amount_fen: int | None = None
+    evidence: tuple[str, ...] = ()
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Cancel:
+    ticket_id: str
+
+
+@dataclass(frozen=True)
+class Approve:
+    ticket_id: str
+    return_address: str | None = None
+
+
+@dataclass(frozen=True)
+class Reject:
+    ticket_id: str
+    reason: str | None
+    evidence: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SubmitWaybill:
+    ticket_id: str
+    carrier: str | None = None
+    waybill: str | None = None
+
+
+@dataclass(frozen=True)
+class ConfirmReturn:
+    ticket_id: str
+
+
+@dataclass(frozen=True)
+class RefuseReturn:
+    ticket_id: str
+    reason: str | None
+    evidence: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RequestIntervention:
+    ticket_id: str
+    reason: str | None = None
+
+
+TicketCommand = Cancel | Approve | Reject | SubmitWaybill | ConfirmReturn | RefuseReturn | RequestIntervention

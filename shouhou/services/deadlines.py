@@ -1,0 +1,85 @@
+"""The deadline worker's sweep: every automatic action fires exactly once, at its due time, in the
+same transaction as its state change.
+
+Due rows are found through partial indexes on `due_at` (only rows with a pending action are in
+them), so a sweep costs in proportion to what is due, not to all tickets. On PostgreSQL the rows are
+claimed with FOR UPDATE SKIP LOCKED, so several workers share the work; on SQLite the unit of work
+holds the write lock from its first statement. A worker that dies mid-batch rolls back the whole
+batch; the next sweep fires it again, once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from ..adapters import tables as t
+from ..adapters.uow import SqlUnitOfWork
+from ..domain import aftersales
+from ..domain.events import Event
+from ..policies import PolicyRegistry
+
+
+def fire_batch(uow: SqlUnitOfWork, policies: PolicyRegistry, now: datetime, limit: int) -> int:
+    """Fire up to `limit` due actions, soonest first, each at its own due time. The caller commits."""
+    due: list[tuple[datetime, str, str]] = []
+    due += [(at, "ticket", i) for at, i in uow.due_ids(t.tickets, now, limit)]
+    due += [(at, "order", i) for at, i in uow.due_ids(t.orders, now, limit)]
+    due.sort()
+    fired = 0
+    batch = due[:limit]
+    for i, (_at, kind, ident) in enumerate(batch):
+        if kind == "ticket":
+            touched = _fire_ticket(uow, policies, ident, now)
+        else:
+            touched = _fire_order(uow, policies, ident, now)
+        if not touched:
+            continue
+        fired += 1
+        # Firing may have set a new action due before the rest of this batch: stop here so the
+        # next batch takes everything in due-time order.
+        if i + 1 < len(batch):
+            upcoming = batch[i + 1][0]
+            if any(a.due_at is not None and a.due_at < upcoming for a in touched):
+                break
+    return fired
+
+
+def _fire_ticket(uow: SqlUnitOfWork, policies: PolicyRegistry, ticket_id: str, now: datetime) -> list[Any]:
+    ticket = uow.tickets.get(ticket_id, lock=True)
+    if ticket is None or not ticket.is_due(now):  # fired meanwhile by another worker
+        return []
+    order = uow.orders.get(ticket.order_id, lock=True)
+    shop = uow.shops.get(ticket.shop_id)
+    assert order is not None and shop is not None and ticket.due_at is not None
+    pv = policies.resolve(ticket.policy, ticket.policy_version)
+    aftersales.fire(ticket, order, pv, ticket.due_at, shop.return_address)
+    return [ticket, order]
+
+
+def _fire_order(uow: SqlUnitOfWork, policies: PolicyRegistry, order_id: str, now: datetime) -> list[Any]:
+    order = uow.orders.get(order_id, lock=True)
+    if order is None or order.due_at is None or order.due_at > now:
+        return []
+    pv = policies.resolve(order.policy, order.policy_version)
+    order.fire(order.due_at, pv)
+    return [order]
+
+
+def sweep(
+    uow_factory: Callable[[], SqlUnitOfWork], policies: PolicyRegistry, now: datetime, batch: int = 200,
+    on_commit: Callable[[list[Event]], None] | None = None,
+) -> int:
+    """Fire everything due at or before `now`, batch by batch (one transaction each), including
+    actions that firing makes due. Returns how many fired."""
+    total = 0
+    while True:
+        with uow_factory() as uow:
+            fired = fire_batch(uow, policies, now, batch)
+            events = uow.commit()
+        if on_commit and events:
+            on_commit(events)
+        total += fired
+        if fired == 0:
+            return total

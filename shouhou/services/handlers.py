@@ -1,0 +1,311 @@
+"""Use cases: one function per command, `handler(cmd, actor, uow, ctx)`. Each reads `now` once
+(ctx.now), checks who may act, loads with locks, calls the domain, and leaves the commit to the bus."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from ..adapters.uow import SqlUnitOfWork
+from ..domain import aftersales
+from ..domain.actors import PLATFORM_ROLES, SHOP_ROLES, Actor, require
+from ..domain.events import Event
+from ..domain.orders import GOODS, KINDS, PAYMENTS, Order, derive_imported
+from ..domain.shops import SHOP_STATUSES, Buyer, Shop, Staff
+from ..domain.tickets import Ticket
+from ..errors import not_found, refuse
+from ..money import format_yuan
+from ..policies import PolicyRegistry, PolicyVersion
+from . import commands as c
+
+
+@dataclass(frozen=True)
+class Context:
+    now: datetime
+    policies: PolicyRegistry
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}{secrets.token_hex(8)}"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+# -- tenancy --------------------------------------------------------------------------------------
+
+def can_see_order(actor: Actor, order: Order) -> bool:
+    if actor.is_platform:
+        return True
+    if actor.is_staff:
+        return actor.shop_id == order.shop_id
+    return actor.is_buyer and actor.id == order.buyer_id
+
+
+def can_see_ticket(actor: Actor, ticket: Ticket) -> bool:
+    if actor.is_platform:
+        return True
+    if actor.is_staff:
+        return actor.shop_id == ticket.shop_id
+    return actor.is_buyer and actor.id == ticket.buyer_id
+
+
+def load_order(uow: SqlUnitOfWork, actor: Actor, order_id: str, lock: bool = False) -> Order:
+    order = uow.orders.get(order_id, lock=lock)
+    if order is None or not can_see_order(actor, order):
+        raise not_found("order", order_id)
+    return order
+
+
+def load_ticket(uow: SqlUnitOfWork, actor: Actor, ticket_id: str, lock: bool = False) -> Ticket:
+    ticket = uow.tickets.get(ticket_id, lock=lock)
+    if ticket is None or not can_see_ticket(actor, ticket):
+        raise not_found("ticket", ticket_id)
+    return ticket
+
+
+def _platform(actor: Actor, zh: str, en: str) -> None:
+    require(actor.is_platform, f"只有平台可以{zh}", f"only the platform may {en}")
+
+
+def _pv(ctx: Context, name: str, version: str) -> PolicyVersion:
+    return ctx.policies.resolve(name, version)
+
+
+# -- shops, staff, buyers, tokens -----------------------------------------------------------------
+
+def create_shop(cmd: c.CreateShop, actor: Actor, uow: SqlUnitOfWork, ctx: Context) -> str:
+    _platform(actor, "创建店铺", "create shops")
+    problems = []
+    if cmd.policy not in ctx.policies:
+        problems.append((f"未知的规则包 {cmd.policy}", f"unknown policy pack {cmd.policy!r}; known {ctx.policies.names()}"))
+    if cmd.status not in SHOP_STATUSES:
+        problems.append((f"未知的店铺状态 {cmd.status}", f"status must be one of {list(SHOP_STATUSES)}"))
+    if cmd.wallet_fen < 0 or cmd.deposit_fen < 0:
+        problems.append(("余额不能为负", "wallet and deposit cannot be negative"))
+    if not cmd.id:
+        problems.append(("店铺 ID 不能为空", "shop id is required"))
+    if problems:
+        raise refuse("invalid_input", ";".join(p[0] for p in problems), "; ".join(p[1] for p in problems))
+    if uow.shops.exists(cmd.id):
+        raise refuse("invalid_state", f"店铺 {cmd.id} 已存在", f"shop {cmd.id} exists already")
+    uow.shops.add(Shop(
+        id=cmd.id, name=cmd.name or cmd.id, policy=cmd.policy, status=cmd.status, wallet_fen=cmd.wallet_fen,
+        deposit_fen=cmd.deposit_fen,
+        wallet_opened_at=cmd.wallet_opened_at or ctx.now - timedelta(days=365),
+        created_at=ctx.now, return_address=cmd.return_address,
+    ))
+    uow.extra_events.append(Event("shop_created", ctx.now, actor.label, shop_id=cmd.id,
+                                  payload={"policy": cmd.policy, "status": cmd.status}))
+    return cmd.id
+
+
+def set_shop_status(cmd: c.SetShopStatus, actor: Actor, uow: SqlUnitOfWork, ctx: Context) -> None:
+    _platform(actor, "变更店铺状态", "change a shop's status")
+    shop = uow.shops.get(cmd.shop_id, lock=True)
+    if shop is None:
+        raise not_found("shop", cmd.shop_id)
+    if cmd.status not in SHOP_STATUSES:
+        raise refuse("invalid_input", f"未知的店铺状态 {cmd.status}", f"status must be one of {list(SHOP_STATUSES)}")
+    before = shop.status
+    shop.status = cmd.status
+    uow.extra_events.append(Event("shop_status_changed", ctx.now, actor.label, shop_id=shop.id,
+                                  from_status=before, to_status=cmd.status, payload={"reason": cmd.reason}))
+
+
+def add_staff(cmd: c.AddStaff, actor: Actor, uow: SqlUnitOfWork, ctx: Context) -> str:
+    shop = uow.shops.get(cmd.shop_id)
+    if shop is None or not (actor.is_platform or (actor.is_staff and actor.shop_id == shop.id)):
+        raise not_found("shop", cmd.shop_id)
+    require(actor.is_platform or actor.role in ("owner", "admin"), "只有主账号或管理员可以添加员工",
+            "only the owner or an admin may add staff")
+    if cmd.role not in SHOP_ROLES:
+        raise refuse("invalid_input", f"未知的角色 {cmd.role}", f"role must be one of {list(SHOP_ROLES)}")
+    if not cmd.id or uow.staff.exists(cmd.id):
+        raise refuse("invalid_input", f"员工 ID {cmd.id!r} 为空或已存在", f"staff id {cmd.id!r} is empty or taken")
+    uow.staff.add(Staff(id=cmd.id, shop_id=shop.id, role=cmd.role, name=cmd.name or cmd.id))
+    return cmd.id
+
+
+def add_buyer(cmd: c.AddBuyer, actor: Actor, uow: SqlUnitOfWork, ctx: Context) -> str:
+    _platform(actor, "添加买家", "add buyers")
+    if not cmd.id or uow.buyers.exists(cmd.id):
+        raise refuse("invalid_input", f"买家 ID {cmd.id!r} 为空或已存在", f"buyer id {cmd.id!r} is empty or taken")
+    uow.buyers.add(Buyer(id=cmd.id, name=cmd.name or cmd.id))
+    return cmd.id
+
+
+def issue_token(cmd: c.IssueToken, actor: Actor, uow: SqlUnitOfWork, ctx: Context) -> str:
+    _platform(actor, "签发令牌", "issue tokens")
+    role = cmd.role
+    if cmd.kind == "buyer":
+        if not uow.buyers.exists(cmd.actor_id):
+            raise not_found("buyer", cmd.actor_id)
+    elif cmd.kind == "staff":
+        member = uow.staff.get(cmd.actor_id)
+        if member is None:
+            raise not_found("staff", cmd.actor_id)
+        role = member.role
+    elif cmd.kind == "platform":
+        if role not in PLATFORM_ROLES:
+            raise refuse("invalid_input", f"平台角色须为 {list(PLATFORM_ROLES)}", f"platform role must be one of {list(PLATFORM_ROLES)}")
+    else:
+        raise refuse("invalid_input", "令牌类型须为 buyer、staff 或 platform", "kind must be buyer, staff or platform")
+    token = cmd.token or f"sh_{secrets.token_urlsafe(24)}"
+    uow.add_token({"token_hash": hash_token(token), "kind": cmd.kind, "actor_id": cmd.actor_id, "role": role,
+                   "label": cmd.label, "created_at": ctx.now})
+    return token
+
+
+def actor_for_token(uow: SqlUnitOfWork, token: str) -> Actor | None:
+    row = uow.token(hash_token(token))
+    if row is None:
+        return None
+    if row["kind"] == "staff":
+        member = uow.staff.get(row["actor_id"])
+        if member is None:
+            return None
+        return Actor("staff", member.id, shop_id=member.shop_id, role=member.role)
+    return Actor(row["kind"], row["actor_id"], role=row["role"])
+
+
+# -- orders ---------------------------------------------------------------------------------------
+
+def import_order(cmd: c.ImportOrder, actor: Actor, uow: SqlUnitOfWork, ctx: Context) -> str:
+    """A paid order arrives from the platform's order system, possibly with its history."""
+    _platform(actor, "导入订单", "create or import orders")
+    shop = uow.shops.get(cmd.shop_id)
+    if shop is None:
+        raise not_found("shop", cmd.shop_id)
+    if not uow.buyers.exists(cmd.buyer_id):
+        raise not_found("buyer", cmd.buyer_id)
+    problems = []
+    if cmd.amount_fen <= 0:
+        problems.append(("订单金额须大于 0", "amount must be > 0"))
+    if not 0 <= cmd.freight_fen <= cmd.amount_fen:
+        problems.append(("运费须在 0 与订单金额之间", "freight must be between 0 and the amount"))
+    for name, value, allowed in (("payment", cmd.payment, PAYMENTS), ("kind", cmd.kind, KINDS),
+                                 ("goods", cmd.goods, GOODS)):
+        if value not in allowed:
+            problems.append((f"{name} 须为 {list(allowed)}", f"{name} must be one of {list(allowed)}"))
+    for key, rate in cmd.commission.items():
+        if key not in COMMISSION_KEYS:
+            problems.append((f"未知的佣金项 {key}", f"unknown commission {key!r}; one of {list(COMMISSION_KEYS)}"))
+        elif not _is_rate(rate):
+            problems.append((f"佣金比例 {key} 须为 0 到 1 之间的小数", f"commission {key} must be a decimal rate in [0, 1)"))
+    if problems:
+        raise refuse("invalid_input", ";".join(p[0] for p in problems), "; ".join(p[1] for p in problems))
+    order_id = cmd.id or new_id("O")
+    if uow.orders.exists(order_id):
+        raise refuse("invalid_state", f"订单 {order_id} 已存在", f"order {order_id} exists already")
+    created = cmd.created_at or ctx.now
+    pack = ctx.policies.get(shop.policy)
+    pv = pack.at(created)
+    order = Order(
+        id=order_id, shop_id=shop.id, buyer_id=cmd.buyer_id, policy=shop.policy, policy_version=pv.version,
+        amount_fen=cmd.amount_fen, freight_fen=cmd.freight_fen, payment=cmd.payment, kind=cmd.kind,
+        marketing=cmd.marketing, goods=cmd.goods, category=cmd.category, no_reason_return=cmd.no_reason_return,
+        commission=dict(cmd.commission), created_at=created, shipped_at=cmd.shipped_at, signed_at=cmd.signed_at,
+        confirmed_at=cmd.confirmed_at,
+    )
+    derived = derive_imported(order, pv, ctx.now)
+    payload: dict[str, Any] = {"amount": format_yuan(order.amount_fen), "status": order.status,
+                               "policy": f"{order.policy}@{pv.version}"}
+    for key, (when, rule) in derived.items():
+        payload[key] = {"at": when.isoformat(), "rule": rule}
+    order.record(Event("order_created", created if cmd.created_at else ctx.now, actor.label, shop_id=shop.id,
+                       order_id=order.id, to_status=order.status, payload=payload))
+    uow.orders.add(order)
+    return order.id
+
+
+COMMISSION_KEYS = ("creator", "group_leader", "affiliate", "tech_fee")
+
+
+def _is_rate(value: object) -> bool:
+    try:
+        rate = Decimal(str(value))
+    except InvalidOperation:
+        return False
+    return rate.is_finite() and Decimal(0) <= rate < Decimal(1)
+
+
+def ship_order(cmd: c.ShipOrder, actor: Actor, uow: SqlUnitOfWork, ctx: Context) -> None:
+    order = load_order(uow, actor, cmd.order_id, lock=True)
+    require(actor.is_staff or actor.is_platform, "只有店铺员工可以发货", "only the shop's staff may ship")
+    order.ship(ctx.now, actor.label, cmd.carrier, cmd.waybill)
+
+
+def sign_order(cmd: c.SignOrder, actor: Actor, uow: SqlUnitOfWork, ctx: Context) -> None:
+    order = load_order(uow, actor, cmd.order_id, lock=True)
+    require(actor.is_platform, "签收由物流回传(平台)记录", "signing is reported by the carrier through the platform")
+    order.sign(ctx.now, actor.label, _pv(ctx, order.policy, order.policy_version))
+
+
+def confirm_order(cmd: c.ConfirmOrder, actor: Actor, uow: SqlUnitOfWork, ctx: Context) -> None:
+    order = load_order(uow, actor, cmd.order_id, lock=True)
+    require(actor.is_buyer, "只有买家可以确认收货", "only the buyer may confirm receipt")
+    if order.due_at is not None and order.due_at <= ctx.now:
+        raise refuse("invalid_state", "系统已到期自动确认收货", "the automatic confirmation has fallen due",
+                     order.due_rule)
+    order.confirm(ctx.now, actor.label, _pv(ctx, order.policy, order.policy_version))
+
+
+# -- tickets --------------------------------------------------------------------------------------
+
+def apply(cmd: c.Apply, actor: Actor, uow: SqlUnitOfWork, ctx: Context) -> str:
+    require(actor.is_buyer, "只有买家可以申请售后", "only buyers apply for after-sales")
+    order = load_order(uow, actor, cmd.order_id, lock=True)
+    pv = ctx.policies.get(order.policy).at(ctx.now)
+    ticket = aftersales.apply(new_id("T"), order, actor, pv, ctx.now, cmd.type, cmd.reason, cmd.amount_fen,
+                              list(cmd.evidence), cmd.note)
+    uow.tickets.add(ticket)
+    return ticket.id
+
+
+def _ticket_command(op: Callable[..., None]) -> Callable[[Any, Actor, SqlUnitOfWork, Context], None]:
+    def handler(cmd: Any, actor: Actor, uow: SqlUnitOfWork, ctx: Context) -> None:
+        ticket = load_ticket(uow, actor, cmd.ticket_id, lock=True)
+        order = uow.orders.get(ticket.order_id, lock=True)
+        assert order is not None
+        pv = _pv(ctx, ticket.policy, ticket.policy_version)
+        op(cmd, ticket, order, actor, pv, ctx, uow)
+    return handler
+
+
+def _default_address(uow: SqlUnitOfWork, shop_id: str) -> str | None:
+    shop = uow.shops.get(shop_id)
+    return shop.return_address if shop else None
+
+
+HANDLERS: dict[type, Callable[..., Any]] = {
+    c.CreateShop: create_shop,
+    c.SetShopStatus: set_shop_status,
+    c.AddStaff: add_staff,
+    c.AddBuyer: add_buyer,
+    c.IssueToken: issue_token,
+    c.ImportOrder: import_order,
+    c.ShipOrder: ship_order,
+    c.SignOrder: sign_order,
+    c.ConfirmOrder: confirm_order,
+    c.Apply: apply,
+    c.Cancel: _ticket_command(lambda cmd, t, o, a, pv, ctx, uow: aftersales.cancel(t, o, a, pv, ctx.now)),
+    c.Approve: _ticket_command(lambda cmd, t, o, a, pv, ctx, uow: aftersales.approve(
+        t, o, a, pv, ctx.now, cmd.return_address, _default_address(uow, t.shop_id))),
+    c.Reject: _ticket_command(lambda cmd, t, o, a, pv, ctx, uow: aftersales.reject(
+        t, o, a, pv, ctx.now, cmd.reason, list(cmd.evidence))),
+    c.SubmitWaybill: _ticket_command(lambda cmd, t, o, a, pv, ctx, uow: aftersales.submit_waybill(
+        t, o, a, pv, ctx.now, cmd.carrier, cmd.waybill)),
+    c.ConfirmReturn: _ticket_command(lambda cmd, t, o, a, pv, ctx, uow: aftersales.confirm_return(
+        t, o, a, pv, ctx.now)),
+    c.RefuseReturn: _ticket_command(lambda cmd, t, o, a, pv, ctx, uow: aftersales.refuse_return(
+        t, o, a, pv, ctx.now, cmd.reason, list(cmd.evidence))),
+    c.RequestIntervention: _ticket_command(lambda cmd, t, o, a, pv, ctx, uow: aftersales.request_intervention(
+        t, o, a, pv, ctx.now, cmd.reason)),
+}

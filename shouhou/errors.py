@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-CODES = ("invalid_state", "forbidden", "ineligible", "limit_reached", "invalid_input", "not_found")
+CODES = ("invalid_state", "forbidden", "ineligible", "limit_reached", "invalid_input", "not_found", "unauthenticated")
 
 
 @dataclass(frozen=True)

@@ -95,7 +95,9 @@ def application_problems(
              f"reason {reason} needs evidence (photos, chat record)")
 
     refundable = order.refundable_fen
-    if order.status == "closed" or refundable <= 0:
+    if order.open_ticket_id is not None:
+        pass  # the open ticket holds the amount: GEN-APPLY-5 above says why
+    elif order.status == "closed" or refundable <= 0:
         fail("ineligible", a.refundable.rule, f"可退金额为 {format_yuan(max(refundable, 0))},不能再申请",
              f"nothing is refundable (refundable {format_yuan(max(refundable, 0))})")
     elif amount_fen is not None and (amount_fen <= 0 or amount_fen > refundable):

@@ -91,7 +91,7 @@ class Ticket(Recorder):
             raise AssertionError(f"waiting state {to} needs a deadline")
         if to not in WAITING and due is not None:
             raise AssertionError(f"state {to} takes no deadline")
-        frm = self.status
+        frm = None if self.status == "new" else self.status
         self.status = to
         self.updated_at = at
         if due is None:

@@ -1,0 +1,270 @@
+"""The HTTP API (FastAPI). Routes only translate: HTTP in, a command or query, JSON out. Rules live
+in the domain; who may see what lives in the services (others' objects answer 404)."""
+
+import logging
+import threading
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from ...domain.actors import Actor
+from ...errors import Refusal, refuse
+from ...money import parse_yuan
+from ...services import commands as c
+from ...services import queries as q
+from ...services.app import Shouhou
+from ...services.handlers import actor_for_token
+from . import schemas as s
+
+log = logging.getLogger("shouhou.api")
+
+STATUS = {"invalid_state": 409, "forbidden": 403, "ineligible": 422, "limit_reached": 422,
+          "invalid_input": 422, "not_found": 404, "unauthenticated": 401}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": s.ErrorOut} for code in (401, 403, 404, 409, 422)
+}
+
+
+class Worker:
+    """The deadline worker inside the API process: sweeps every `interval` seconds until stopped."""
+
+    def __init__(self, shouhou: Shouhou, interval: float, batch: int) -> None:
+        self.shouhou, self.interval, self.batch = shouhou, interval, batch
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run, name="shouhou-worker", daemon=True)
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            try:
+                fired = self.shouhou.tick(batch=self.batch)
+                if fired:
+                    log.info("worker fired %d due actions", fired)
+            except Exception:  # noqa: BLE001 - keep the worker alive; the batch rolled back
+                log.exception("deadline sweep failed; retrying")
+            self.stop.wait(self.interval)
+
+
+def run(sh: Shouhou, cmd: object, actor: Actor) -> Any:
+    return sh.handle(cmd, actor)
+
+
+def read(sh: Shouhou, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
+    with sh.uow(write=False) as uow:
+        return fn(uow, *args, **kw)
+
+
+def yuan(v: str | None) -> int | None:
+    return None if v is None else parse_yuan(v)
+
+
+def get_shouhou(request: Request) -> Shouhou:
+    return request.app.state.shouhou  # type: ignore[no-any-return]
+
+
+ShouhouDep = Annotated[Shouhou, Depends(get_shouhou)]
+
+
+def current_actor(sh: ShouhouDep, authorization: Annotated[str | None, Header()] = None) -> Actor:
+    """Bearer token -> the actor: buyer, shop staff (with shop and role) or platform staff."""
+    if not authorization or not authorization.lower().startswith("bearer "):
+        raise refuse("unauthenticated", "缺少令牌:Authorization: Bearer <token>",
+                     "missing bearer token: Authorization: Bearer <token>")
+    with sh.uow(write=False) as uow:
+        actor = actor_for_token(uow, authorization[7:].strip())
+    if actor is None:
+        raise refuse("unauthenticated", "令牌无效", "unknown token")
+    return actor
+
+
+ActorDep = Annotated[Actor, Depends(current_actor)]
+
+
+def create_app(shouhou: Shouhou, *, worker: bool = False, worker_interval: float = 1.0,
+               worker_batch: int = 200) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        w = Worker(shouhou, worker_interval, worker_batch) if worker else None
+        if w:
+            w.thread.start()
+        try:
+            yield
+        finally:
+            if w:
+                w.stop.set()
+                w.thread.join(timeout=10)
+
+    app = FastAPI(
+        title="shouhou 售后",
+        version="0.1.0",
+        description="After-sales engine: tickets whose deadlines act by themselves, policy packs for "
+                    "Kuaishou (快手小店) and Douyin (抖店). Errors: `{code, message_zh, message_en, rules}`.",
+        lifespan=lifespan,
+        responses=ERRORS,
+    )
+    app.state.shouhou = shouhou
+
+    @app.exception_handler(Refusal)
+    async def _refusal(_: Request, exc: Refusal) -> JSONResponse:
+        return JSONResponse(exc.as_dict(), status_code=STATUS[exc.code])
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        parts = []
+        for err in exc.errors():
+            loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+            parts.append(f"{loc}: {err.get('msg')}")
+        body = {"code": "invalid_input", "message_zh": "请求内容有误:" + ";".join(parts),
+                "message_en": "invalid request: " + "; ".join(parts), "rules": []}
+        return JSONResponse(body, status_code=422)
+
+    # -- meta -------------------------------------------------------------------------------------
+    @app.get("/healthz", tags=["meta"])
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/v1/me", tags=["meta"], response_model=s.MeOut)
+    def me(actor: ActorDep) -> dict[str, Any]:
+        return {"kind": actor.kind, "id": actor.id, "shop": actor.shop_id, "role": actor.role}
+
+    # -- policies -------------------------------------------------------------------------------
+    @app.get("/v1/policies", tags=["policies"], response_model=list[s.PolicyOut])
+    def policies(sh: ShouhouDep, actor: ActorDep) -> list[dict[str, Any]]:
+        return q.policy_list(sh.policies)
+
+    @app.get("/v1/policies/{name}", tags=["policies"], response_model=s.PolicyDetailOut)
+    def policy(name: str, sh: ShouhouDep, actor: ActorDep, version: str | None = None) -> dict[str, Any]:
+        return q.policy_detail(sh.policies, name, version, sh.clock.now())
+
+    # -- shops, staff, buyers, tokens -------------------------------------------------------------
+    @app.post("/v1/shops", tags=["shops"], status_code=201, response_model=s.ShopOut)
+    def create_shop(body: s.ShopIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
+        run(sh, c.CreateShop(id=body.id, name=body.name, policy=body.policy, status=body.status,
+                             wallet_fen=parse_yuan(body.wallet), deposit_fen=parse_yuan(body.deposit),
+                             wallet_opened_at=body.wallet_opened_at, return_address=body.return_address), actor)
+        return read(sh, q.get_shop, actor, body.id)  # type: ignore[no-any-return]
+
+    @app.get("/v1/shops/{shop_id}", tags=["shops"], response_model=s.ShopOut)
+    def get_shop(shop_id: str, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
+        return read(sh, q.get_shop, actor, shop_id)  # type: ignore[no-any-return]
+
+    @app.post("/v1/shops/{shop_id}/status", tags=["shops"], response_model=s.ShopOut)
+    def shop_status(shop_id: str, body: s.ShopStatusIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
+        run(sh, c.SetShopStatus(shop_id, body.status, body.reason), actor)
+        return read(sh, q.get_shop, actor, shop_id)  # type: ignore[no-any-return]
+
+    @app.post("/v1/shops/{shop_id}/staff", tags=["shops"], status_code=201)
+    def add_staff(shop_id: str, body: s.StaffIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, str]:
+        run(sh, c.AddStaff(body.id, shop_id, body.role, body.name), actor)
+        return {"id": body.id, "shop": shop_id, "role": body.role}
+
+    @app.post("/v1/buyers", tags=["buyers"], status_code=201)
+    def add_buyer(body: s.BuyerIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, str]:
+        run(sh, c.AddBuyer(body.id, body.name), actor)
+        return {"id": body.id}
+
+    @app.post("/v1/tokens", tags=["meta"], status_code=201, response_model=s.TokenOut)
+    def token(body: s.TokenIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, str]:
+        return {"token": run(sh, c.IssueToken(body.kind, body.actor_id, body.role, body.label), actor)}
+
+    # -- orders ---------------------------------------------------------------------------------
+    @app.post("/v1/orders", tags=["orders"], status_code=201, response_model=s.OrderOut)
+    def create_order(body: s.OrderIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
+        order_id = run(sh, c.ImportOrder(
+            id=body.id, shop_id=body.shop, buyer_id=body.buyer, amount_fen=parse_yuan(body.amount),
+            freight_fen=parse_yuan(body.freight), payment=body.payment, kind=body.kind, marketing=body.marketing,
+            goods=body.goods, category=body.category, no_reason_return=body.no_reason_return,
+            commission=dict(body.commission), created_at=body.created_at, shipped_at=body.shipped_at,
+            signed_at=body.signed_at, confirmed_at=body.confirmed_at), actor)
+        return read(sh, q.get_order, actor, order_id, sh.clock.now())  # type: ignore[no-any-return]
+
+    @app.get("/v1/orders/{order_id}", tags=["orders"], response_model=s.OrderOut)
+    def get_order(order_id: str, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
+        return read(sh, q.get_order, actor, order_id, sh.clock.now())  # type: ignore[no-any-return]
+
+    @app.get("/v1/orders/{order_id}/events", tags=["orders"], response_model=list[s.EventOut])
+    def order_events(order_id: str, sh: ShouhouDep, actor: ActorDep) -> list[dict[str, Any]]:
+        return read(sh, q.order_events, actor, order_id)  # type: ignore[no-any-return]
+
+    def order_action(path: str, make: Callable[[str, Any], object], body_model: type[Any] | None,
+                     summary: str) -> None:
+        if body_model is None:
+            def endpoint(order_id: str, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
+                run(sh, make(order_id, None), actor)
+                return read(sh, q.get_order, actor, order_id, sh.clock.now())  # type: ignore[no-any-return]
+        else:
+            def endpoint(order_id: str, body: body_model, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:  # type: ignore[valid-type]
+                run(sh, make(order_id, body), actor)
+                return read(sh, q.get_order, actor, order_id, sh.clock.now())  # type: ignore[no-any-return]
+        app.post(f"/v1/orders/{{order_id}}/{path}", tags=["orders"], response_model=s.OrderOut,
+                 summary=summary, name=f"order_{path}")(endpoint)
+
+    order_action("ship", lambda i, b: c.ShipOrder(i, b.carrier, b.waybill), s.ShipIn, "Ship (shop staff)")
+    order_action("sign", lambda i, b: c.SignOrder(i), None, "Signed for (carrier callback, platform)")
+    order_action("confirm", lambda i, b: c.ConfirmOrder(i), None, "Confirm receipt (buyer)")
+
+    @app.post("/v1/orders/{order_id}/tickets", tags=["tickets"], status_code=201, response_model=s.TicketOut,
+              summary="Apply for after-sales (buyer)")
+    def apply(order_id: str, body: s.ApplyIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
+        ticket_id = run(sh, c.Apply(order_id, body.type, body.reason, yuan(body.amount), tuple(body.evidence),
+                                    body.note), actor)
+        return read(sh, q.get_ticket, actor, ticket_id)  # type: ignore[no-any-return]
+
+    # -- tickets --------------------------------------------------------------------------------
+    @app.get("/v1/tickets", tags=["tickets"], response_model=s.TicketPage,
+             summary="The work queue: tickets you may see, soonest deadline first")
+    def list_tickets(
+        sh: ShouhouDep, actor: ActorDep,
+        status: Annotated[list[str] | None, Query()] = None,
+        type: str | None = None,  # noqa: A002 - the API's word
+        over_period: bool | None = None, shop: str | None = None, order: str | None = None,
+        due_before: datetime | None = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+        offset: Annotated[int, Query(ge=0)] = 0,
+    ) -> dict[str, Any]:
+        if due_before is not None and due_before.tzinfo is None:
+            raise refuse("invalid_input", "due_before 需要时区", "due_before needs its zone offset")
+        statuses = [x for part in (status or []) for x in part.split(",") if x]
+        return read(sh, q.list_tickets, actor, statuses=statuses, type_=type,  # type: ignore[no-any-return]
+                    over_period=over_period, shop=shop, order=order, due_before=due_before, limit=limit,
+                    offset=offset)
+
+    @app.get("/v1/tickets/{ticket_id}", tags=["tickets"], response_model=s.TicketOut,
+             summary="A ticket with its timeline")
+    def get_ticket(ticket_id: str, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
+        return read(sh, q.get_ticket, actor, ticket_id)  # type: ignore[no-any-return]
+
+    @app.get("/v1/tickets/{ticket_id}/events", tags=["tickets"], response_model=list[s.EventOut])
+    def ticket_events(ticket_id: str, sh: ShouhouDep, actor: ActorDep) -> list[dict[str, Any]]:
+        return read(sh, q.ticket_events, actor, ticket_id)  # type: ignore[no-any-return]
+
+    def ticket_action(path: str, make: Callable[[str, Any], object], body_model: type[Any] | None,
+                      summary: str) -> None:
+        if body_model is None:
+            def endpoint(ticket_id: str, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
+                run(sh, make(ticket_id, None), actor)
+                return read(sh, q.get_ticket, actor, ticket_id)  # type: ignore[no-any-return]
+        else:
+            def endpoint(ticket_id: str, body: body_model, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:  # type: ignore[valid-type]
+                run(sh, make(ticket_id, body), actor)
+                return read(sh, q.get_ticket, actor, ticket_id)  # type: ignore[no-any-return]
+        app.post(f"/v1/tickets/{{ticket_id}}/{path}", tags=["tickets"], response_model=s.TicketOut,
+                 summary=summary, name=f"ticket_{path.replace('-', '_')}")(endpoint)
+
+    ticket_action("cancel", lambda i, b: c.Cancel(i), None, "Cancel (buyer)")
+    ticket_action("approve", lambda i, b: c.Approve(i, b.return_address), s.ApproveIn, "Approve (shop)")
+    ticket_action("reject", lambda i, b: c.Reject(i, b.reason, tuple(b.evidence)), s.ReasonIn,
+                  "Reject with a reason (shop, KS-RR-4)")
+    ticket_action("waybill", lambda i, b: c.SubmitWaybill(i, b.carrier, b.waybill), s.WaybillIn,
+                  "Submit the return waybill (buyer)")
+    ticket_action("confirm-return", lambda i, b: c.ConfirmReturn(i), None, "Confirm the returned goods (shop)")
+    ticket_action("refuse-return", lambda i, b: c.RefuseReturn(i, b.reason, tuple(b.evidence)), s.ReasonIn,
+                  "Refuse the returned parcel: a dispute for the platform (shop)")
+    ticket_action("intervention", lambda i, b: c.RequestIntervention(i, b.reason), s.InterventionIn,
+                  "Ask for platform intervention after a rejection (buyer or shop)")
+
+    return app

@@ -1,0 +1,274 @@
+"""Request and response bodies of the HTTP API. Money is a decimal string in yuan ("99.00"); times
+are ISO 8601 with their offset."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ...money import MoneyFormatError, parse_yuan
+
+Yuan = str
+
+
+def _money(v: str | None) -> str | None:
+    if v is None:
+        return None
+    try:
+        parse_yuan(v)
+    except MoneyFormatError as e:
+        raise ValueError(str(e)) from None
+    return v
+
+
+def _aware(v: datetime | None) -> datetime | None:
+    if v is not None and v.tzinfo is None:
+        raise ValueError("a time needs its zone offset, e.g. 2026-03-02T09:00:00+08:00")
+    return v
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorOut(BaseModel):
+    code: str = Field(examples=["invalid_state"])
+    message_zh: str
+    message_en: str
+    rules: list[str] = Field(examples=[["KS-RR-1"]])
+
+
+class ShopIn(Body):
+    id: str = Field(min_length=1, max_length=64)
+    name: str = ""
+    policy: str = Field(examples=["kuaishou"])
+    status: str = "normal"
+    wallet: Yuan = "0.00"
+    deposit: Yuan = "0.00"
+    wallet_opened_at: datetime | None = None
+    return_address: str | None = None
+
+    _m = field_validator("wallet", "deposit")(_money)
+    _t = field_validator("wallet_opened_at")(_aware)
+
+
+class ShopStatusIn(Body):
+    status: str = Field(examples=["suspended"])
+    reason: str | None = None
+
+
+class StaffIn(Body):
+    id: str = Field(min_length=1, max_length=64)
+    role: str = Field(examples=["cs_agent"])
+    name: str = ""
+
+
+class BuyerIn(Body):
+    id: str = Field(min_length=1, max_length=64)
+    name: str = ""
+
+
+class TokenIn(Body):
+    kind: str = Field(examples=["staff"])
+    actor_id: str = Field(examples=["U1"])
+    role: str | None = None
+    label: str | None = None
+
+
+class TokenOut(BaseModel):
+    token: str
+
+
+class OrderIn(Body):
+    id: str | None = Field(default=None, max_length=64)
+    shop: str
+    buyer: str
+    amount: Yuan = Field(examples=["99.00"])
+    freight: Yuan = "0.00"
+    payment: str = "online"
+    kind: str = "normal"
+    marketing: bool = False
+    goods: str = "physical"
+    category: str = "general"
+    no_reason_return: bool = True
+    commission: dict[str, str] = Field(default_factory=dict, examples=[{"creator": "0.10", "tech_fee": "0.05"}])
+    created_at: datetime | None = None
+    shipped_at: datetime | None = None
+    signed_at: datetime | None = None
+    confirmed_at: datetime | None = None
+
+    _m = field_validator("amount", "freight")(_money)
+    _t = field_validator("created_at", "shipped_at", "signed_at", "confirmed_at")(_aware)
+
+
+class ShipIn(Body):
+    carrier: str | None = None
+    waybill: str | None = None
+
+
+class ApplyIn(Body):
+    type: str = Field(examples=["return_refund"])
+    reason: str = Field(examples=["quality"])
+    amount: Yuan | None = Field(default=None, examples=["99.00"])
+    evidence: list[str] = Field(default_factory=list, max_length=20)
+    note: str | None = Field(default=None, max_length=2000)
+
+    _m = field_validator("amount")(_money)
+
+
+class ApproveIn(Body):
+    return_address: str | None = None
+
+
+class ReasonIn(Body):
+    reason: str | None = Field(default=None, max_length=2000)
+    evidence: list[str] = Field(default_factory=list, max_length=20)
+
+
+class WaybillIn(Body):
+    carrier: str | None = None
+    waybill: str | None = None
+
+
+class InterventionIn(Body):
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class Due(BaseModel):
+    at: str
+    action: str
+    rule: str
+
+
+class EventOut(BaseModel):
+    id: int
+    at: str
+    type: str
+    actor: str
+    rule: str | None
+    from_: str | None = Field(alias="from")
+    to: str | None
+    ticket: str | None
+    order: str | None
+    shop: str | None
+    payload: dict[str, Any]
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class TicketOut(BaseModel):
+    id: str
+    order: str
+    shop: str
+    buyer: str
+    type: str
+    status: str
+    status_zh: str
+    reason: str
+    amount: Yuan
+    refunded: Yuan
+    over_period: bool
+    labels: list[str]
+    evidence: list[str]
+    note: str | None
+    return_address: str | None
+    carrier: str | None
+    waybill: str | None
+    reject_reason: str | None
+    policy: str
+    policy_version: str
+    created_at: str
+    updated_at: str | None
+    ended_at: str | None
+    due: Due | None
+    timeline: list[EventOut] | None = None
+
+
+class TicketPage(BaseModel):
+    items: list[TicketOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class Entry(BaseModel):
+    state: str
+    closes_at: str | None
+
+
+class OrderOut(BaseModel):
+    id: str
+    shop: str
+    buyer: str
+    status: str
+    amount: Yuan
+    freight: Yuan
+    refunded: Yuan
+    refundable: Yuan
+    payment: str
+    kind: str
+    marketing: bool
+    goods: str
+    category: str
+    no_reason_return: bool
+    commission: dict[str, str]
+    policy: str
+    policy_version: str
+    created_at: str
+    shipped_at: str | None
+    signed_at: str | None
+    confirmed_at: str | None
+    completed_at: str | None
+    closed_at: str | None
+    open_ticket: str | None
+    applications_in_period: int
+    entry: Entry
+    due: Due | None
+
+
+class ShopOut(BaseModel):
+    id: str
+    name: str
+    policy: str
+    status: str
+    wallet: Yuan
+    deposit: Yuan
+    wallet_opened_at: str
+    return_address: str | None
+    waiting_tickets: int
+    overdue_records: int
+
+
+class PolicyVersionOut(BaseModel):
+    version: str
+    effective_from: str
+    summary: str | None
+
+
+class PolicyOut(BaseModel):
+    name: str
+    title: str
+    versions: list[PolicyVersionOut]
+
+
+class PolicyRuleOut(BaseModel):
+    setting: str
+    value: str
+    rule: str
+    source: str
+    note: str | None
+
+
+class PolicyDetailOut(PolicyOut):
+    version: str
+    effective_from: str
+    rules: list[PolicyRuleOut]
+
+
+class MeOut(BaseModel):
+    kind: str
+    id: str
+    shop: str | None
+    role: str | None

@@ -1,0 +1,172 @@
+"""The read side: views of orders, tickets and their timelines, scoped to what the actor may see.
+Views are plain dicts with money as yuan strings and times in Asia/Shanghai with their offset."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, select
+
+from ..adapters import tables as t
+from ..adapters.uow import SqlUnitOfWork
+from ..clock import SHANGHAI
+from ..domain.actors import Actor
+from ..domain.orders import Order
+from ..domain.tickets import STATUS_ZH, STATUSES, TICKET_TYPES, Ticket
+from ..errors import not_found, refuse
+from ..money import format_yuan
+from ..policies import PolicyPack, PolicyRegistry
+from .handlers import load_order, load_ticket
+
+OVER_PERIOD_LABEL = "超期售后"
+
+
+def iso(at: datetime | None) -> str | None:
+    return None if at is None else at.astimezone(SHANGHAI).isoformat()
+
+
+def _due(obj: Order | Ticket) -> dict[str, Any] | None:
+    if obj.due_at is None:
+        return None
+    return {"at": iso(obj.due_at), "action": obj.due_action, "rule": obj.due_rule}
+
+
+def ticket_view(ticket: Ticket) -> dict[str, Any]:
+    return {
+        "id": ticket.id, "order": ticket.order_id, "shop": ticket.shop_id, "buyer": ticket.buyer_id,
+        "type": ticket.type, "status": ticket.status, "status_zh": STATUS_ZH.get(ticket.status, ticket.status),
+        "reason": ticket.reason, "amount": format_yuan(ticket.amount_fen),
+        "refunded": format_yuan(ticket.refunded_fen), "over_period": ticket.over_period,
+        "labels": [OVER_PERIOD_LABEL] if ticket.over_period else [],
+        "evidence": list(ticket.evidence), "note": ticket.note, "return_address": ticket.return_address,
+        "carrier": ticket.carrier, "waybill": ticket.waybill, "reject_reason": ticket.reject_reason,
+        "policy": ticket.policy, "policy_version": ticket.policy_version,
+        "created_at": iso(ticket.created_at), "updated_at": iso(ticket.updated_at), "ended_at": iso(ticket.ended_at),
+        "due": _due(ticket),
+    }
+
+
+def order_view(order: Order, now: datetime) -> dict[str, Any]:
+    return {
+        "id": order.id, "shop": order.shop_id, "buyer": order.buyer_id, "status": order.status,
+        "amount": format_yuan(order.amount_fen), "freight": format_yuan(order.freight_fen),
+        "refunded": format_yuan(order.refunded_fen), "refundable": format_yuan(max(order.refundable_fen, 0)),
+        "payment": order.payment, "kind": order.kind, "marketing": order.marketing, "goods": order.goods,
+        "category": order.category, "no_reason_return": order.no_reason_return,
+        "commission": dict(order.commission), "policy": order.policy, "policy_version": order.policy_version,
+        "created_at": iso(order.created_at), "shipped_at": iso(order.shipped_at), "signed_at": iso(order.signed_at),
+        "confirmed_at": iso(order.confirmed_at), "completed_at": iso(order.completed_at),
+        "closed_at": iso(order.closed_at), "open_ticket": order.open_ticket_id,
+        "applications_in_period": order.applications_in_period,
+        "entry": {"state": "open" if order.entry_open(now) else "closed", "closes_at": iso(order.entry_closes_at)},
+        "due": _due(order),
+    }
+
+
+def event_view(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"], "at": iso(row["at"]), "type": row["type"], "actor": row["actor"], "rule": row["rule"],
+        "from": row["from_status"], "to": row["to_status"], "ticket": row["ticket_id"], "order": row["order_id"],
+        "shop": row["shop_id"], "payload": row["payload"],
+    }
+
+
+def get_ticket(uow: SqlUnitOfWork, actor: Actor, ticket_id: str) -> dict[str, Any]:
+    ticket = load_ticket(uow, actor, ticket_id)
+    view = ticket_view(ticket)
+    view["timeline"] = [event_view(e) for e in uow.events_for(ticket_id=ticket.id)]
+    return view
+
+
+def ticket_events(uow: SqlUnitOfWork, actor: Actor, ticket_id: str) -> list[dict[str, Any]]:
+    ticket = load_ticket(uow, actor, ticket_id)
+    return [event_view(e) for e in uow.events_for(ticket_id=ticket.id)]
+
+
+def get_order(uow: SqlUnitOfWork, actor: Actor, order_id: str, now: datetime) -> dict[str, Any]:
+    return order_view(load_order(uow, actor, order_id), now)
+
+
+def order_events(uow: SqlUnitOfWork, actor: Actor, order_id: str) -> list[dict[str, Any]]:
+    """The order's operation record: its own events and its tickets'."""
+    order = load_order(uow, actor, order_id)
+    return [event_view(e) for e in uow.events_for(order_id=order.id)]
+
+
+def list_tickets(
+    uow: SqlUnitOfWork, actor: Actor, *, statuses: list[str] | None = None, type_: str | None = None,
+    over_period: bool | None = None, shop: str | None = None, order: str | None = None,
+    due_before: datetime | None = None, limit: int = 50, offset: int = 0,
+) -> dict[str, Any]:
+    """The work queue: tickets the actor may see, soonest deadline first (no deadline last), then
+    oldest first."""
+    c = t.tickets.c
+    conds: list[Any] = []
+    if actor.is_staff:
+        conds.append(c.shop_id == actor.shop_id)
+    elif actor.is_buyer:
+        conds.append(c.buyer_id == actor.id)
+    for s in statuses or []:
+        if s not in STATUSES:
+            raise refuse("invalid_input", f"未知的状态 {s}", f"unknown status {s!r}; one of {list(STATUSES)}")
+    if type_ is not None and type_ not in TICKET_TYPES:
+        raise refuse("invalid_input", f"未知的售后类型 {type_}", f"unknown type {type_!r}")
+    if statuses:
+        conds.append(c.status.in_(statuses))
+    if type_:
+        conds.append(c.type == type_)
+    if over_period is not None:
+        conds.append(c.over_period.is_(over_period))
+    if shop:
+        conds.append(c.shop_id == shop)
+    if order:
+        conds.append(c.order_id == order)
+    if due_before is not None:
+        conds.append(and_(c.due_at.is_not(None), c.due_at <= due_before))
+    total = uow.tickets.count(*conds)
+    rows = uow.tickets.where(
+        *conds, order_by=(c.due_at.is_(None), c.due_at, c.created_at, c.id), limit=limit, offset=offset)
+    return {"items": [ticket_view(x) for x in rows], "total": total, "limit": limit, "offset": offset}
+
+
+def get_shop(uow: SqlUnitOfWork, actor: Actor, shop_id: str) -> dict[str, Any]:
+    shop = uow.shops.get(shop_id)
+    if shop is None or not (actor.is_platform or (actor.is_staff and actor.shop_id == shop_id)):
+        raise not_found("shop", shop_id)
+    open_count = uow.tickets.count(t.tickets.c.shop_id == shop_id, t.tickets.c.due_at.is_not(None))
+    overdue = uow.conn.execute(
+        select(func.count()).select_from(t.overdue_records).where(t.overdue_records.c.shop_id == shop_id)
+    ).scalar_one()
+    return {
+        "id": shop.id, "name": shop.name, "policy": shop.policy, "status": shop.status,
+        "wallet": format_yuan(shop.wallet_fen), "deposit": format_yuan(shop.deposit_fen),
+        "wallet_opened_at": iso(shop.wallet_opened_at), "return_address": shop.return_address,
+        "waiting_tickets": open_count, "overdue_records": int(overdue),
+    }
+
+
+def policy_list(policies: PolicyRegistry) -> list[dict[str, Any]]:
+    return [_pack_summary(policies.get(n)) for n in policies.names()]
+
+
+def _pack_summary(pack: PolicyPack) -> dict[str, Any]:
+    return {"name": pack.name, "title": pack.title,
+            "versions": [{"version": v.version, "effective_from": iso(v.effective_from), "summary": v.summary}
+                         for v in pack.versions]}
+
+
+def policy_detail(policies: PolicyRegistry, name: str, version: str | None, now: datetime) -> dict[str, Any]:
+    if name not in policies:
+        raise not_found("policy", name)
+    pack = policies.get(name)
+    try:
+        pv = pack.version(version) if version else pack.at(now)
+    except KeyError:
+        raise not_found("policy version", f"{name}@{version}") from None
+    out = _pack_summary(pack)
+    out["version"] = pv.version
+    out["effective_from"] = iso(pv.effective_from)
+    out["rules"] = [{"setting": s, "value": v, "rule": r, "source": src, "note": note}
+                    for s, v, r, src, note in pv.rows()]
+    return out

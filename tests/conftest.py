@@ -1,0 +1,91 @@
+"""Shared fixtures. The integration tier runs on the database named by SHOUHOU_TEST_DATABASE_URL
+(default: a SQLite file in a temporary folder); .ci/run runs the whole suite once on SQLite and once
+on PostgreSQL. Under CI=true an unreachable PostgreSQL fails the run instead of skipping."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+
+from shouhou.adapters.db import create_schema, drop_schema, make_engine
+from shouhou.adapters.notifier import MemoryNotifier
+from shouhou.adapters.tables import metadata
+from shouhou.clock import SHANGHAI, VirtualClock
+from shouhou.domain.actors import Actor
+from shouhou.policies import PolicyRegistry
+from shouhou.services.app import Shouhou
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+PLATFORM = Actor("platform", "ops", role="platform_operator")
+START = datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI)
+
+
+def database_url(tmp_dir: Path) -> str:
+    return os.environ.get("SHOUHOU_TEST_DATABASE_URL") or f"sqlite:///{tmp_dir / 'test.db'}"
+
+
+def is_postgres() -> bool:
+    return (os.environ.get("SHOUHOU_TEST_DATABASE_URL") or "").startswith("postgres")
+
+
+@pytest.fixture(scope="session")
+def db_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return database_url(tmp_path_factory.mktemp("db"))
+
+
+@pytest.fixture(scope="session")
+def _schema_engine(db_url: str) -> Iterator[Engine]:
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as e:  # noqa: BLE001 - any connection failure
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"database {db_url} is unreachable under CI=true: {e}")
+        pytest.skip(f"database {db_url} is unreachable: {e}")
+    drop_schema(engine)
+    create_schema(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def engine(_schema_engine: Engine) -> Iterator[Engine]:
+    """A clean database for each test (tables emptied, schema kept)."""
+    _empty(_schema_engine)
+    yield _schema_engine
+
+
+def _empty(engine: Engine) -> None:
+    with engine.begin() as conn:
+        names = [t.name for t in reversed(metadata.sorted_tables)]
+        if engine.dialect.name == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE"))
+        else:
+            for name in names:
+                conn.execute(text(f"DELETE FROM {name}"))
+
+
+@pytest.fixture
+def clock() -> VirtualClock:
+    return VirtualClock(START)
+
+
+@pytest.fixture
+def policies() -> PolicyRegistry:
+    return PolicyRegistry.default()
+
+
+@pytest.fixture
+def notifier() -> MemoryNotifier:
+    return MemoryNotifier()
+
+
+@pytest.fixture
+def app(engine: Engine, clock: VirtualClock, policies: PolicyRegistry, notifier: MemoryNotifier) -> Shouhou:
+    return Shouhou(engine, clock, policies, notifier)

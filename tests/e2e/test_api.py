@@ -1,0 +1,227 @@
+"""HTTP API: the flows, the error shape, and tenancy on every route (others' objects answer exactly
+as missing ones do: 404, never a hint that they exist)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+
+from shouhou.clock import VirtualClock
+from shouhou.entrypoints.api import create_app
+from shouhou.services import commands as c
+from shouhou.services.app import Shouhou
+
+from ..conftest import PLATFORM
+
+TOKENS = {"plat": ("platform", "ops", "platform_operator"), "own1": ("staff", "OWN1", None),
+          "ag1": ("staff", "AG1", None), "own2": ("staff", "OWN2", None), "b1": ("buyer", "B1", None),
+          "b2": ("buyer", "B2", None)}
+
+
+def h(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def world(app: Shouhou, clock: VirtualClock) -> Iterator[tuple[TestClient, Shouhou, VirtualClock]]:
+    for sid, policy in (("S1", "kuaishou"), ("S2", "douyin")):
+        app.handle(c.CreateShop(sid, sid, policy, return_address=f"{sid} 仓库"), PLATFORM)
+    for mid, sid, role in (("OWN1", "S1", "owner"), ("AG1", "S1", "cs_agent"), ("OWN2", "S2", "owner")):
+        app.handle(c.AddStaff(mid, sid, role), PLATFORM)
+    for b in ("B1", "B2"):
+        app.handle(c.AddBuyer(b), PLATFORM)
+    for token, (kind, ident, role) in TOKENS.items():
+        app.handle(c.IssueToken(kind, ident, role, token=token), PLATFORM)
+    now = clock.now()
+    for oid, sid, bid in (("O1", "S1", "B1"), ("O2", "S2", "B2")):
+        app.handle(c.ImportOrder(sid, bid, 9900, id=oid, created_at=now - timedelta(days=5),
+                                 shipped_at=now - timedelta(days=4), signed_at=now - timedelta(days=2)), PLATFORM)
+    with TestClient(create_app(app)) as client:
+        yield client, app, clock
+
+
+def apply(client: TestClient, order: str = "O1", token: str = "b1", **body: Any) -> dict[str, Any]:
+    payload = {"type": "return_refund", "reason": "quality", "evidence": ["crack.jpg"], **body}
+    r = client.post(f"/v1/orders/{order}/tickets", json=payload, headers=h(token))
+    assert r.status_code == 201, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
+def test_return_and_refund_through_http(world: Any) -> None:
+    client, app, clock = world
+    t = apply(client)
+    assert t["status"] == "pending_review" and t["due"]["rule"] == "KS-RR-1"
+    r = client.post(f"/v1/tickets/{t['id']}/approve", json={"return_address": "杭州 1 号仓"}, headers=h("ag1"))
+    assert r.status_code == 200 and r.json()["status"] == "awaiting_return"
+    r = client.post(f"/v1/tickets/{t['id']}/waybill", json={"carrier": "SF", "waybill": "SF1"}, headers=h("b1"))
+    assert r.json()["status"] == "awaiting_receipt" and r.json()["due"]["rule"] == "KS-RR-3"
+    r = client.post(f"/v1/tickets/{t['id']}/confirm-return", headers=h("own1"))
+    body = r.json()
+    assert body["status"] == "refunded" and body["refunded"] == "99.00"
+    assert [e["type"] for e in body["timeline"]] == [
+        "applied", "approved", "waybill_submitted", "return_confirmed", "refunded"]
+    order = client.get("/v1/orders/O1", headers=h("b1")).json()
+    assert order["status"] == "closed" and order["refunded"] == "99.00"
+    record = client.get("/v1/orders/O1/events", headers=h("own1")).json()
+    assert {"order_created", "applied", "order_closed"} <= {e["type"] for e in record}
+
+
+def test_deadline_fires_and_timeline_names_the_rule(world: Any) -> None:
+    client, app, clock = world
+    t = apply(client)
+    clock.advance(timedelta(hours=48))
+    assert app.tick() >= 1
+    body = client.get(f"/v1/tickets/{t['id']}", headers=h("own1")).json()
+    auto = [e for e in body["timeline"] if e["actor"] == "system"]
+    assert [(e["type"], e["rule"]) for e in auto] == [("auto_approved", "KS-RR-1"), ("overdue_recorded", "KS-GOV-1")]
+    assert client.get("/v1/shops/S1", headers=h("own1")).json()["overdue_records"] == 1
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "token", "status", "code"),
+    [
+        ("post", "/v1/orders/O1/tickets", {"type": "return_refund", "reason": "quality"}, "b1", 422, "invalid_input"),
+        ("post", "/v1/orders/O1/tickets", {"type": "return_refund", "reason": "quality", "amount": "1.234"}, "b1",
+         422, "invalid_input"),
+        ("post", "/v1/orders/O1/tickets", {"type": "teleport", "reason": "quality"}, "b1", 422, "invalid_input"),
+        ("post", "/v1/orders/O1/tickets", {"type": "refund_only", "reason": "other", "amount": "100.00"}, "b1",
+         422, "invalid_input"),
+        ("post", "/v1/orders/O1/tickets", {"type": "refund_only", "reason": "other", "extra": 1}, "b1", 422,
+         "invalid_input"),
+        ("post", "/v1/orders/O1/tickets", {"type": "refund_only", "reason": "other"}, "own1", 403, "forbidden"),
+        ("post", "/v1/orders/O1/tickets", {"type": "refund_only", "reason": "other"}, "nobody", 401,
+         "unauthenticated"),
+        ("post", "/v1/orders/NOPE/tickets", {"type": "refund_only", "reason": "other"}, "b1", 404, "not_found"),
+        ("post", "/v1/orders/O1/ship", {}, "own1", 409, "invalid_state"),
+        ("get", "/v1/tickets?status=bogus", None, "own1", 422, "invalid_input"),
+        ("get", "/v1/tickets?limit=0", None, "own1", 422, "invalid_input"),
+        ("get", "/v1/policies/nope", None, "own1", 404, "not_found"),
+    ],
+)
+def test_bad_input_is_a_clear_error_and_changes_nothing(world: Any, method: str, path: str, body: Any, token: str,
+                                                        status: int, code: str) -> None:
+    client, app, clock = world
+    before = client.get("/v1/orders/O1/events", headers=h("plat")).json()
+    r = getattr(client, method)(path, headers=h(token), **({"json": body} if body is not None else {}))
+    assert r.status_code == status, r.text
+    err = r.json()
+    assert err["code"] == code and err["message_zh"] and err["message_en"] and isinstance(err["rules"], list)
+    assert client.get("/v1/orders/O1/events", headers=h("plat")).json() == before
+
+
+def test_malformed_json_is_invalid_input_not_500(world: Any) -> None:
+    client, *_ = world
+    r = client.post("/v1/orders/O1/tickets", content=b"{oops", headers={**h("b1"), "Content-Type": "application/json"})
+    assert r.status_code == 422 and r.json()["code"] == "invalid_input"
+
+
+def test_refusal_names_the_rule(world: Any) -> None:
+    client, *_ = world
+    apply(client)
+    r = client.post("/v1/orders/O1/tickets", json={"type": "refund_only", "reason": "other"}, headers=h("b1"))
+    assert r.status_code == 422 and r.json()["code"] == "limit_reached" and "GEN-APPLY-5" in r.json()["rules"]
+
+
+def test_losing_the_race_to_the_worker_is_invalid_state(world: Any) -> None:
+    client, app, clock = world
+    t = apply(client)
+    clock.advance(timedelta(hours=48, minutes=1))  # due, not yet swept
+    r = client.post(f"/v1/tickets/{t['id']}/reject", json={"reason": "late"}, headers=h("own1"))
+    assert r.status_code == 409 and r.json()["rules"] == ["KS-RR-1"]
+    app.tick()
+    assert client.get(f"/v1/tickets/{t['id']}", headers=h("own1")).json()["status"] == "awaiting_return"
+
+
+def test_queue_is_the_shops_own_sorted_by_due_time(world: Any) -> None:
+    client, app, clock = world
+    now = clock.now()
+    due_order = []
+    for i, hours_ago in enumerate((10, 30, 20)):
+        oid = f"Q{i}"
+        app.handle(c.ImportOrder("S1", "B1", 1000, id=oid, created_at=now - timedelta(days=5),
+                                 shipped_at=now - timedelta(days=4), signed_at=now - timedelta(days=3)), PLATFORM)
+        app.handle(c.Apply(oid, "return_refund", "quality", evidence=("x.jpg",)), _buyer("B1"),
+                   now=now - timedelta(hours=hours_ago))
+        due_order.append((hours_ago, oid))
+    apply(client, order="O2", token="b2")
+    page = client.get("/v1/tickets?status=pending_review&limit=2", headers=h("ag1")).json()
+    assert page["total"] == 3 and len(page["items"]) == 2
+    assert [x["order"] for x in page["items"]] == ["Q1", "Q2"]  # 30 h ago, then 20 h ago
+    rest = client.get("/v1/tickets?status=pending_review&limit=2&offset=2", headers=h("ag1")).json()
+    assert [x["order"] for x in rest["items"]] == ["Q0"]
+    assert all(x["shop"] == "S1" for x in page["items"] + rest["items"])
+    mine = client.get("/v1/tickets", headers=h("b2")).json()
+    assert [x["order"] for x in mine["items"]] == ["O2"]
+    everything = client.get("/v1/tickets", headers=h("plat")).json()
+    assert everything["total"] == 4
+
+
+def _buyer(ident: str) -> Any:
+    from shouhou.domain.actors import Actor
+
+    return Actor("buyer", ident)
+
+
+def _route_calls(client: TestClient) -> list[tuple[str, str]]:
+    calls = []
+    for route in client.app.routes:  # type: ignore[attr-defined]
+        if isinstance(route, APIRoute) and any(p in route.path for p in ("{order_id}", "{ticket_id}", "{shop_id}")):
+            for method in route.methods:
+                calls.append((method.lower(), route.path))
+    return sorted(calls)
+
+
+def test_tenancy_on_every_route(world: Any) -> None:
+    """For every route that takes an object id, a buyer or staff member of another shop gets exactly
+    what they would get for an id that does not exist, and nothing changes."""
+    client, app, clock = world
+    t1 = apply(client)  # B1's ticket on S1's order O1
+    calls = _route_calls(client)
+    assert len(calls) >= 15
+    owned = {"{order_id}": "O1", "{ticket_id}": t1["id"], "{shop_id}": "S1"}
+    missing = {"{order_id}": "NOPE", "{ticket_id}": "TNOPE", "{shop_id}": "SNOPE"}
+    bodies = {"approve": {}, "reject": {"reason": "x"}, "waybill": {"waybill": "1"}, "refuse-return": {"reason": "x"},
+              "intervention": {}, "ship": {}, "tickets": {"type": "refund_only", "reason": "other"},
+              "status": {"status": "suspended"}, "staff": {"id": "X9", "role": "cs_agent"}}
+    before = client.get("/v1/orders/O1/events", headers=h("plat")).json()
+    checked = 0
+    for outsider in ("own2", "b2"):
+        for method, path in calls:
+            def url(ids: dict[str, str], path: str = path) -> str:
+                for k, v in ids.items():
+                    path = path.replace(k, v)
+                return path
+            body = bodies.get(path.rsplit("/", 1)[-1])
+            kw = {"json": body} if method == "post" else {}
+            real = getattr(client, method)(url(owned), headers=h(outsider), **kw)
+            ghost = getattr(client, method)(url(missing), headers=h(outsider), **kw)
+            assert real.status_code == ghost.status_code, (outsider, method, path, real.text, ghost.text)
+            assert real.status_code in (403, 404), (outsider, method, path, real.text)
+            if real.status_code == 404:
+                assert real.json()["code"] == "not_found"
+            checked += 1
+    assert checked == 2 * len(calls)
+    assert client.get("/v1/orders/O1/events", headers=h("plat")).json() == before
+
+
+def test_insiders_reach_their_objects(world: Any) -> None:
+    client, *_ = world
+    t = apply(client)
+    assert client.get(f"/v1/tickets/{t['id']}", headers=h("ag1")).status_code == 200
+    assert client.get(f"/v1/tickets/{t['id']}", headers=h("b1")).status_code == 200
+    assert client.get("/v1/shops/S1", headers=h("ag1")).status_code == 200
+    assert client.get("/v1/orders/O1", headers=h("plat")).status_code == 200
+
+
+def test_openapi_lists_the_routes(world: Any) -> None:
+    client, *_ = world
+    spec = client.get("/openapi.json").json()
+    assert "/v1/tickets/{ticket_id}/approve" in spec["paths"]
+    assert "/v1/orders/{order_id}/tickets" in spec["paths"]
+    assert client.get("/v1/me", headers=h("ag1")).json() == {"kind": "staff", "id": "AG1", "shop": "S1",
+                                                              "role": "cs_agent"}

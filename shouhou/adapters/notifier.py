@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from ..domain.events import Event
 
@@ -29,3 +30,32 @@ class MemoryNotifier:
 
     def publish(self, events: list[Event]) -> None:
         self.published.extend(events)
+
+
+class Pusher(Protocol):
+    """A push channel to the buyer's app (DY-OP-10). Called after commit, never inside a transaction."""
+
+    def push(self, buyer_id: str, title: str, body: str, data: dict[str, Any]) -> None: ...
+
+
+class LogPusher:
+    def push(self, buyer_id: str, title: str, body: str, data: dict[str, Any]) -> None:
+        log.info("push to buyer %s: %s — %s %s", buyer_id, title, body, data)
+
+
+@dataclass(frozen=True)
+class Push:
+    buyer_id: str
+    title: str
+    body: str
+    data: dict[str, Any]
+
+
+class MemoryPusher:
+    """Keeps the pushes: tests."""
+
+    def __init__(self) -> None:
+        self.pushed: list[Push] = []
+
+    def push(self, buyer_id: str, title: str, body: str, data: dict[str, Any]) -> None:
+        self.pushed.append(Push(buyer_id, title, body, data))

@@ -131,12 +131,17 @@ orders = Table(
     Column("open_ticket_id", String(64)),
     Column("last_ticket_id", String(64)),
     Column("applications_in_period", Integer, nullable=False),
+    Column("entry_opened_at", Instant),
     Column("entry_closes_at", Instant),
+    Column("entry_rule", String(32)),
+    Column("entry_openings", Integer, nullable=False, server_default="0"),
     Column("due_at", Instant),
     Column("due_action", String(32)),
     Column("due_rule", String(32)),
     Index("ix_orders_shop_status", "shop_id", "status"),
     Index("ix_orders_due", "due_at", **_pending("due_at")),
+    # The worker closes over-period entries (KS-OP-7, DY-OP-6): only open entries are in this index.
+    Index("ix_orders_entry_closes", "entry_closes_at", **_pending("entry_closes_at")),
 )
 
 tickets = Table(
@@ -203,4 +208,34 @@ overdue_records = Table(
     Column("cause_rule", String(32)),
     Column("at", Instant, nullable=False),
     Index("ix_overdue_shop_at", "shop_id", "at"),
+)
+
+reopen_requests = Table(
+    "reopen_requests", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("order_id", String(64), ForeignKey("orders.id"), nullable=False, index=True),
+    Column("shop_id", String(64), ForeignKey("shops.id"), nullable=False),
+    Column("buyer_id", String(64), ForeignKey("buyers.id"), nullable=False),
+    Column("created_at", Instant, nullable=False),
+    Column("note", Text),
+    Column("status", String(16), nullable=False),
+    Column("answered_at", Instant),
+    Column("answered_by", String(80)),
+    Column("answer_reason", Text),
+    Index("ix_reopen_requests_shop_status", "shop_id", "status", "created_at"),
+)
+
+site_messages = Table(
+    "site_messages", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("buyer_id", String(64), ForeignKey("buyers.id"), nullable=False),
+    Column("order_id", String(64), ForeignKey("orders.id"), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("title_zh", Text, nullable=False),
+    Column("body_zh", Text, nullable=False),
+    Column("title_en", Text, nullable=False),
+    Column("body_en", Text, nullable=False),
+    Column("created_at", Instant, nullable=False),
+    Column("read_at", Instant),
+    Index("ix_site_messages_buyer", "buyer_id", "created_at"),
 )

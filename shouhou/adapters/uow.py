@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine, Table, and_, func, insert, select, update
 
 from ..clock import Clock
+from ..domain.entry import ReopenRequest, SiteMessage
 from ..domain.events import Event
 from ..domain.orders import Order
 from ..domain.shops import Buyer, Shop, Staff
@@ -129,6 +130,8 @@ class SqlUnitOfWork:
         self.buyers = Repository(self, t.buyers, Buyer)
         self.orders = Repository(self, t.orders, Order)
         self.tickets = Repository(self, t.tickets, Ticket)
+        self.reopen_requests = Repository(self, t.reopen_requests, ReopenRequest)
+        self.messages = Repository(self, t.site_messages, SiteMessage)
         self.committed = False
         self.extra_events: list[Event] = []
         return self
@@ -152,7 +155,8 @@ class SqlUnitOfWork:
 
     def flush(self) -> list[Event]:
         touched: list[Any] = []
-        for repo in (self.shops, self.staff, self.buyers, self.orders, self.tickets):
+        for repo in (self.shops, self.staff, self.buyers, self.orders, self.tickets, self.reopen_requests,
+                     self.messages):
             touched.extend(repo.flush())
         events = list(self.extra_events)
         self.extra_events = []
@@ -194,13 +198,14 @@ class SqlUnitOfWork:
         stmt = select(t.events).order_by(t.events.c.at, t.events.c.id)
         return [dict(r._mapping) for r in self.conn.execute(stmt)]
 
-    def due_ids(self, table: Table, now: datetime, limit: int) -> list[tuple[datetime, str]]:
+    def due_ids(self, table: Table, now: datetime, limit: int, column: str = "due_at") -> list[tuple[datetime, str]]:
         """Ids with a pending automatic action due at or before `now`, soonest first. On PostgreSQL the
         rows are locked and rows another worker holds are skipped."""
+        col = table.c[column]
         stmt = (
-            select(table.c.due_at, table.c.id)
-            .where(table.c.due_at.is_not(None), table.c.due_at <= now)
-            .order_by(table.c.due_at, table.c.id)
+            select(col, table.c.id)
+            .where(col.is_not(None), col <= now)
+            .order_by(col, table.c.id)
             .limit(limit)
         )
         if self.dialect == "postgresql":
@@ -209,8 +214,8 @@ class SqlUnitOfWork:
 
     def next_due(self) -> datetime | None:
         best = None
-        for table in (t.tickets, t.orders):
-            v = self.conn.execute(select(func.min(table.c.due_at)).where(table.c.due_at.is_not(None))).scalar()
+        for col in (t.tickets.c.due_at, t.orders.c.due_at, t.orders.c.entry_closes_at):
+            v = self.conn.execute(select(func.min(col)).where(col.is_not(None))).scalar()
             if v is not None and (best is None or v < best):
                 best = v
         if best is not None and best.tzinfo is None:  # raw aggregate on SQLite bypasses the type

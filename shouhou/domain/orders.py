@@ -54,7 +54,10 @@ class Order(Recorder):
     open_ticket_id: str | None = None
     last_ticket_id: str | None = None
     applications_in_period: int = 0
+    entry_opened_at: datetime | None = None
     entry_closes_at: datetime | None = None
+    entry_rule: str | None = None
+    entry_openings: int = 0
     due_at: datetime | None = None
     due_action: str | None = None
     due_rule: str | None = None

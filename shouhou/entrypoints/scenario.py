@@ -60,7 +60,7 @@ COMMANDS: dict[str, tuple[set[str], set[str]]] = {
     "submit_evidence": ({"ticket", "items"}, set()),
     "rule": ({"ticket", "in_favour_of"}, {"remedy", "amount"}),
     "open_entry": ({"order"}, set()),
-    "request_reopen": ({"order"}, set()),
+    "request_reopen": ({"order"}, {"note"}),
     "top_up": ({"shop", "account", "amount"}, set()),
     "set_shop_status": ({"shop", "status"}, {"reason"}),
 }
@@ -471,6 +471,8 @@ _BUILDERS: dict[str, Callable[[_Run, Node, Node], object]] = {
     "refuse_return": lambda r, a, s: c.RefuseReturn(r.ticket_id(a), _s(a.get("reason")),
                                                     _refs(r, a).get("evidence", ())),
     "request_intervention": lambda r, a, s: c.RequestIntervention(r.ticket_id(a), _s(a.get("reason"))),
+    "open_entry": lambda r, a, s: c.OpenEntry(str(a["order"])),
+    "request_reopen": lambda r, a, s: c.RequestReopen(str(a["order"]), _s(a.get("note"))),
     "set_shop_status": lambda r, a, s: c.SetShopStatus(str(a["shop"]), str(a["status"]), _s(a.get("reason"))),
 }
 

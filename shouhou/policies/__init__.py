@@ -142,6 +142,54 @@ class RejectionRules(BaseModel):
     intervention_window: Span | None = None  # DY-RR-3: None = no limit
 
 
+class DateFloor(_Rule):
+    """A fixed instant something must come after (DY-OP-5: orders created after 2020-06-30)."""
+
+    after: datetime
+
+    @field_validator("after")
+    @classmethod
+    def _aware(cls, v: datetime) -> datetime:
+        if v.tzinfo is None:
+            raise ValueError("needs a zone offset, e.g. 2020-06-30T23:59:59+08:00")
+        return v
+
+    def show(self) -> str:
+        return f"after {self.after.isoformat()}"
+
+
+class EntryRules(BaseModel):
+    """Re-opening the after-sales entry past the period (超售后期打开售后入口, RULES §7). Each
+    condition is optional: a pack names the ones its platform publishes."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    window: Span  # KS-OP-7 / DY-OP-6: how long the buyer may apply once opened
+    past_period: Flag  # DY-OP-1 (KS: implied by KS-OP-1): only completed orders
+    completed_within: Span | None = None  # KS-OP-1
+    created_after: DateFloor | None = None  # DY-OP-5
+    created_within: Span | None = None  # DY-OP-5
+    funds_cover_refundable: Flag | None = None  # KS-OP-2: wallet or deposit >= refundable
+    shop_statuses: Choice | None = None  # KS-OP-3: shop in normal operation
+    kinds: Choice | None = None  # KS-OP-4
+    payments: Choice | None = None  # DY-OP-3
+    goods: Choice | None = None  # DY-OP-4
+    excluded_categories: Choice | None = None  # DY-OP-4
+    refundable_positive: Flag | None = None  # KS-OP-5
+    no_refund_in_progress: Flag | None = None  # DY-OP-2
+    roles: Choice | None = None  # KS-OP-6: which shop roles may open it (None: any staff)
+    buyer_requests: Flag  # DY-OP-6: the buyer may ask the shop to open it again
+    notify_buyer: Flag  # DY-OP-10: site message and push to the buyer
+
+    @field_validator("roles")
+    @classmethod
+    def _known_roles(cls, v: Choice | None) -> Choice | None:
+        if v is not None:
+            unknown = [r for r in v.value if r not in ROLES]
+            if unknown:
+                raise ValueError(f"unknown roles {unknown}; known: {list(ROLES)}")
+        return v
+
+
 class GovernanceRules(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     overdue_record: Flag  # KS-GOV-1
@@ -158,6 +206,7 @@ class PolicyVersion(BaseModel):
     refund_only: RefundOnlyRules
     return_refund: ReturnRefundRules
     rejection: RejectionRules
+    entry: EntryRules
     governance: GovernanceRules
 
     @field_validator("effective_from")
@@ -170,7 +219,7 @@ class PolicyVersion(BaseModel):
     def rows(self) -> list[tuple[str, str, str, str, str | None]]:
         """(setting, value, rule, source, note) for every value of the version, for display."""
         out: list[tuple[str, str, str, str, str | None]] = []
-        for section in ("order", "apply", "refund_only", "return_refund", "rejection", "governance"):
+        for section in ("order", "apply", "refund_only", "return_refund", "rejection", "entry", "governance"):
             block = getattr(self, section)
             for key in type(block).model_fields:
                 item = getattr(block, key)

@@ -8,11 +8,12 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from ..adapters.notifier import LogNotifier, Notifier
+from ..adapters.notifier import LogNotifier, LogPusher, Notifier, Pusher
 from ..adapters.uow import SqlUnitOfWork
 from ..clock import Clock
 from ..domain.actors import Actor
 from ..domain.events import Event
+from ..errors import Refusal
 from ..policies import PolicyRegistry
 from . import deadlines
 from .handlers import HANDLERS, Context
@@ -23,9 +24,10 @@ class Shouhou:
     what is due. Notifications leave only after the commit."""
 
     def __init__(self, engine: Engine, clock: Clock, policies: PolicyRegistry,
-                 notifier: Notifier | None = None) -> None:
+                 notifier: Notifier | None = None, pusher: Pusher | None = None) -> None:
         self.engine, self.clock, self.policies = engine, clock, policies
         self.notifier = notifier or LogNotifier()
+        self.pusher = pusher or LogPusher()
 
     def uow(self, write: bool = True) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine, self.clock, write=write)
@@ -39,9 +41,26 @@ class Shouhou:
         self._publish(events)
         return result
 
+    def handle_each(self, cmds: list[object], actor: Actor) -> list[tuple[Any, Refusal | None]]:
+        """Bulk: each command in its own transaction; one refusal does not undo the others."""
+        out: list[tuple[Any, Refusal | None]] = []
+        now = self.clock.now()
+        for cmd in cmds:
+            try:
+                out.append((self.handle(cmd, actor, now=now), None))
+            except Refusal as e:
+                out.append((None, e))
+        return out
+
     def tick(self, now: datetime | None = None, batch: int = 200) -> int:
         return deadlines.sweep(self.uow, self.policies, now or self.clock.now(), batch, self._publish)
 
     def _publish(self, events: list[Event]) -> None:
-        if events:
-            self.notifier.publish(events)
+        """After commit only: events to the notifier, and pushes for the buyer notices just stored."""
+        if not events:
+            return
+        self.notifier.publish(events)
+        for e in events:
+            if e.type == "buyer_notified" and "push" in e.payload.get("channels", ()):
+                self.pusher.push(str(e.payload["buyer"]), str(e.payload["title"]), str(e.payload["body"]),
+                                 {"order": e.order_id, "message": e.payload.get("message")})

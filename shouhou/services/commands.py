@@ -139,3 +139,20 @@ class RequestIntervention:
 
 
 TicketCommand = Cancel | Approve | Reject | SubmitWaybill | ConfirmReturn | RefuseReturn | RequestIntervention
+
+
+@dataclass(frozen=True)
+class OpenEntry:
+    order_id: str
+
+
+@dataclass(frozen=True)
+class RequestReopen:
+    order_id: str
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class DeclineReopen:
+    request_id: str
+    reason: str | None

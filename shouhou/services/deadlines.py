@@ -16,7 +16,7 @@ from typing import Any
 
 from ..adapters import tables as t
 from ..adapters.uow import SqlUnitOfWork
-from ..domain import aftersales
+from ..domain import aftersales, entry
 from ..domain.events import Event
 from ..policies import PolicyRegistry
 
@@ -26,14 +26,17 @@ def fire_batch(uow: SqlUnitOfWork, policies: PolicyRegistry, now: datetime, limi
     due: list[tuple[datetime, str, str]] = []
     due += [(at, "ticket", i) for at, i in uow.due_ids(t.tickets, now, limit)]
     due += [(at, "order", i) for at, i in uow.due_ids(t.orders, now, limit)]
+    due += [(at, "entry", i) for at, i in uow.due_ids(t.orders, now, limit, column="entry_closes_at")]
     due.sort()
     fired = 0
     batch = due[:limit]
     for i, (_at, kind, ident) in enumerate(batch):
         if kind == "ticket":
             touched = _fire_ticket(uow, policies, ident, now)
-        else:
+        elif kind == "order":
             touched = _fire_order(uow, policies, ident, now)
+        else:
+            touched = _close_entry(uow, ident, now)
         if not touched:
             continue
         fired += 1
@@ -64,6 +67,14 @@ def _fire_order(uow: SqlUnitOfWork, policies: PolicyRegistry, order_id: str, now
         return []
     pv = policies.resolve(order.policy, order.policy_version)
     order.fire(order.due_at, pv)
+    return [order]
+
+
+def _close_entry(uow: SqlUnitOfWork, order_id: str, now: datetime) -> list[Any]:
+    order = uow.orders.get(order_id, lock=True)
+    if order is None or order.entry_closes_at is None or order.entry_closes_at > now:
+        return []
+    entry.close_entry(order, order.entry_closes_at)
     return [order]
 
 

@@ -11,8 +11,9 @@ from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from ..adapters import tables as t
 from ..adapters.uow import SqlUnitOfWork
-from ..domain import aftersales
+from ..domain import aftersales, entry
 from ..domain.actors import PLATFORM_ROLES, SHOP_ROLES, Actor, require
 from ..domain.events import Event
 from ..domain.orders import GOODS, KINDS, PAYMENTS, Order, derive_imported
@@ -269,6 +270,42 @@ def apply(cmd: c.Apply, actor: Actor, uow: SqlUnitOfWork, ctx: Context) -> str:
     return ticket.id
 
 
+# -- the over-period entry (RULES §7) --------------------------------------------------------------
+
+def open_entry(cmd: c.OpenEntry, actor: Actor, uow: SqlUnitOfWork, ctx: Context) -> str:
+    order = load_order(uow, actor, cmd.order_id, lock=True)
+    shop = uow.shops.get(order.shop_id)
+    assert shop is not None
+    pv = ctx.policies.get(order.policy).at(ctx.now)
+    message = entry.open_entry(order, shop, actor, pv, ctx.now, new_id("M"))
+    if message is not None:
+        uow.messages.add(message)
+    for req in uow.reopen_requests.where(t.reopen_requests.c.order_id == order.id,
+                                         t.reopen_requests.c.status == "pending"):
+        req.answer_by_opening(ctx.now, actor.label)
+    return order.id
+
+
+def request_reopen(cmd: c.RequestReopen, actor: Actor, uow: SqlUnitOfWork, ctx: Context) -> str:
+    require(actor.is_buyer, "只有买家可以申请打开售后入口", "only buyers ask for the entry")
+    order = load_order(uow, actor, cmd.order_id, lock=True)
+    pv = ctx.policies.get(order.policy).at(ctx.now)
+    pending = uow.reopen_requests.count(t.reopen_requests.c.order_id == order.id,
+                                        t.reopen_requests.c.status == "pending") > 0
+    req = entry.request_reopen(new_id("R"), order, actor, pv, ctx.now, pending, cmd.note)
+    uow.reopen_requests.add(req)
+    return req.id
+
+
+def decline_reopen(cmd: c.DeclineReopen, actor: Actor, uow: SqlUnitOfWork, ctx: Context) -> str:
+    req = uow.reopen_requests.get(cmd.request_id, lock=True)
+    if req is None or not (actor.is_platform or (actor.is_staff and actor.shop_id == req.shop_id)
+                           or (actor.is_buyer and actor.id == req.buyer_id)):
+        raise not_found("reopen request", cmd.request_id)
+    req.decline(ctx.now, actor, cmd.reason)
+    return req.id
+
+
 def _ticket_command(op: Callable[..., None]) -> Callable[[Any, Actor, SqlUnitOfWork, Context], None]:
     def handler(cmd: Any, actor: Actor, uow: SqlUnitOfWork, ctx: Context) -> None:
         ticket = load_ticket(uow, actor, cmd.ticket_id, lock=True)
@@ -295,6 +332,9 @@ HANDLERS: dict[type, Callable[..., Any]] = {
     c.SignOrder: sign_order,
     c.ConfirmOrder: confirm_order,
     c.Apply: apply,
+    c.OpenEntry: open_entry,
+    c.RequestReopen: request_reopen,
+    c.DeclineReopen: decline_reopen,
     c.Cancel: _ticket_command(lambda cmd, t, o, a, pv, ctx, uow: aftersales.cancel(t, o, a, pv, ctx.now)),
     c.Approve: _ticket_command(lambda cmd, t, o, a, pv, ctx, uow: aftersales.approve(
         t, o, a, pv, ctx.now, cmd.return_address, _default_address(uow, t.shop_id))),

@@ -170,7 +170,8 @@ def _buyer(ident: str) -> Any:
 def _route_calls(client: TestClient) -> list[tuple[str, str]]:
     calls = []
     for route in client.app.routes:  # type: ignore[attr-defined]
-        if isinstance(route, APIRoute) and any(p in route.path for p in ("{order_id}", "{ticket_id}", "{shop_id}")):
+        if isinstance(route, APIRoute) and any(
+                p in route.path for p in ("{order_id}", "{ticket_id}", "{shop_id}", "{request_id}")):
             for method in route.methods:
                 calls.append((method.lower(), route.path))
     return sorted(calls)
@@ -181,13 +182,20 @@ def test_tenancy_on_every_route(world: Any) -> None:
     what they would get for an id that does not exist, and nothing changes."""
     client, app, clock = world
     t1 = apply(client)  # B1's ticket on S1's order O1
+    now = clock.now()
+    app.handle(c.ImportOrder("S1", "B1", 5000, id="O3", created_at=now - timedelta(days=40),
+                             shipped_at=now - timedelta(days=39), signed_at=now - timedelta(days=37),
+                             confirmed_at=now - timedelta(days=30)), PLATFORM)
+    req = client.post("/v1/orders/O3/entry/requests", json={}, headers=h("b1"))
+    assert req.status_code == 201, req.text
     calls = _route_calls(client)
-    assert len(calls) >= 15
-    owned = {"{order_id}": "O1", "{ticket_id}": t1["id"], "{shop_id}": "S1"}
-    missing = {"{order_id}": "NOPE", "{ticket_id}": "TNOPE", "{shop_id}": "SNOPE"}
+    assert len(calls) >= 20
+    owned = {"{order_id}": "O1", "{ticket_id}": t1["id"], "{shop_id}": "S1", "{request_id}": req.json()["id"]}
+    missing = {"{order_id}": "NOPE", "{ticket_id}": "TNOPE", "{shop_id}": "SNOPE", "{request_id}": "RNOPE"}
     bodies = {"approve": {}, "reject": {"reason": "x"}, "waybill": {"waybill": "1"}, "refuse-return": {"reason": "x"},
               "intervention": {}, "ship": {}, "tickets": {"type": "refund_only", "reason": "other"},
-              "status": {"status": "suspended"}, "staff": {"id": "X9", "role": "cs_agent"}}
+              "status": {"status": "suspended"}, "staff": {"id": "X9", "role": "cs_agent"}, "requests": {},
+              "decline": {"reason": "no"}}
     before = client.get("/v1/orders/O1/events", headers=h("plat")).json()
     checked = 0
     for outsider in ("own2", "b2"):

@@ -267,4 +267,54 @@ def create_app(shouhou: Shouhou, *, worker: bool = False, worker_interval: float
     ticket_action("intervention", lambda i, b: c.RequestIntervention(i, b.reason), s.InterventionIn,
                   "Ask for platform intervention after a rejection (buyer or shop)")
 
+    # -- the over-period entry (超售后期打开售后入口) ------------------------------------------------
+    @app.get("/v1/orders/{order_id}/entry", tags=["entry"], response_model=s.EntryOut,
+             summary="The entry's state and every condition of opening it, with rule, figures and why")
+    def get_entry(order_id: str, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
+        return read(sh, q.entry_view, actor, order_id, sh.policies, sh.clock.now())  # type: ignore[no-any-return]
+
+    @app.post("/v1/orders/{order_id}/entry/open", tags=["entry"], response_model=s.EntryOut,
+              summary="Open the entry past the period (owner, admin, CS admin on Kuaishou: KS-OP-6)")
+    def open_entry(order_id: str, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
+        run(sh, c.OpenEntry(order_id), actor)
+        return read(sh, q.entry_view, actor, order_id, sh.policies, sh.clock.now())  # type: ignore[no-any-return]
+
+    @app.post("/v1/entries/open", tags=["entry"], response_model=s.BulkOpenOut,
+              summary="Open the entry of many orders: each its own result")
+    def open_entries(body: s.BulkOpenIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
+        results = []
+        for order_id, (_, refusal) in zip(body.orders, sh.handle_each([c.OpenEntry(o) for o in body.orders], actor),
+                                           strict=True):
+            if refusal is None:
+                view = read(sh, q.entry_view, actor, order_id, sh.policies, sh.clock.now())
+                results.append({"order": order_id, "ok": True, "closes_at": view["closes_at"]})
+            else:
+                results.append({"order": order_id, "ok": False, "error": refusal.as_dict()})
+        opened = sum(1 for r in results if r["ok"])
+        return {"opened": opened, "refused": len(results) - opened, "results": results}
+
+    @app.post("/v1/orders/{order_id}/entry/requests", tags=["entry"], status_code=201, response_model=s.ReopenOut,
+              summary="Ask the shop to open the entry again (buyer, DY-OP-6)")
+    def request_reopen(order_id: str, body: s.ReopenIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
+        req_id = run(sh, c.RequestReopen(order_id, body.note), actor)
+        return read(sh, q.get_reopen_request, actor, req_id)  # type: ignore[no-any-return]
+
+    @app.get("/v1/reopen-requests", tags=["entry"], response_model=s.ReopenPage,
+             summary="Buyers' requests to open the entry: the shop's queue")
+    def reopen_requests(sh: ShouhouDep, actor: ActorDep, status: str | None = None,
+                        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+                        offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
+        return read(sh, q.list_reopen_requests, actor, status, limit, offset)  # type: ignore[no-any-return]
+
+    @app.post("/v1/reopen-requests/{request_id}/decline", tags=["entry"], response_model=s.ReopenOut,
+              summary="Decline a buyer's request with a reason (shop)")
+    def decline(request_id: str, body: s.DeclineIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
+        run(sh, c.DeclineReopen(request_id, body.reason), actor)
+        return read(sh, q.get_reopen_request, actor, request_id)  # type: ignore[no-any-return]
+
+    @app.get("/v1/messages", tags=["entry"], response_model=s.MessagePage, summary="The buyer's site messages (站内信)")
+    def messages(sh: ShouhouDep, actor: ActorDep, limit: Annotated[int, Query(ge=1, le=500)] = 50,
+                 offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
+        return read(sh, q.list_messages, actor, limit, offset)  # type: ignore[no-any-return]
+
     return app

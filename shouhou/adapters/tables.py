@@ -72,6 +72,7 @@ shops = Table(
     Column("wallet_fen", BigInteger, nullable=False),
     Column("deposit_fen", BigInteger, nullable=False),
     Column("wallet_opened_at", Instant, nullable=False),
+    Column("debt_fen", BigInteger, nullable=False, server_default="0"),
     Column("return_address", Text),
     Column("created_at", Instant, nullable=False),
 )
@@ -116,8 +117,10 @@ orders = Table(
     Column("category", String(64), nullable=False),
     Column("no_reason_return", Boolean, nullable=False),
     Column("commission", JSON, nullable=False),
+    Column("promoters", JSON, nullable=False, server_default="{}"),
     Column("created_at", Instant, nullable=False),
     Column("status", String(16), nullable=False),
+    Column("settled_at", Instant),
     Column("shipped_at", Instant),
     Column("carrier", String(64)),
     Column("waybill", String(64)),
@@ -238,4 +241,71 @@ site_messages = Table(
     Column("created_at", Instant, nullable=False),
     Column("read_at", Instant),
     Index("ix_site_messages_buyer", "buyer_id", "created_at"),
+)
+
+# -- money (RULES §8): immutable journal entries whose lines add up to zero ------------------------
+
+journal_entries = Table(
+    "journal_entries", metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("kind", String(32), nullable=False),
+    Column("at", Instant, nullable=False),
+    Column("shop_id", String(64)),
+    Column("order_id", String(64)),
+    Column("ticket_id", String(64)),
+    Column("rule", String(32)),
+    Column("memo", JSON, nullable=False),
+    Column("recorded_at", Instant, nullable=False),
+    Index("ix_journal_entries_shop_at", "shop_id", "at"),
+    Index("ix_journal_entries_order", "order_id"),
+    # One refund per ticket, whatever retries or races happen: the database refuses a second.
+    Index("ux_journal_entries_refund_ticket", "ticket_id", unique=True,
+          postgresql_where=text("kind = 'refund'"), sqlite_where=text("kind = 'refund'")),
+)
+
+journal_lines = Table(
+    "journal_lines", metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("entry_id", BigInteger().with_variant(Integer, "sqlite"), ForeignKey("journal_entries.id"),
+           nullable=False, index=True),
+    Column("account", String(160), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Index("ix_journal_lines_account", "account", "entry_id"),
+)
+
+payouts = Table(
+    "payouts", metadata,
+    Column("id", String(64), primary_key=True),  # the ticket id: one payout per refund
+    Column("ticket_id", String(64), nullable=False, unique=True),
+    Column("order_id", String(64), nullable=False),
+    Column("shop_id", String(64), nullable=False),
+    Column("buyer_id", String(64), nullable=False),
+    Column("amount_fen", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),  # pending | paid | compensated
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", Text),
+    Column("channel_ref", String(80)),
+    Column("created_at", Instant, nullable=False),
+    Column("settled_at", Instant),
+    Column("due_at", Instant),
+    Column("rule", String(32)),
+    Index("ix_payouts_due", "due_at", **_pending("due_at")),
+)
+
+clawbacks = Table(
+    "clawbacks", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("ticket_id", String(64), nullable=False),
+    Column("order_id", String(64), nullable=False),
+    Column("shop_id", String(64), nullable=False),
+    Column("account", String(160), nullable=False),
+    Column("amount_fen", BigInteger, nullable=False),
+    Column("rule", String(32), nullable=False),
+    Column("status", String(16), nullable=False),  # pending | done
+    Column("attempts", Integer, nullable=False),
+    Column("created_at", Instant, nullable=False),
+    Column("done_at", Instant),
+    Column("due_at", Instant),
+    Index("ix_clawbacks_due", "due_at", **_pending("due_at")),
+    Index("ix_clawbacks_ticket", "ticket_id"),
 )

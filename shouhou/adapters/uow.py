@@ -4,7 +4,7 @@ and one flush that writes changed rows and the events recorded on them."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Engine, Table, and_, func, insert, select, up
 from ..clock import Clock
 from ..domain.entry import ReopenRequest, SiteMessage
 from ..domain.events import Event
+from ..domain.ledger import Clawback, Entry, Payout
 from ..domain.orders import Order
 from ..domain.shops import Buyer, Shop, Staff
 from ..domain.tickets import Ticket
@@ -118,8 +119,9 @@ class Repository:
 class SqlUnitOfWork:
     """`with uow: ...; uow.commit()`. Leaving without commit rolls back: a refused command changes nothing."""
 
-    def __init__(self, engine: Engine, clock: Clock, write: bool = True) -> None:
-        self.engine, self.clock, self.write = engine, clock, write
+    def __init__(self, engine: Engine, clock: Clock, write: bool = True,
+                 reactor: Callable[[SqlUnitOfWork, list[Event]], None] | None = None) -> None:
+        self.engine, self.clock, self.write, self.reactor = engine, clock, write, reactor
         self.conn: Connection
 
     def __enter__(self) -> SqlUnitOfWork:
@@ -132,8 +134,11 @@ class SqlUnitOfWork:
         self.tickets = Repository(self, t.tickets, Ticket)
         self.reopen_requests = Repository(self, t.reopen_requests, ReopenRequest)
         self.messages = Repository(self, t.site_messages, SiteMessage)
+        self.payouts = Repository(self, t.payouts, Payout)
+        self.clawbacks = Repository(self, t.clawbacks, Clawback)
         self.committed = False
         self.extra_events: list[Event] = []
+        self.journal: list[Entry] = []  # entries posted in this transaction, written at flush
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -148,7 +153,16 @@ class SqlUnitOfWork:
         return self.conn.dialect.name
 
     def commit(self) -> list[Event]:
+        """Write everything, let the reactor (money) answer the new events in the same transaction,
+        write what it changed, and commit."""
         events = self.flush()
+        fresh = events
+        for _ in range(4):
+            if not fresh or self.reactor is None:
+                break
+            self.reactor(self, fresh)
+            fresh = self.flush()
+            events.extend(fresh)
         self.tx.commit()
         self.committed = True
         return events
@@ -156,8 +170,9 @@ class SqlUnitOfWork:
     def flush(self) -> list[Event]:
         touched: list[Any] = []
         for repo in (self.shops, self.staff, self.buyers, self.orders, self.tickets, self.reopen_requests,
-                     self.messages):
+                     self.messages, self.payouts, self.clawbacks):
             touched.extend(repo.flush())
+        self._write_journal()
         events = list(self.extra_events)
         self.extra_events = []
         for agg in touched:
@@ -167,6 +182,24 @@ class SqlUnitOfWork:
         events.sort(key=lambda e: e.seq)
         self.store_events(events)
         return events
+
+    def _write_journal(self) -> None:
+        recorded_at = self.clock.now()
+        for e in self.journal:
+            entry_id = self.conn.execute(insert(t.journal_entries).values(
+                kind=e.kind, at=e.at, shop_id=e.shop_id, order_id=e.order_id, ticket_id=e.ticket_id, rule=e.rule,
+                memo=e.memo, recorded_at=recorded_at)).inserted_primary_key[0]
+            self.conn.execute(insert(t.journal_lines),
+                              [{"entry_id": entry_id, "account": x.account, "amount": x.amount} for x in e.lines])
+        self.journal = []
+
+    def balance(self, account: str) -> int:
+        """An account's balance: the sum of its lines, including entries not yet written."""
+        stored = self.conn.execute(
+            select(func.coalesce(func.sum(t.journal_lines.c.amount), 0)).where(t.journal_lines.c.account == account)
+        ).scalar_one()
+        pending = sum(x.amount for e in self.journal for x in e.lines if x.account == account)
+        return int(stored) + pending
 
     def store_events(self, events: list[Event]) -> None:
         if not events:

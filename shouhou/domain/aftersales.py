@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from ..clock import SHANGHAI
 from ..errors import Reason, Refusal, refuse
 from ..money import format_yuan
 from ..policies import REASONS, PolicyVersion
@@ -24,7 +25,8 @@ def _fmt(at: datetime) -> str:
 
 def no_reason_deadline(signed_at: datetime, pv: PolicyVersion) -> datetime:
     """GEN-APPLY-2: 7 × 24 h counted from 00:00 of the day after signing (Asia/Shanghai)."""
-    day_after = (signed_at + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    local_signed = signed_at.astimezone(SHANGHAI)
+    day_after = (local_signed + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
     return day_after + pv.apply.no_reason_return.delta
 
 
@@ -95,7 +97,7 @@ def application_problems(
              f"reason {reason} needs evidence (photos, chat record)")
 
     refundable = order.refundable_fen
-    if order.open_ticket_id is not None:
+    if a.one_open_ticket.enabled and order.open_ticket_id is not None:
         pass  # the open ticket holds the amount: GEN-APPLY-5 above says why
     elif order.status == "closed" or refundable <= 0:
         fail("ineligible", a.refundable.rule, f"可退金额为 {format_yuan(max(refundable, 0))},不能再申请",
@@ -312,7 +314,7 @@ def request_intervention(ticket: Ticket, order: Order, actor: Actor, pv: PolicyV
     window = pv.rejection.intervention_window
     if is_buyer and window is not None and ticket.rejected_at is not None:
         until = ticket.rejected_at + window.delta
-        if at > until:
+        if at >= until:
             raise refuse("ineligible", f"拒绝后 {window.show()} 内可申请平台介入,已于 {_fmt(until)} 截止",
                          f"intervention could be asked within {window.show()} of the rejection, until {_fmt(until)}",
                          window.rule)

@@ -40,7 +40,9 @@ class Order(Recorder):
     no_reason_return: bool
     commission: dict[str, str]
     created_at: datetime
+    promoters: dict[str, str] = field(default_factory=dict)  # role -> promoter id
     status: str = "paid"
+    settled_at: datetime | None = None
     shipped_at: datetime | None = None
     carrier: str | None = None
     waybill: str | None = None
@@ -188,7 +190,7 @@ class Order(Recorder):
         if self.refunded_fen == self.amount_fen and self.status != "closed":
             self.closed_at = at
             self.due_at = self.due_action = self.due_rule = None
-            self._move("closed", "order_closed", at, actor, "GEN-ORD-4",
+            self._move("closed", "order_closed", at, "system", "GEN-ORD-4",
                        payload={"reason": "fully refunded", "ticket": ticket_id})
 
 

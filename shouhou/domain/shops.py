@@ -19,6 +19,7 @@ class Shop:
     wallet_opened_at: datetime
     created_at: datetime
     return_address: str | None = None
+    debt_fen: int = 0  # cached from the ledger: what the shop owes the platform (>= 0)
 
 
 @dataclass

@@ -98,8 +98,7 @@ class Ticket(Recorder):
             self.due_at = self.due_action = self.due_rule = None
         else:
             self.due_at, self.due_action, self.due_rule = due
-        if to in TERMINAL:
-            self.ended_at = at
+        self.ended_at = at if to in TERMINAL else None
         body = dict(payload or {})
         if due is not None:
             body["due"] = {"at": due[0].isoformat(), "action": due[1], "rule": due[2]}

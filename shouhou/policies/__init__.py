@@ -112,6 +112,13 @@ class ApplyRules(BaseModel):
     max_in_period: Limit | None = None  # DY-APPLY-1
     type_fits_state: Flag  # GEN-APPLY-6
 
+    @field_validator("one_open_ticket")
+    @classmethod
+    def _one_open(cls, v: Flag) -> Flag:
+        if not v.enabled:
+            raise ValueError("shouhou holds one open ticket per order (GEN-APPLY-5); it cannot be switched off")
+        return v
+
     @field_validator("evidence_required")
     @classmethod
     def _known_reasons(cls, v: Choice) -> Choice:
@@ -190,9 +197,34 @@ class EntryRules(BaseModel):
         return v
 
 
+class MoneyRules(BaseModel):
+    """RULES §8, KS-FEE-1, KS-OP-8, DY-OP-8, DY-OP-9."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    settlement: Flag  # GEN-ORD-3: settle at completion on amounts net of refunds
+    waterfall: Choice  # DY-OP-9: refund sources after settlement, in order
+    fee_sharing: Span | None = None  # KS-FEE-1: refunds within N days of confirmed receipt are shared
+    fee_sharing_short: Span | None = None  # KS-FEE-1: the shorter window for some categories
+    fee_sharing_short_categories: Choice | None = None
+    commission_return: Span | None = None  # KS-OP-8: over-period refunds within N days after completion
+    commission_return_categories: Choice | None = None  # KS-OP-8: designated categories ("*" = all)
+    no_commission_return: Flag | None = None  # DY-OP-8: the shop bears the whole refund
+    clawback_retry: Span  # KS-FEE-1: a failed clawback is retried after this long
+    payout_retry: Span  # a refund payout that did not go through is tried again after this long
+    payout_attempts: Limit  # DY-OP-9: after this many failures the platform advance-compensates
+
+    @field_validator("waterfall")
+    @classmethod
+    def _sources(cls, v: Choice) -> Choice:
+        if not v.value or v.value[-1] != "advance" or any(x not in ("wallet", "deposit", "advance") for x in v.value):
+            raise ValueError("waterfall lists wallet/deposit and ends with advance")
+        return v
+
+
 class GovernanceRules(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     overdue_record: Flag  # KS-GOV-1
+    exit_waiting: Span  # KS-EXIT-1: orders completed more than N days ago before exit / deposit withdrawal
 
 
 class PolicyVersion(BaseModel):
@@ -207,6 +239,7 @@ class PolicyVersion(BaseModel):
     return_refund: ReturnRefundRules
     rejection: RejectionRules
     entry: EntryRules
+    money: MoneyRules
     governance: GovernanceRules
 
     @field_validator("effective_from")
@@ -219,7 +252,7 @@ class PolicyVersion(BaseModel):
     def rows(self) -> list[tuple[str, str, str, str, str | None]]:
         """(setting, value, rule, source, note) for every value of the version, for display."""
         out: list[tuple[str, str, str, str, str | None]] = []
-        for section in ("order", "apply", "refund_only", "return_refund", "rejection", "entry", "governance"):
+        for section in ("order", "apply", "refund_only", "return_refund", "rejection", "entry", "money", "governance"):
             block = getattr(self, section)
             for key in type(block).model_fields:
                 item = getattr(block, key)
@@ -256,10 +289,15 @@ class PolicyPack:
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """A later version over an earlier one: sections merge key by key; a setting that is restated
+    replaces the earlier one whole (its rule ID carries over when not restated)."""
     out = copy.deepcopy(base)
     for k, v in over.items():
-        if isinstance(v, dict) and isinstance(out.get(k), dict) and "rule" not in v:
-            out[k] = _merge(out[k], v)
+        old = out.get(k)
+        if isinstance(v, dict) and isinstance(old, dict) and "rule" in old:
+            out[k] = {"rule": old["rule"], **copy.deepcopy(v)}
+        elif isinstance(v, dict) and isinstance(old, dict):
+            out[k] = _merge(old, v)
         else:
             out[k] = copy.deepcopy(v)
     return out
@@ -285,6 +323,9 @@ def parse_pack(raw: dict[str, Any], source: str) -> PolicyPack:
         raise PolicyPackError(f"{source}: field 'versions': a pack needs at least one [[versions]] table")
     merged: dict[str, Any] = {}
     versions: list[PolicyVersion] = []
+    # Each version overrides the one in force before it: merge in order of effective date.
+    if all(isinstance(v, dict) and isinstance(v.get("effective_from"), datetime) for v in versions_raw):
+        versions_raw = sorted(versions_raw, key=lambda v: v["effective_from"])
     for i, vraw in enumerate(versions_raw):
         merged = _merge(merged, vraw)
         try:

@@ -9,13 +9,14 @@ from typing import Any
 from sqlalchemy import Engine
 
 from ..adapters.notifier import LogNotifier, LogPusher, Notifier, Pusher
+from ..adapters.payment import FakeChannel, PaymentChannel
 from ..adapters.uow import SqlUnitOfWork
 from ..clock import Clock
 from ..domain.actors import Actor
 from ..domain.events import Event
 from ..errors import Refusal
 from ..policies import PolicyRegistry
-from . import deadlines
+from . import deadlines, money
 from .handlers import HANDLERS, Context
 
 
@@ -24,13 +25,16 @@ class Shouhou:
     what is due. Notifications leave only after the commit."""
 
     def __init__(self, engine: Engine, clock: Clock, policies: PolicyRegistry,
-                 notifier: Notifier | None = None, pusher: Pusher | None = None) -> None:
+                 notifier: Notifier | None = None, pusher: Pusher | None = None,
+                 channel: PaymentChannel | None = None) -> None:
         self.engine, self.clock, self.policies = engine, clock, policies
         self.notifier = notifier or LogNotifier()
         self.pusher = pusher or LogPusher()
+        self.channel = channel or FakeChannel()
+        self._reactor = money.react(policies)
 
     def uow(self, write: bool = True) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, self.clock, write=write)
+        return SqlUnitOfWork(self.engine, self.clock, write=write, reactor=self._reactor)
 
     def handle(self, cmd: object, actor: Actor, now: datetime | None = None) -> Any:
         handler: Callable[..., Any] = HANDLERS[type(cmd)]
@@ -53,7 +57,11 @@ class Shouhou:
         return out
 
     def tick(self, now: datetime | None = None, batch: int = 200) -> int:
-        return deadlines.sweep(self.uow, self.policies, now or self.clock.now(), batch, self._publish)
+        """Fire every automatic action due by `now`, then send due refunds through the channel."""
+        now = now or self.clock.now()
+        fired = deadlines.sweep(self.uow, self.policies, now, batch, self._publish)
+        self._publish(money.pay_out(self.uow, self.channel, self.policies, now, batch))
+        return fired
 
     def _publish(self, events: list[Event]) -> None:
         """After commit only: events to the notifier, and pushes for the buyer notices just stored."""

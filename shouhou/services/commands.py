@@ -156,3 +156,16 @@ class RequestReopen:
 class DeclineReopen:
     request_id: str
     reason: str | None
+
+
+@dataclass(frozen=True)
+class TopUp:
+    shop_id: str
+    account: str  # wallet | deposit
+    amount_fen: int
+
+
+@dataclass(frozen=True)
+class WithdrawDeposit:
+    shop_id: str
+    amount_fen: int

@@ -19,6 +19,7 @@ from ..adapters.uow import SqlUnitOfWork
 from ..domain import aftersales, entry
 from ..domain.events import Event
 from ..policies import PolicyRegistry
+from . import money
 
 
 def fire_batch(uow: SqlUnitOfWork, policies: PolicyRegistry, now: datetime, limit: int) -> int:
@@ -27,6 +28,7 @@ def fire_batch(uow: SqlUnitOfWork, policies: PolicyRegistry, now: datetime, limi
     due += [(at, "ticket", i) for at, i in uow.due_ids(t.tickets, now, limit)]
     due += [(at, "order", i) for at, i in uow.due_ids(t.orders, now, limit)]
     due += [(at, "entry", i) for at, i in uow.due_ids(t.orders, now, limit, column="entry_closes_at")]
+    due += [(at, "clawback", i) for at, i in uow.due_ids(t.clawbacks, now, limit)]
     due.sort()
     fired = 0
     batch = due[:limit]
@@ -35,8 +37,10 @@ def fire_batch(uow: SqlUnitOfWork, policies: PolicyRegistry, now: datetime, limi
             touched = _fire_ticket(uow, policies, ident, now)
         elif kind == "order":
             touched = _fire_order(uow, policies, ident, now)
-        else:
+        elif kind == "entry":
             touched = _close_entry(uow, ident, now)
+        else:
+            touched = money.retry_clawback(uow, policies, ident, now)
         if not touched:
             continue
         fired += 1

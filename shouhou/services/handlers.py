@@ -13,16 +13,17 @@ from typing import Any
 
 from ..adapters import tables as t
 from ..adapters.uow import SqlUnitOfWork
-from ..domain import aftersales, entry
+from ..domain import aftersales, entry, ledger
 from ..domain.actors import PLATFORM_ROLES, SHOP_ROLES, Actor, require
 from ..domain.events import Event
 from ..domain.orders import GOODS, KINDS, PAYMENTS, Order, derive_imported
 from ..domain.shops import SHOP_STATUSES, Buyer, Shop, Staff
-from ..domain.tickets import Ticket
-from ..errors import not_found, refuse
+from ..domain.tickets import TERMINAL, Ticket
+from ..errors import Reason, Refusal, not_found, refuse
 from ..money import format_yuan
 from ..policies import PolicyRegistry, PolicyVersion
 from . import commands as c
+from . import money
 
 
 @dataclass(frozen=True)
@@ -96,12 +97,14 @@ def create_shop(cmd: c.CreateShop, actor: Actor, uow: SqlUnitOfWork, ctx: Contex
         raise refuse("invalid_input", ";".join(p[0] for p in problems), "; ".join(p[1] for p in problems))
     if uow.shops.exists(cmd.id):
         raise refuse("invalid_state", f"店铺 {cmd.id} 已存在", f"shop {cmd.id} exists already")
-    uow.shops.add(Shop(
+    shop = Shop(
         id=cmd.id, name=cmd.name or cmd.id, policy=cmd.policy, status=cmd.status, wallet_fen=cmd.wallet_fen,
         deposit_fen=cmd.deposit_fen,
         wallet_opened_at=cmd.wallet_opened_at or ctx.now - timedelta(days=365),
         created_at=ctx.now, return_address=cmd.return_address,
-    ))
+    )
+    uow.shops.add(shop)
+    money.opening_balances(uow, shop, ctx.now)
     uow.extra_events.append(Event("shop_created", ctx.now, actor.label, shop_id=cmd.id,
                                   payload={"policy": cmd.policy, "status": cmd.status}))
     return cmd.id
@@ -223,6 +226,7 @@ def import_order(cmd: c.ImportOrder, actor: Actor, uow: SqlUnitOfWork, ctx: Cont
     order.record(Event("order_created", created if cmd.created_at else ctx.now, actor.label, shop_id=shop.id,
                        order_id=order.id, to_status=order.status, payload=payload))
     uow.orders.add(order)
+    money.order_arrived(uow, order, ctx.now)
     return order.id
 
 
@@ -306,6 +310,89 @@ def decline_reopen(cmd: c.DeclineReopen, actor: Actor, uow: SqlUnitOfWork, ctx: 
     return req.id
 
 
+# -- money (RULES §8, KS-EXIT-1) -------------------------------------------------------------------
+
+def _own_shop(uow: SqlUnitOfWork, actor: Actor, shop_id: str, lock: bool = False) -> Shop:
+    shop = uow.shops.get(shop_id, lock=lock)
+    if shop is None or not (actor.is_platform or (actor.is_staff and actor.shop_id == shop_id)):
+        raise not_found("shop", shop_id)
+    return shop
+
+
+MONEY_ROLES = ("owner", "admin")
+
+
+def top_up(cmd: c.TopUp, actor: Actor, uow: SqlUnitOfWork, ctx: Context) -> int:
+    """The shop pays money in; an outstanding debt is recovered first. Returns what went to the debt."""
+    shop = _own_shop(uow, actor, cmd.shop_id, lock=True)
+    require(actor.is_platform or actor.role in MONEY_ROLES, "只有主账号或管理员可以充值",
+            "only the owner or an admin may top up")
+    if cmd.account not in ("wallet", "deposit"):
+        raise refuse("invalid_input", "账户须为 wallet 或 deposit", "account must be wallet or deposit")
+    if cmd.amount_fen <= 0:
+        raise refuse("invalid_input", "充值金额须大于 0", "amount must be > 0")
+    repaid = money.Books(uow).pay_shop(shop.id, cmd.amount_fen, cmd.account, ctx.now, ledger.topup(shop.id), "top_up")
+    uow.extra_events.append(Event("topped_up", ctx.now, actor.label, shop_id=shop.id,
+                                  payload={"account": cmd.account, "amount": format_yuan(cmd.amount_fen),
+                                           "debt_recovered": format_yuan(repaid)}))
+    return repaid
+
+
+def withdraw_deposit(cmd: c.WithdrawDeposit, actor: Actor, uow: SqlUnitOfWork, ctx: Context) -> None:
+    """KS-EXIT-1: the deposit leaves only when the after-sales waiting period is over."""
+    shop = _own_shop(uow, actor, cmd.shop_id, lock=True)
+    require(actor.is_platform or actor.role == "owner", "只有主账号可以提取保证金", "only the owner may withdraw the deposit")
+    pv = ctx.policies.get(shop.policy).at(ctx.now)
+    check = exit_check(uow, shop, pv, ctx.now)
+    if check["blocking"]:
+        raise Refusal("ineligible", [Reason(b["rule"], b["message_zh"], b["message_en"]) for b in check["blocking"][:20]])
+    books = money.Books(uow)
+    available = books.balance(ledger.deposit(shop.id))
+    if cmd.amount_fen <= 0 or cmd.amount_fen > available:
+        raise refuse("invalid_input", f"提取金额须大于 0 且不超过保证金余额 {format_yuan(available)}",
+                     f"amount must be > 0 and at most the deposit {format_yuan(available)}")
+    books.post(ledger.entry("deposit_withdrawal", ctx.now, [(ledger.deposit(shop.id), -cmd.amount_fen),
+                                                            (ledger.topup(shop.id), cmd.amount_fen)],
+                            shop_id=shop.id, rule=pv.governance.exit_waiting.rule))
+    uow.extra_events.append(Event("deposit_withdrawn", ctx.now, actor.label, shop_id=shop.id,
+                                  rule=pv.governance.exit_waiting.rule, payload={"amount": format_yuan(cmd.amount_fen)}))
+
+
+def exit_check(uow: SqlUnitOfWork, shop: Shop, pv: PolicyVersion, now: datetime) -> dict[str, Any]:
+    """KS-EXIT-1: every order completed more than N days ago, and nothing open: no ticket, dispute,
+    refund payout or clawback in flight. Lists every blocking order and ticket."""
+    rule = pv.governance.exit_waiting.rule
+    cutoff = now - pv.governance.exit_waiting.delta
+    o, tk = t.orders.c, t.tickets.c
+    blocking: list[dict[str, Any]] = []
+    for order in uow.orders.where(o.shop_id == shop.id, o.status.not_in(("completed", "closed")), order_by=(o.id,)):
+        blocking.append({"kind": "order", "id": order.id, "rule": rule, "status": order.status,
+                         "message_zh": f"订单 {order.id} 尚未完成({order.status})",
+                         "message_en": f"order {order.id} has not completed ({order.status})"})
+    for order in uow.orders.where(o.shop_id == shop.id, o.status == "completed", o.completed_at > cutoff,
+                                  order_by=(o.id,)):
+        assert order.completed_at is not None
+        free = order.completed_at + pv.governance.exit_waiting.delta
+        blocking.append({"kind": "order", "id": order.id, "rule": rule, "status": order.status,
+                         "free_at": free.isoformat(),
+                         "message_zh": f"订单 {order.id} 完成未满 {pv.governance.exit_waiting.show().replace(' d', ' 天')},"
+                                       f"{free.isoformat(timespec='minutes')} 后可退出",
+                         "message_en": f"order {order.id} completed less than {pv.governance.exit_waiting.show()} ago; "
+                                       f"free at {free.isoformat(timespec='minutes')}"})
+    for ticket in uow.tickets.where(tk.shop_id == shop.id, tk.status.not_in(TERMINAL), order_by=(tk.id,)):
+        blocking.append({"kind": "ticket", "id": ticket.id, "rule": rule, "status": ticket.status,
+                         "message_zh": f"售后单 {ticket.id} 未完结({ticket.status})",
+                         "message_en": f"ticket {ticket.id} is still open ({ticket.status})"})
+    for p in uow.payouts.where(t.payouts.c.shop_id == shop.id, t.payouts.c.status == "pending"):
+        blocking.append({"kind": "payout", "id": p.id, "rule": rule, "status": p.status,
+                         "message_zh": f"退款 {p.id} 尚未到账", "message_en": f"refund payout {p.id} is in flight"})
+    for cb in uow.clawbacks.where(t.clawbacks.c.shop_id == shop.id, t.clawbacks.c.status == "pending"):
+        blocking.append({"kind": "clawback", "id": cb.id, "rule": rule, "status": cb.status,
+                         "message_zh": f"佣金追回 {cb.id} 未完成", "message_en": f"clawback {cb.id} is pending"})
+    return {"shop": shop.id, "passed": not blocking, "rule": rule, "blocking": blocking,
+            "waiting_days": pv.governance.exit_waiting.delta.days}
+
+
 def _ticket_command(op: Callable[..., None]) -> Callable[[Any, Actor, SqlUnitOfWork, Context], None]:
     def handler(cmd: Any, actor: Actor, uow: SqlUnitOfWork, ctx: Context) -> None:
         ticket = load_ticket(uow, actor, cmd.ticket_id, lock=True)
@@ -333,6 +420,8 @@ HANDLERS: dict[type, Callable[..., Any]] = {
     c.ConfirmOrder: confirm_order,
     c.Apply: apply,
     c.OpenEntry: open_entry,
+    c.TopUp: top_up,
+    c.WithdrawDeposit: withdraw_deposit,
     c.RequestReopen: request_reopen,
     c.DeclineReopen: decline_reopen,
     c.Cancel: _ticket_command(lambda cmd, t, o, a, pv, ctx, uow: aftersales.cancel(t, o, a, pv, ctx.now)),

@@ -3,6 +3,8 @@ Views are plain dicts with money as yuan strings and times in Asia/Shanghai with
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import datetime
 from typing import Any
 
@@ -11,7 +13,7 @@ from sqlalchemy import and_, func, select
 from ..adapters import tables as t
 from ..adapters.uow import SqlUnitOfWork
 from ..clock import SHANGHAI
-from ..domain import entry
+from ..domain import entry, ledger
 from ..domain.actors import Actor
 from ..domain.entry import ReopenRequest, SiteMessage
 from ..domain.orders import Order
@@ -19,7 +21,7 @@ from ..domain.tickets import STATUS_ZH, STATUSES, TICKET_TYPES, Ticket
 from ..errors import not_found, refuse
 from ..money import format_yuan
 from ..policies import PolicyPack, PolicyRegistry
-from .handlers import load_order, load_ticket
+from .handlers import exit_check, load_order, load_ticket
 
 OVER_PERIOD_LABEL = "超期售后"
 
@@ -251,3 +253,73 @@ def list_messages(uow: SqlUnitOfWork, actor: Actor, limit: int, offset: int) -> 
                               offset=offset)
     return {"items": [message_view(m) for m in rows], "total": uow.messages.count(c.buyer_id == actor.id),
             "limit": limit, "offset": offset}
+
+
+def shop_balances(uow: SqlUnitOfWork, actor: Actor, shop_id: str) -> dict[str, Any]:
+    """The shop's money, each figure the sum of its journal lines."""
+    shop = _visible_shop(uow, actor, shop_id)
+    return {
+        "shop": shop.id,
+        "wallet": format_yuan(uow.balance(ledger.wallet(shop.id))),
+        "deposit": format_yuan(uow.balance(ledger.deposit(shop.id))),
+        "debt": format_yuan(-uow.balance(ledger.debt(shop.id))),
+        "pending_payouts": uow.payouts.count(t.payouts.c.shop_id == shop.id, t.payouts.c.status == "pending"),
+        "pending_clawbacks": uow.clawbacks.count(t.clawbacks.c.shop_id == shop.id,
+                                                 t.clawbacks.c.status == "pending"),
+    }
+
+
+def _visible_shop(uow: SqlUnitOfWork, actor: Actor, shop_id: str) -> Any:
+    shop = uow.shops.get(shop_id)
+    if shop is None or not (actor.is_platform or (actor.is_staff and actor.shop_id == shop_id)):
+        raise not_found("shop", shop_id)
+    return shop
+
+
+STATEMENT_ACCOUNTS = ("wallet", "deposit", "debt")
+
+
+def statement(uow: SqlUnitOfWork, actor: Actor, shop_id: str, *, account: str | None = None,
+              kind: str | None = None, order: str | None = None, since: datetime | None = None,
+              until: datetime | None = None, limit: int = 200, offset: int = 0) -> dict[str, Any]:
+    """Journal lines on the shop's own accounts (wallet, deposit, debt), oldest first, with filters."""
+    shop = _visible_shop(uow, actor, shop_id)
+    if account is not None and account not in STATEMENT_ACCOUNTS:
+        raise refuse("invalid_input", f"账户须为 {'、'.join(STATEMENT_ACCOUNTS)}",
+                     f"account must be one of {list(STATEMENT_ACCOUNTS)}")
+    accounts = [f"{a}:{shop.id}" for a in ([account] if account else STATEMENT_ACCOUNTS)]
+    je, jl = t.journal_entries.c, t.journal_lines.c
+    conds: list[Any] = [jl.account.in_(accounts)]
+    if kind:
+        conds.append(je.kind == kind)
+    if order:
+        conds.append(je.order_id == order)
+    if since is not None:
+        conds.append(je.at >= since)
+    if until is not None:
+        conds.append(je.at < until)
+    base = select(je.id, je.kind, je.at, je.order_id, je.ticket_id, je.rule, jl.account, jl.amount).select_from(
+        t.journal_lines.join(t.journal_entries, jl.entry_id == je.id)).where(and_(*conds))
+    total = uow.conn.execute(select(func.count()).select_from(base.subquery())).scalar_one()
+    rows = uow.conn.execute(base.order_by(je.at, je.id, jl.id).limit(limit).offset(offset)).all()
+    lines = [{"entry": r.id, "at": iso(r.at), "kind": r.kind, "account": r.account.split(":", 1)[0],
+              "amount": format_yuan(-r.amount if r.account.startswith("debt:") else r.amount),
+              "order": r.order_id, "ticket": r.ticket_id, "rule": r.rule} for r in rows]
+    return {"shop": shop.id, "lines": lines, "total": int(total), "limit": limit, "offset": offset,
+            "note": "debt lines are shown as the change in what the shop owes"}
+
+
+def statement_csv(view: dict[str, Any]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["entry", "at", "kind", "account", "amount", "order", "ticket", "rule"])
+    for x in view["lines"]:
+        w.writerow([x["entry"], x["at"], x["kind"], x["account"], x["amount"], x["order"] or "", x["ticket"] or "",
+                    x["rule"] or ""])
+    return buf.getvalue()
+
+
+def exit_check_view(uow: SqlUnitOfWork, actor: Actor, shop_id: str, policies: PolicyRegistry,
+                    now: datetime) -> dict[str, Any]:
+    shop = _visible_shop(uow, actor, shop_id)
+    return exit_check(uow, shop, policies.get(shop.policy).at(now), now)

@@ -64,7 +64,7 @@ def test_return_and_refund_through_http(world: Any) -> None:
     body = r.json()
     assert body["status"] == "refunded" and body["refunded"] == "99.00"
     assert [e["type"] for e in body["timeline"]] == [
-        "applied", "approved", "waybill_submitted", "return_confirmed", "refunded"]
+        "applied", "approved", "waybill_submitted", "return_confirmed", "refunded", "refund_funded"]
     order = client.get("/v1/orders/O1", headers=h("b1")).json()
     assert order["status"] == "closed" and order["refunded"] == "99.00"
     record = client.get("/v1/orders/O1/events", headers=h("own1")).json()
@@ -195,7 +195,8 @@ def test_tenancy_on_every_route(world: Any) -> None:
     bodies = {"approve": {}, "reject": {"reason": "x"}, "waybill": {"waybill": "1"}, "refuse-return": {"reason": "x"},
               "intervention": {}, "ship": {}, "tickets": {"type": "refund_only", "reason": "other"},
               "status": {"status": "suspended"}, "staff": {"id": "X9", "role": "cs_agent"}, "requests": {},
-              "decline": {"reason": "no"}}
+              "decline": {"reason": "no"}, "top-up": {"account": "wallet", "amount": "1.00"},
+              "withdraw": {"amount": "1.00"}}
     before = client.get("/v1/orders/O1/events", headers=h("plat")).json()
     checked = 0
     for outsider in ("own2", "b2"):

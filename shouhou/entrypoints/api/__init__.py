@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from ...domain.actors import Actor
 from ...errors import Refusal, refuse
@@ -316,5 +316,47 @@ def create_app(shouhou: Shouhou, *, worker: bool = False, worker_interval: float
     def messages(sh: ShouhouDep, actor: ActorDep, limit: Annotated[int, Query(ge=1, le=500)] = 50,
                  offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
         return read(sh, q.list_messages, actor, limit, offset)  # type: ignore[no-any-return]
+
+    # -- money (RULES §8, KS-EXIT-1) -----------------------------------------------------------
+    @app.get("/v1/shops/{shop_id}/balances", tags=["money"], response_model=s.BalancesOut)
+    def balances(shop_id: str, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
+        return read(sh, q.shop_balances, actor, shop_id)  # type: ignore[no-any-return]
+
+    @app.get("/v1/shops/{shop_id}/statement", tags=["money"], response_model=s.StatementOut,
+             responses={200: {"content": {"text/csv": {}}}},
+             summary="Journal lines on the shop's wallet, deposit and debt; format=csv to export")
+    def statement(shop_id: str, sh: ShouhouDep, actor: ActorDep, account: str | None = None,
+                  kind: str | None = None, order: str | None = None, since: datetime | None = None,
+                  until: datetime | None = None, format: str = "json",  # noqa: A002 - the API's word
+                  limit: Annotated[int, Query(ge=1, le=10_000)] = 200,
+                  offset: Annotated[int, Query(ge=0)] = 0) -> Any:
+        for name, value in (("since", since), ("until", until)):
+            if value is not None and value.tzinfo is None:
+                raise refuse("invalid_input", f"{name} 需要时区", f"{name} needs its zone offset")
+        if format not in ("json", "csv"):
+            raise refuse("invalid_input", "format 须为 json 或 csv", "format must be json or csv")
+        view = read(sh, q.statement, actor, shop_id, account=account, kind=kind, order=order, since=since,
+                    until=until, limit=limit, offset=offset)
+        if format == "csv":
+            return Response(q.statement_csv(view), media_type="text/csv; charset=utf-8",
+                            headers={"Content-Disposition": f'attachment; filename="statement-{shop_id}.csv"'})
+        return view
+
+    @app.post("/v1/shops/{shop_id}/top-up", tags=["money"], response_model=s.BalancesOut,
+              summary="Pay into the wallet or deposit; debt is recovered first")
+    def top_up(shop_id: str, body: s.TopUpIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
+        run(sh, c.TopUp(shop_id, body.account, parse_yuan(body.amount)), actor)
+        return read(sh, q.shop_balances, actor, shop_id)  # type: ignore[no-any-return]
+
+    @app.get("/v1/shops/{shop_id}/exit-check", tags=["money"], response_model=s.ExitCheckOut,
+             summary="KS-EXIT-1: what still blocks exit or deposit withdrawal")
+    def exit_check(shop_id: str, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
+        return read(sh, q.exit_check_view, actor, shop_id, sh.policies, sh.clock.now())  # type: ignore[no-any-return]
+
+    @app.post("/v1/shops/{shop_id}/deposit/withdraw", tags=["money"], response_model=s.BalancesOut,
+              summary="Withdraw the deposit (owner), only when the exit check passes")
+    def withdraw(shop_id: str, body: s.WithdrawIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
+        run(sh, c.WithdrawDeposit(shop_id, parse_yuan(body.amount)), actor)
+        return read(sh, q.shop_balances, actor, shop_id)  # type: ignore[no-any-return]
 
     return app

@@ -14,6 +14,9 @@ class Settings(BaseSettings):
     worker_interval: float = Field(default=1.0, gt=0, description="seconds between deadline sweeps")
     worker_batch: int = Field(default=200, gt=0, le=10_000)
     notifier: str = Field(default="log")
+    fake_channel_fail_buyers: list[str] = Field(
+        default_factory=list,
+        description="buyers whose accounts the fake payment channel refuses (JSON list), to rehearse DY-OP-9")
 
     @field_validator("database_url")
     @classmethod
@@ -22,6 +25,6 @@ class Settings(BaseSettings):
             v = "postgresql://" + v[len("postgres://"):]
         if v.startswith("postgresql://"):
             v = "postgresql+psycopg://" + v[len("postgresql://"):]
-        if not (v.startswith("sqlite") or v.startswith("postgresql+psycopg")):
+        if not (v.startswith("sqlite://") or v.startswith("postgresql+psycopg://")):
             raise ValueError("SHOUHOU_DATABASE_URL must be a sqlite:/// or postgresql:// URL")
         return v

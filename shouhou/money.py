@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-_YUAN = re.compile(r"^(?P<sign>-)?(?P<int>\d{1,13})(?:\.(?P<frac>\d{1,2}))?$")
+_YUAN = re.compile(r"^(?P<sign>-)?(?P<int>[0-9]{1,13})(?:\.(?P<frac>[0-9]{1,2}))?$")
 
 
 class MoneyFormatError(ValueError):

@@ -63,5 +63,5 @@ def migrate(url: str) -> None:
     here = Path(__file__).resolve().parent.parent / "migrations"
     cfg = Config()
     cfg.set_main_option("script_location", str(here))
-    cfg.set_main_option("sqlalchemy.url", url)
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))  # ConfigParser interpolates %
     command.upgrade(cfg, "head")

@@ -75,6 +75,17 @@ shops = Table(
     Column("debt_fen", BigInteger, nullable=False, server_default="0"),
     Column("return_address", Text),
     Column("created_at", Instant, nullable=False),
+    # Governance (RULES §9): the effects of the measures in force, kept with the shop so that order
+    # creation and applications read them without a query, and the daily evaluation's deadline.
+    Column("refund_handling", String(16), nullable=False, server_default="enabled"),  # KS-GOV-4
+    Column("score", Integer),  # KS-GOV-2: the after-sales score at the last evaluation
+    Column("points", Integer, nullable=False, server_default="0"),  # KS-GOV-3: points deducted, in force
+    Column("freight_claims_by_platform", Boolean, nullable=False, server_default=text("false")),
+    Column("cart_suspended", Boolean, nullable=False, server_default=text("false")),
+    Column("governance_evaluated_at", Instant),
+    Column("governance_due_at", Instant),
+    # The worker's daily evaluation: only shops under watch are in this index.
+    Index("ix_shops_governance_due", "governance_due_at", **_pending("governance_due_at")),
 )
 
 staff = Table(
@@ -172,6 +183,11 @@ tickets = Table(
     Column("rejected_at", Instant),
     Column("ended_at", Instant),
     Column("updated_at", Instant),
+    Column("intervention_id", String(64)),
+    Column("replacement_carrier", String(64)),
+    Column("replacement_waybill", String(64)),
+    Column("replacement_shipped_at", Instant),
+    Column("replacement_signed_at", Instant),
     Column("due_at", Instant),
     Column("due_action", String(32)),
     Column("due_rule", String(32)),
@@ -308,4 +324,125 @@ clawbacks = Table(
     Column("due_at", Instant),
     Index("ix_clawbacks_due", "due_at", **_pending("due_at")),
     Index("ix_clawbacks_ticket", "ticket_id"),
+)
+
+# -- platform intervention (RULES §6) -------------------------------------------------------------
+
+interventions = Table(
+    "interventions", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("ticket_id", String(64), ForeignKey("tickets.id"), nullable=False, index=True),
+    Column("order_id", String(64), nullable=False),
+    Column("shop_id", String(64), nullable=False),
+    Column("buyer_id", String(64), nullable=False),
+    Column("policy", String(64), nullable=False),
+    Column("policy_version", String(32), nullable=False),
+    Column("requested_at", Instant, nullable=False),
+    Column("requested_by", String(80), nullable=False),
+    Column("reason", Text),
+    Column("cause", String(24), nullable=False),  # rejected | return_refused | stalled_exchange
+    Column("previous_status", String(24), nullable=False),
+    Column("status", String(24), nullable=False),  # awaiting_response | coordinating | collecting_evidence | ruled | withdrawn
+    Column("response_due_at", Instant, nullable=False),  # KS-PI-1: 2 working days
+    Column("responded_at", Instant),
+    Column("responded_by", String(80)),
+    Column("sla_missed_at", Instant),
+    Column("evidence_requested_at", Instant),
+    Column("buyer_evidence_due_at", Instant),
+    Column("shop_evidence_due_at", Instant),
+    Column("buyer_evidence_count", Integer, nullable=False, server_default="0"),
+    Column("shop_evidence_count", Integer, nullable=False, server_default="0"),
+    Column("buyer_evidence_closed", Boolean, nullable=False, server_default=text("false")),
+    Column("shop_evidence_closed", Boolean, nullable=False, server_default=text("false")),
+    Column("ruled_at", Instant),
+    Column("ruled_by", String(80)),
+    Column("in_favour_of", String(16)),  # buyer | merchant
+    Column("remedy", String(16)),  # refund | return_refund | close
+    Column("fault", String(16)),  # shop | buyer | both | platform | creator: as ruled
+    Column("effective_fault", String(16)),  # after an upheld appeal (KS-PI-3)
+    Column("ruling_rule", String(32)),
+    Column("due_at", Instant),  # the pending automatic action: sla_miss or evidence_closed
+    Column("due_action", String(32)),
+    Column("due_rule", String(32)),
+    Index("ix_interventions_due", "due_at", **_pending("due_at")),
+    Index("ix_interventions_queue", "status", "response_due_at"),
+    Index("ix_interventions_shop_ruled", "shop_id", "ruled_at"),
+)
+
+evidence_items = Table(
+    "evidence_items", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("intervention_id", String(64), ForeignKey("interventions.id"), nullable=False, index=True),
+    Column("ticket_id", String(64), nullable=False),
+    Column("side", String(8), nullable=False),  # buyer | shop
+    Column("submitted_by", String(80), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("content_type", String(100), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("blob_key", String(255), nullable=False),
+    Column("submitted_at", Instant, nullable=False),
+)
+
+appeals = Table(
+    "appeals", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("intervention_id", String(64), ForeignKey("interventions.id"), nullable=False, index=True),
+    Column("ticket_id", String(64), nullable=False),
+    Column("shop_id", String(64), nullable=False),
+    Column("filed_at", Instant, nullable=False),
+    Column("filed_by", String(80), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("status", String(16), nullable=False),  # pending | upheld | rejected
+    Column("answer_due_at", Instant, nullable=False),  # KS-PI-3: 5 working days
+    Column("answered_at", Instant),
+    Column("answered_by", String(80)),
+    Column("answer", Text),
+    Column("fault_before", String(16)),
+    Column("fault_after", String(16)),
+    Column("sla_missed_at", Instant),
+    Column("due_at", Instant),
+    Column("due_rule", String(32)),
+    Index("ix_appeals_due", "due_at", **_pending("due_at")),
+    Index("ix_appeals_shop_filed", "shop_id", "filed_at"),
+    Index("ix_appeals_queue", "status", "answer_due_at"),
+)
+
+# -- governance (RULES §9): measures of the KS-GOV-3 ladder and KS-GOV-4, and shops' appeals --------
+
+measures = Table(
+    "measures", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("shop_id", String(64), ForeignKey("shops.id"), nullable=False),
+    Column("measure", String(32), nullable=False),  # warning ... high_risk (policies.MEASURES)
+    Column("rule", String(32), nullable=False),
+    Column("policy", String(64), nullable=False),
+    Column("policy_version", String(32), nullable=False),
+    Column("status", String(16), nullable=False),  # active | ended | lifted | voided
+    Column("started_at", Instant, nullable=False),
+    Column("ends_at", Instant),  # the planned end; NULL: until platform staff lift it
+    Column("ended_at", Instant),
+    Column("end_reason", String(16)),  # expired | lifted | appeal_upheld
+    Column("ended_by", String(80)),
+    Column("end_note", Text),
+    Column("points", Integer, nullable=False, server_default="0"),
+    Column("amount_fen", BigInteger, nullable=False, server_default="0"),
+    Column("charged", JSON, nullable=False),  # liquidated damages: fen taken from each source
+    Column("snapshot", JSON, nullable=False),  # the metrics and the condition that triggered it
+    Index("ix_measures_shop_status", "shop_id", "status", "started_at"),
+)
+
+measure_appeals = Table(
+    "measure_appeals", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("measure_id", String(64), ForeignKey("measures.id"), nullable=False, index=True),
+    Column("shop_id", String(64), nullable=False),
+    Column("filed_at", Instant, nullable=False),
+    Column("filed_by", String(80), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("status", String(16), nullable=False),  # pending | upheld | rejected
+    Column("decided_at", Instant),
+    Column("decided_by", String(80)),
+    Column("answer", Text),
+    Index("ix_measure_appeals_queue", "status", "filed_at"),
 )

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine, Table, and_, func, insert, select, update
 
 from ..clock import Clock
+from ..domain.disputes import Appeal, EvidenceItem, Intervention
 from ..domain.entry import ReopenRequest, SiteMessage
 from ..domain.events import Event
 from ..domain.ledger import Clawback, Entry, Payout
@@ -136,6 +137,9 @@ class SqlUnitOfWork:
         self.messages = Repository(self, t.site_messages, SiteMessage)
         self.payouts = Repository(self, t.payouts, Payout)
         self.clawbacks = Repository(self, t.clawbacks, Clawback)
+        self.interventions = Repository(self, t.interventions, Intervention)
+        self.appeals = Repository(self, t.appeals, Appeal)
+        self.evidence = Repository(self, t.evidence_items, EvidenceItem)
         self.committed = False
         self.extra_events: list[Event] = []
         self.journal: list[Entry] = []  # entries posted in this transaction, written at flush
@@ -170,7 +174,8 @@ class SqlUnitOfWork:
     def flush(self) -> list[Event]:
         touched: list[Any] = []
         for repo in (self.shops, self.staff, self.buyers, self.orders, self.tickets, self.reopen_requests,
-                     self.messages, self.payouts, self.clawbacks):
+                     self.messages, self.payouts, self.clawbacks, self.interventions, self.appeals,
+                     self.evidence):
             touched.extend(repo.flush())
         self._write_journal()
         events = list(self.extra_events)
@@ -247,7 +252,8 @@ class SqlUnitOfWork:
 
     def next_due(self) -> datetime | None:
         best = None
-        for col in (t.tickets.c.due_at, t.orders.c.due_at, t.orders.c.entry_closes_at):
+        for col in (t.tickets.c.due_at, t.orders.c.due_at, t.orders.c.entry_closes_at, t.clawbacks.c.due_at,
+                    t.interventions.c.due_at, t.appeals.c.due_at):
             v = self.conn.execute(select(func.min(col)).where(col.is_not(None))).scalar()
             if v is not None and (best is None or v < best):
                 best = v

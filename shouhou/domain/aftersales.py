@@ -6,15 +6,16 @@ its order: they check the rules, change state, and record events; the service la
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ..clock import SHANGHAI
 from ..errors import Reason, Refusal, refuse
 from ..money import format_yuan
-from ..policies import REASONS, PolicyVersion
+from ..policies import REASONS, PolicyVersion, Span
 from .actors import Actor, require
 from .orders import Order
-from .tickets import SUPPORTED_TYPES, TICKET_TYPES, Ticket
+from .tickets import TICKET_TYPES, Ticket
 
 _CODE_PRECEDENCE = ("ineligible", "limit_reached", "invalid_input")
 
@@ -44,8 +45,6 @@ def application_problems(
 
     if type_ not in TICKET_TYPES:
         fail("invalid_input", None, f"未知的售后类型 {type_}", f"unknown ticket type {type_!r}; one of {list(TICKET_TYPES)}")
-    elif type_ not in SUPPORTED_TYPES:
-        fail("invalid_input", None, f"暂不支持「{type_}」类型的售后", f"{type_} tickets are not handled by this version of shouhou yet")
     if reason not in REASONS:
         fail("invalid_input", None, f"未知的售后原因 {reason}", f"unknown reason {reason!r}; one of {list(REASONS)}")
 
@@ -118,8 +117,10 @@ def _refusal(problems: list[tuple[str, Reason]]) -> Refusal:
 def apply(
     ticket_id: str, order: Order, actor: Actor, pv: PolicyVersion, at: datetime, type_: str,
     reason: str, amount_fen: int | None, evidence: list[str], note: str | None,
+    refund_handling_off: str | None = None,
 ) -> Ticket:
-    """The buyer opens a ticket (RULES §2)."""
+    """The buyer opens a ticket (RULES §2). `refund_handling_off` names the rule (KS-GOV-4) when the
+    shop is high-risk and has lost refund handling: the ticket is approved and refunded at once."""
     require(actor.is_buyer and actor.id == order.buyer_id, "只有下单的买家可以申请售后",
             "only the buyer of the order may apply")
     problems, over_period = application_problems(order, pv, at, type_, reason, amount_fen, evidence)
@@ -139,14 +140,32 @@ def apply(
                  "policy": f"{order.policy}@{pv.version}"},
                 due=(at + span.delta, "auto_approve", span.rule))
     order.hold(ticket.id, amount, counted=not over_period)
+    if refund_handling_off is not None:
+        # KS-GOV-4: whatever the type, approved and refunded at once (no return, no replacement)
+        ticket.move("refunded", "auto_approved", at, "system", refund_handling_off, {"refund_handling": "disabled"})
+        refund(ticket, order, at, "system", refund_handling_off)
+        _end(ticket, order, pv, at)
     return ticket
 
 
-def _review_span(ticket: Ticket, pv: PolicyVersion):  # type: ignore[no-untyped-def]
+def _review_span(ticket: Ticket, pv: PolicyVersion) -> Span:
     if ticket.type == "refund_only":
         ro = pv.refund_only
         return ro.review_after_shipment if ticket.shipped_when_applied else ro.review_before_shipment
+    if ticket.type in ("exchange", "repair"):
+        return pv.exchange.review
+    if ticket.type == "reship":
+        return pv.exchange.reship_review
     return pv.return_refund.review
+
+
+def _ships_back(ticket: Ticket, pv: PolicyVersion) -> Span:
+    return pv.return_refund.buyer_ships if ticket.type == "return_refund" else pv.exchange.buyer_ships
+
+
+def _receipt(ticket: Ticket, pv: PolicyVersion) -> Span:
+    return pv.return_refund.shop_confirms_receipt if ticket.type == "return_refund" else \
+        pv.exchange.shop_confirms_receipt
 
 
 def _not_due(ticket: Ticket, at: datetime) -> None:
@@ -223,10 +242,14 @@ def _approve(ticket: Ticket, order: Order, pv: PolicyVersion, at: datetime, acto
         refund(ticket, order, at, actor, rule)
         _end(ticket, order, pv, at)
         return
+    if ticket.type == "reship":
+        span = pv.exchange.reship_ship  # GEN-EX-3: the shop ships the missing goods again
+        ticket.move("awaiting_replacement", type_, at, actor, rule, due=(at + span.delta, "auto_refund", span.rule))
+        return
     if address is None and require_address:
         raise refuse("invalid_input", "请填写退货地址(店铺未设置默认退货地址)",
                      "return_address is required: the shop has no default return address")
-    span = pv.return_refund.buyer_ships
+    span = _ships_back(ticket, pv)
     ticket.return_address = address
     ticket.move("awaiting_return", type_, at, actor, rule, {"return_address": address},
                 due=(at + span.delta, "auto_close", span.rule))
@@ -254,8 +277,8 @@ def reject(ticket: Ticket, order: Order, actor: Actor, pv: PolicyVersion, at: da
 def cancel(ticket: Ticket, order: Order, actor: Actor, pv: PolicyVersion, at: datetime) -> None:
     """The buyer withdraws a ticket that has not been refunded."""
     _buyer(actor, ticket, "撤销售后", "cancel the ticket")
-    ticket.expect("pending_review", "awaiting_return", "awaiting_receipt", "in_intervention",
-                  doing=("撤销", "cancel"))
+    ticket.expect("pending_review", "awaiting_return", "awaiting_receipt", "awaiting_replacement",
+                  "in_intervention", doing=("撤销", "cancel"))
     _not_due(ticket, at)
     ticket.move("cancelled", "cancelled", at, actor.label)
     _end(ticket, order, pv, at)
@@ -267,24 +290,92 @@ def submit_waybill(ticket: Ticket, order: Order, actor: Actor, pv: PolicyVersion
     _buyer(actor, ticket, "填写退货单号", "submit a return waybill")
     ticket.expect("awaiting_return", doing=("填写退货单号", "submit a waybill"))
     _not_due(ticket, at)
-    span = pv.return_refund.shop_confirms_receipt
+    span = _receipt(ticket, pv)
     ticket.carrier, ticket.waybill = carrier, waybill
     ticket.move("awaiting_receipt", "waybill_submitted", at, actor.label, None,
                 {"carrier": carrier, "waybill": waybill}, due=(at + span.delta, "auto_refund", span.rule))
 
 
 def confirm_return(ticket: Ticket, order: Order, actor: Actor, pv: PolicyVersion, at: datetime) -> None:
-    """The shop received the returned goods: refund."""
+    """The shop received the returned goods: refund (return & refund), or the replacement or
+    repaired item is now owed within 72 h (exchange, repair: GEN-EX-1)."""
     _staff(actor, ticket, "确认收货", "confirm the return")
     ticket.expect("awaiting_receipt", doing=("确认退货收货", "confirm the return"))
     _not_due(ticket, at)
+    if ticket.type in ("exchange", "repair"):
+        span = pv.exchange.ship_replacement
+        ticket.move("awaiting_replacement", "return_confirmed", at, actor.label, None,
+                    due=(at + span.delta, "auto_refund", span.rule))
+        return
     ticket.move("refunded", "return_confirmed", at, actor.label)
     refund(ticket, order, at, actor.label, None)
     _end(ticket, order, pv, at)
 
 
+def ship_replacement(ticket: Ticket, order: Order, actor: Actor, pv: PolicyVersion, at: datetime,
+                     carrier: str | None, waybill: str | None) -> None:
+    """The shop sends the replacement, the repaired item or the reshipped goods (GEN-EX-1, GEN-EX-3)."""
+    _staff(actor, ticket, "发出换货/补发", "ship the replacement")
+    ticket.expect("awaiting_replacement", doing=("发出换货/补发", "ship the replacement"))
+    _not_due(ticket, at)
+    span = pv.exchange.replacement_confirm
+    ticket.replacement_carrier, ticket.replacement_waybill, ticket.replacement_shipped_at = carrier, waybill, at
+    ticket.move("replacement_shipped", "replacement_shipped", at, actor.label, None,
+                {"carrier": carrier, "waybill": waybill},
+                due=(at + span.delta, "auto_confirm_replacement", span.rule))
+
+
+def sign_replacement(ticket: Ticket, order: Order, actor: Actor, pv: PolicyVersion, at: datetime) -> None:
+    """The carrier reports the replacement signed for: the buyer's confirmation clock restarts from
+    the signing (GEN-EX-1)."""
+    require(actor.is_platform, "签收由物流回传(平台)记录", "signing is reported by the carrier through the platform")
+    ticket.expect("replacement_shipped", doing=("签收换货", "sign for the replacement"))
+    _not_due(ticket, at)
+    span = pv.exchange.replacement_confirm
+    ticket.replacement_signed_at = at
+    ticket.move("replacement_shipped", "replacement_signed", at, actor.label, None,
+                due=(at + span.delta, "auto_confirm_replacement", span.rule))
+
+
+def confirm_replacement(ticket: Ticket, order: Order, actor: Actor, pv: PolicyVersion, at: datetime) -> None:
+    _buyer(actor, ticket, "确认收到换货", "confirm the replacement")
+    ticket.expect("replacement_shipped", doing=("确认收到换货", "confirm the replacement"))
+    _not_due(ticket, at)
+    ticket.move("completed", "replacement_confirmed", at, actor.label)
+    _end(ticket, order, pv, at)
+
+
+def refund_instead(ticket: Ticket, order: Order, actor: Actor, pv: PolicyVersion, at: datetime) -> None:
+    """GEN-EX-2: the shop may refund instead of exchanging, repairing or reshipping at any point
+    before the replacement ships."""
+    _staff(actor, ticket, "改为退款", "refund instead")
+    flag = pv.exchange.refund_instead
+    if ticket.type not in ("exchange", "repair", "reship"):
+        raise refuse("invalid_state", "只有换货、维修、补发可以改为退款",
+                     "only exchange, repair and reship tickets can turn into a refund", flag.rule)
+    if not flag.enabled:
+        raise refuse("ineligible", "该规则包不允许改为退款", "this policy does not allow refunding instead", flag.rule)
+    ticket.expect("pending_review", "awaiting_return", "awaiting_receipt", "awaiting_replacement",
+                  doing=("改为退款", "refund instead"))
+    _not_due(ticket, at)
+    ticket.move("refunded", "refunded_instead", at, actor.label, flag.rule)
+    refund(ticket, order, at, actor.label, flag.rule)
+    _end(ticket, order, pv, at)
+
+
+@dataclass(frozen=True)
+class CaseOpening:
+    """What a request for intervention hands the platform: why, from which state, by whom."""
+
+    cause: str  # rejected | return_refused | stalled_exchange
+    previous_status: str
+    by: str  # buyer | shop
+    actor: str
+    reason: str | None
+
+
 def refuse_return(ticket: Ticket, order: Order, actor: Actor, pv: PolicyVersion, at: datetime,
-                  reason: str | None, evidence: list[str]) -> None:
+                  reason: str | None, evidence: list[str]) -> CaseOpening:
     """The shop refuses the returned parcel (wrong item, damaged by the buyer): a dispute for the
     platform (RULES §3, §6). No shop or buyer deadline runs while the platform handles it."""
     _staff(actor, ticket, "拒绝退货", "refuse the return")
@@ -296,17 +387,29 @@ def refuse_return(ticket: Ticket, order: Order, actor: Actor, pv: PolicyVersion,
                 {"reason": reason, "evidence": list(evidence)})
     ticket.event("intervention_requested", at, actor.label, None, {"reason": reason, "by": "shop"},
                  frm="in_intervention", to="in_intervention")
+    return CaseOpening("return_refused", "awaiting_receipt", "shop", actor.label, reason)
 
 
 def request_intervention(ticket: Ticket, order: Order, actor: Actor, pv: PolicyVersion, at: datetime,
-                         reason: str | None) -> None:
-    """After a rejection either side may ask the platform to step in (KS-RR-4); on Douyin the buyer
-    has 48 h to do so (DY-RR-3)."""
+                         reason: str | None) -> CaseOpening:
+    """Either side may ask the platform to step in after a rejection (KS-RR-4; on Douyin the buyer
+    has 48 h, DY-RR-3) or on a stalled exchange, repair or reship (RULES §6)."""
     is_buyer = actor.is_buyer and actor.id == ticket.buyer_id
     is_staff = actor.is_staff and actor.shop_id == ticket.shop_id
     require(is_buyer or is_staff, "只有买家或店铺员工可以申请平台介入",
             "only the buyer or the shop's staff may ask for intervention")
-    ticket.expect("rejected", doing=("申请平台介入", "request intervention"))
+    ticket.expect("rejected", "awaiting_replacement", "replacement_shipped", doing=("申请平台介入", "request intervention"))
+    by = "buyer" if is_buyer else "shop"
+    previous = ticket.status
+    if ticket.status != "rejected":
+        stalled = pv.intervention.stalled_exchange
+        if not stalled.enabled:
+            raise refuse("ineligible", "该规则包不支持换货中申请平台介入",
+                         "this policy takes no intervention on a stalled exchange", stalled.rule)
+        _not_due(ticket, at)
+        ticket.move("in_intervention", "intervention_requested", at, actor.label, stalled.rule,
+                    {"reason": reason, "by": by, "cause": "stalled_exchange"})
+        return CaseOpening("stalled_exchange", previous, by, actor.label, reason)
     allowed = pv.rejection.intervention_after_rejection
     if not allowed.enabled:
         raise refuse("ineligible", "该平台规则不支持拒绝后申请平台介入",
@@ -323,9 +426,9 @@ def request_intervention(ticket: Ticket, order: Order, actor: Actor, pv: PolicyV
                      "a newer ticket exists on this order; the rejected one cannot go to intervention",
                      pv.apply.one_open_ticket.rule)
     order.reopen_hold(ticket.id, ticket.amount_fen)
-    ticket.ended_at = None
     ticket.move("in_intervention", "intervention_requested", at, actor.label, allowed.rule,
-                {"reason": reason, "by": "buyer" if is_buyer else "shop"})
+                {"reason": reason, "by": by, "cause": "rejected"})
+    return CaseOpening("rejected", previous, by, actor.label, reason)
 
 
 def fire(ticket: Ticket, order: Order, pv: PolicyVersion, at: datetime, default_address: str | None) -> None:
@@ -336,7 +439,7 @@ def fire(ticket: Ticket, order: Order, pv: PolicyVersion, at: datetime, default_
     if action == "auto_approve":
         _approve(ticket, order, pv, at, "system", "auto_approved", rule, default_address, require_address=False)
         if pv.governance.overdue_record.enabled:
-            kind = "refund_only_overdue" if ticket.type == "refund_only" else "return_refund_overdue"
+            kind = f"{ticket.type}_overdue"
             ticket.event("overdue_recorded", at, "system", pv.governance.overdue_record.rule,
                          {"overdue_type": kind, "cause": rule})
     elif action == "auto_close":
@@ -345,6 +448,9 @@ def fire(ticket: Ticket, order: Order, pv: PolicyVersion, at: datetime, default_
     elif action == "auto_refund":
         ticket.move("refunded", "auto_refunded", at, "system", rule)
         refund(ticket, order, at, "system", rule)
+        _end(ticket, order, pv, at)
+    elif action == "auto_confirm_replacement":
+        ticket.move("completed", "replacement_auto_confirmed", at, "system", rule)
         _end(ticket, order, pv, at)
     else:  # pragma: no cover - the schema admits no other action
         raise ValueError(f"unknown ticket action {action}")

@@ -139,13 +139,16 @@ class Split:
 
 def split(amount: int, commission: Mapping[str, str]) -> Split:
     """GEN-ORD-3: promoters and the platform on `amount` (net of refunds), the shop the rest.
-    Each cut is half-up; the shop's part takes the rounding, so the parts add up exactly."""
-    promoters = {r: part(amount, rate(commission.get(r))) for r in PROMOTER_ROLES if rate(commission.get(r))}
-    fee = part(amount, rate(commission.get("tech_fee")))
-    shop = amount - sum(promoters.values()) - fee
-    if shop < 0:
-        raise ValueError("commissions exceed the amount")
-    return Split(shop, promoters, fee)
+    Each cut is half-up, capped by what is left (on a few fen, rounding each cut up could otherwise
+    take more than the whole); the shop's part takes the rounding, so the parts add up exactly."""
+    left = amount
+    promoters: dict[str, int] = {}
+    for r in PROMOTER_ROLES:
+        if rate(commission.get(r)):
+            promoters[r] = min(part(amount, rate(commission.get(r))), left)
+            left -= promoters[r]
+    fee = min(part(amount, rate(commission.get("tech_fee"))), left)
+    return Split(left - fee, promoters, fee)
 
 
 def recover_debt(shop_id: str, debt_balance: int, incoming: int) -> tuple[list[tuple[str, int]], int]:

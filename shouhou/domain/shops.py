@@ -20,6 +20,14 @@ class Shop:
     created_at: datetime
     return_address: str | None = None
     debt_fen: int = 0  # cached from the ledger: what the shop owes the platform (>= 0)
+    # Governance (RULES §9): the effects of the measures in force (domain.governance.effects).
+    refund_handling: str = "enabled"  # KS-GOV-4: "disabled" while the shop is high-risk
+    score: int | None = None  # KS-GOV-2: the after-sales score at the last evaluation
+    points: int = 0  # KS-GOV-3: points deducted by measures in force
+    freight_claims_by_platform: bool = False  # KS-GOV-3: the platform handles buyers' freight claims
+    cart_suspended: bool = False  # KS-GOV-3: no new orders
+    governance_evaluated_at: datetime | None = None
+    governance_due_at: datetime | None = None  # the next evaluation or the next end of a measure
 
 
 @dataclass

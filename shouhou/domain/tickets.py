@@ -14,11 +14,11 @@ from ..errors import refuse
 from .events import Event, Recorder
 
 TICKET_TYPES = ("refund_only", "return_refund", "exchange", "repair", "reship")
-SUPPORTED_TYPES = ("refund_only", "return_refund")
-WAITING = ("pending_review", "awaiting_return", "awaiting_receipt")
+SUPPORTED_TYPES = TICKET_TYPES
+WAITING = ("pending_review", "awaiting_return", "awaiting_receipt", "awaiting_replacement", "replacement_shipped")
 OPEN = (*WAITING, "in_intervention")
 TERMINAL = ("refunded", "completed", "rejected", "closed", "cancelled")
-STATUSES = (*OPEN, "awaiting_replacement", "replacement_shipped", *TERMINAL)
+STATUSES = (*OPEN, *TERMINAL)
 
 STATUS_ZH = {
     "pending_review": "待商家处理",
@@ -60,6 +60,11 @@ class Ticket(Recorder):
     rejected_at: datetime | None = None
     ended_at: datetime | None = None
     updated_at: datetime | None = None
+    intervention_id: str | None = None
+    replacement_carrier: str | None = None
+    replacement_waybill: str | None = None
+    replacement_shipped_at: datetime | None = None
+    replacement_signed_at: datetime | None = None
     due_at: datetime | None = None
     due_action: str | None = None
     due_rule: str | None = None

@@ -12,10 +12,13 @@ import re
 import tomllib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from ..money import parse_yuan
 
 RULE_ID = re.compile(r"^[A-Z]+(?:-[A-Z]+)*-\d+$")
 BUILTIN_DIR = Path(__file__).parent
@@ -73,6 +76,16 @@ class Span(_Rule):
         if self.minutes:
             parts.append(f"{self.minutes} min")
         return " ".join(parts)
+
+
+class WorkingDays(_Rule):
+    """N working days by mainland China's official calendar: the end of the N-th working day after
+    the day of the triggering event."""
+
+    working_days: int = Field(gt=0)
+
+    def show(self) -> str:
+        return f"{self.working_days} working days"
 
 
 class Limit(_Rule):
@@ -197,6 +210,39 @@ class EntryRules(BaseModel):
         return v
 
 
+class ExchangeRules(BaseModel):
+    """Exchange, repair, reship (RULES §5)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    review: Span  # GEN-EX-1: 48 h -> auto-approve (overdue)
+    buyer_ships: Span  # GEN-EX-1: KS 10 d, DY 7 d -> auto-close
+    shop_confirms_receipt: Span  # GEN-EX-1: -> turns into a refund
+    ship_replacement: Span  # GEN-EX-1: 72 h -> turns into a refund
+    replacement_confirm: Span  # GEN-EX-1: the buyer confirms; auto-confirmed after this
+    refund_instead: Flag  # GEN-EX-2: the shop may refund instead before the replacement ships
+    reship_review: Span  # GEN-EX-3
+    reship_ship: Span  # GEN-EX-3: 48 h -> turns into a refund
+
+
+class InterventionRules(BaseModel):
+    """Platform intervention (RULES §6)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    response: WorkingDays  # KS-PI-1: platform CS responds within 2 working days (a miss is recorded)
+    buyer_evidence: Span  # KS-PI-2: evidence window
+    shop_evidence: Span  # KS-PI-2 / DY-PI-1 (24 h on Douyin)
+    shop_silence_loses: Flag  # DY-PI-1: no shop evidence -> ruling for the buyer automatically
+    ruling: Flag  # KS-PI-2: platform CS rules by the platform's rules, naming who was at fault
+    stalled_exchange: Flag  # either side may ask about an exchange that stalls
+    appeal_window: Span  # KS-PI-3: within 48 h after the refund
+    appeal_answer: WorkingDays  # KS-PI-3: 5 working days
+    appeal_failed_per_month: Limit  # KS-PI-3
+    appeal_failed_per_year: Limit  # KS-PI-3
+    evidence_max_items: Limit
+    evidence_max_bytes: Limit
+    evidence_types: Choice
+
+
 class MoneyRules(BaseModel):
     """RULES §8, KS-FEE-1, KS-OP-8, DY-OP-8, DY-OP-9."""
 
@@ -221,10 +267,149 @@ class MoneyRules(BaseModel):
         return v
 
 
+# Governance (RULES §9). The 30-day metrics a shop is judged by (KS-GOV-2), and the measures of the
+# KS-GOV-3 ladder in the order they escalate; high_risk is KS-GOV-4.
+METRICS = (
+    "applications", "overdue", "refund_only_overdue", "return_refund_overdue", "overdue_rate",
+    "interventions", "intervention_rate", "rulings", "rulings_against", "fault_rate", "over_period_openings",
+    "refund_only_median_hours", "refund_only_p95_hours", "return_refund_median_hours", "return_refund_p95_hours",
+)
+MEASURES = ("warning", "forced_study", "forced_exam", "point_deduction", "freight_by_platform", "cart_suspension",
+            "liquidated_damages", "high_risk")
+
+
+def _known_metric(name: str) -> str:
+    if name not in METRICS:
+        raise ValueError(f"unknown metric {name!r}; known: {list(METRICS)}")
+    return name
+
+
+class Measure(_Rule):
+    """One rung of the ladder. It applies when the shop's metrics meet any one of the condition sets in
+    `when`; a set is metric -> minimum, every minimum must be reached (rates as fractions: 0.5 = 50 %).
+    It lasts `days` (none: until platform staff lift it)."""
+
+    when: list[dict[str, Decimal]] = Field(min_length=1)
+    days: int | None = Field(default=None, gt=0)
+    points: int | None = Field(default=None, gt=0)  # point_deduction: points off the after-sales score
+    amount: str | None = None  # liquidated_damages: yuan, e.g. "2000.00"
+
+    @field_validator("when")
+    @classmethod
+    def _conditions(cls, v: list[dict[str, Decimal]]) -> list[dict[str, Decimal]]:
+        for cond in v:
+            if not cond:
+                raise ValueError("a condition set names at least one metric")
+            for name, minimum in cond.items():
+                _known_metric(name)
+                if minimum < 0:
+                    raise ValueError(f"{name}: a minimum cannot be negative")
+        return v
+
+    @field_validator("amount")
+    @classmethod
+    def _amount(cls, v: str | None) -> str | None:
+        if v is not None and parse_yuan(v) <= 0:
+            raise ValueError("amount must be more than 0.00 yuan")
+        return v
+
+    @property
+    def amount_fen(self) -> int:
+        return parse_yuan(self.amount) if self.amount is not None else 0
+
+    @property
+    def duration(self) -> timedelta | None:
+        return timedelta(days=self.days) if self.days else None
+
+    def show(self) -> str:
+        sets = " | ".join(" and ".join(f"{k} >= {v}" for k, v in cond.items()) for cond in self.when)
+        parts = [sets, f"{self.days} d" if self.days else "until lifted"]
+        if self.points:
+            parts.append(f"-{self.points} points")
+        if self.amount:
+            parts.append(f"{self.amount} yuan")
+        return "; ".join(parts)
+
+
+class ScoreTerm(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    metric: str
+    weight: Decimal  # score points per unit of the metric (a rate of 1.0 = 100 %)
+
+    @field_validator("metric")
+    @classmethod
+    def _metric(cls, v: str) -> str:
+        return _known_metric(v)
+
+
+class Level(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str
+    zh: str
+    min_score: int
+
+
+class ScoreFormula(_Rule):
+    """The after-sales score (KS-GOV-2): base + sum(weight x metric) + points_weight x points deducted by
+    measures in force, rounded half up and kept within [floor, base]. The level is the first of
+    `levels` (highest first) whose min_score the score reaches."""
+
+    base: int = Field(gt=0)
+    floor: int = 0
+    terms: list[ScoreTerm]
+    points_weight: Decimal
+    levels: list[Level] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _levels_cover(self) -> ScoreFormula:
+        mins = [x.min_score for x in self.levels]
+        if mins != sorted(mins, reverse=True) or len(set(mins)) != len(mins):
+            raise ValueError("levels go from the highest min_score down, each min_score once")
+        if mins[-1] > self.floor:
+            raise ValueError(f"the last level needs min_score <= floor ({self.floor}) so every score has a level")
+        if not self.floor < self.base:
+            raise ValueError("floor must be below base")
+        return self
+
+    def show(self) -> str:
+        terms = "".join(f" {'+' if x.weight >= 0 else '-'} {abs(x.weight)} x {x.metric}" for x in self.terms)
+        pts = f" {'+' if self.points_weight >= 0 else '-'} {abs(self.points_weight)} x points_deducted"
+        levels = ", ".join(f"{x.name} >= {x.min_score}" for x in self.levels)
+        return f"{self.base}{terms}{pts}, within [{self.floor}, {self.base}]; {levels}"
+
+
 class GovernanceRules(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     overdue_record: Flag  # KS-GOV-1
     exit_waiting: Span  # KS-EXIT-1: orders completed more than N days ago before exit / deposit withdrawal
+    window: Span  # KS-GOV-2: the assessment window (the last 30 days)
+    evaluation: Span  # KS-GOV-3: how often the worker evaluates a shop under watch (daily)
+    score: ScoreFormula  # KS-GOV-2: the after-sales score and the shop level (商家等级)
+    warning: Measure | None = None  # KS-GOV-3 ladder, in the order it escalates
+    forced_study: Measure | None = None
+    forced_exam: Measure | None = None
+    point_deduction: Measure | None = None
+    freight_by_platform: Measure | None = None
+    cart_suspension: Measure | None = None
+    liquidated_damages: Measure | None = None
+    high_risk: Measure | None = None  # KS-GOV-4: refund handling disabled until lifted
+
+    @model_validator(mode="after")
+    def _measure_parameters(self) -> GovernanceRules:
+        if self.point_deduction is not None and not self.point_deduction.points:
+            raise ValueError("point_deduction needs points")
+        if self.liquidated_damages is not None and not self.liquidated_damages.amount:
+            raise ValueError("liquidated_damages needs an amount")
+        return self
+
+    def ladder(self) -> list[tuple[str, Measure]]:
+        """The measures this version defines, in the order they escalate."""
+        out = []
+        for name in MEASURES:
+            m = getattr(self, name)
+            if m is not None:
+                out.append((name, m))
+        return out
 
 
 class PolicyVersion(BaseModel):
@@ -239,6 +424,8 @@ class PolicyVersion(BaseModel):
     return_refund: ReturnRefundRules
     rejection: RejectionRules
     entry: EntryRules
+    exchange: ExchangeRules
+    intervention: InterventionRules
     money: MoneyRules
     governance: GovernanceRules
 
@@ -252,7 +439,8 @@ class PolicyVersion(BaseModel):
     def rows(self) -> list[tuple[str, str, str, str, str | None]]:
         """(setting, value, rule, source, note) for every value of the version, for display."""
         out: list[tuple[str, str, str, str, str | None]] = []
-        for section in ("order", "apply", "refund_only", "return_refund", "rejection", "entry", "money", "governance"):
+        for section in ("order", "apply", "refund_only", "return_refund", "rejection", "entry", "exchange", "intervention", "money",
+                        "governance"):
             block = getattr(self, section)
             for key in type(block).model_fields:
                 item = getattr(block, key)

@@ -7,17 +7,23 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
 
+from ..adapters import calendar
+from ..adapters.blobs import BlobStore, MemoryBlobStore
 from ..adapters.notifier import LogNotifier, LogPusher, Notifier, Pusher
 from ..adapters.payment import FakeChannel, PaymentChannel
 from ..adapters.uow import SqlUnitOfWork
 from ..clock import Clock
 from ..domain.actors import Actor
 from ..domain.events import Event
-from ..errors import Refusal
+from ..domain.workdays import IsWorkday
+from ..errors import Refusal, refuse
 from ..policies import PolicyRegistry
 from . import deadlines, money
 from .handlers import HANDLERS, Context
+
+RETRYABLE = ("40001", "40P01")  # PostgreSQL: serialization failure, deadlock detected
 
 
 class Shouhou:
@@ -26,22 +32,38 @@ class Shouhou:
 
     def __init__(self, engine: Engine, clock: Clock, policies: PolicyRegistry,
                  notifier: Notifier | None = None, pusher: Pusher | None = None,
-                 channel: PaymentChannel | None = None) -> None:
+                 channel: PaymentChannel | None = None, blobs: BlobStore | None = None,
+                 is_workday: IsWorkday | None = None) -> None:
         self.engine, self.clock, self.policies = engine, clock, policies
         self.notifier = notifier or LogNotifier()
         self.pusher = pusher or LogPusher()
         self.channel = channel or FakeChannel()
+        self.blobs = blobs or MemoryBlobStore()
+        self.is_workday = is_workday or calendar.is_workday
         self._reactor = money.react(policies)
 
     def uow(self, write: bool = True) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine, self.clock, write=write, reactor=self._reactor)
 
     def handle(self, cmd: object, actor: Actor, now: datetime | None = None) -> Any:
+        """Run one command in one transaction. A transaction that loses a race the database detects
+        (a PostgreSQL deadlock or serialization failure) is run again from the start; a unique key
+        taken meanwhile is an invalid_state refusal. Nothing is written unless it all commits."""
         handler: Callable[..., Any] = HANDLERS[type(cmd)]
-        ctx = Context(now=now or self.clock.now(), policies=self.policies)
-        with self.uow() as uow:
-            result = handler(cmd, actor, uow, ctx)
-            events = uow.commit()
+        ctx = Context(now=now or self.clock.now(), policies=self.policies, blobs=self.blobs,
+                      is_workday=self.is_workday)
+        for attempt in range(3):
+            try:
+                with self.uow() as uow:
+                    result = handler(cmd, actor, uow, ctx)
+                    events = uow.commit()
+                break
+            except OperationalError as e:
+                if attempt == 2 or getattr(e.orig, "sqlstate", None) not in RETRYABLE:
+                    raise
+            except IntegrityError:
+                raise refuse("invalid_state", "数据已被同时修改,请刷新后重试",
+                             "the same record was changed at the same time; reload and try again") from None
         self._publish(events)
         return result
 

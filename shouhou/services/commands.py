@@ -169,3 +169,71 @@ class TopUp:
 class WithdrawDeposit:
     shop_id: str
     amount_fen: int
+
+
+@dataclass(frozen=True)
+class ShipReplacement:
+    ticket_id: str
+    carrier: str | None = None
+    waybill: str | None = None
+
+
+@dataclass(frozen=True)
+class SignReplacement:
+    ticket_id: str
+
+
+@dataclass(frozen=True)
+class ConfirmReplacement:
+    ticket_id: str
+
+
+@dataclass(frozen=True)
+class RefundInstead:
+    ticket_id: str
+
+
+@dataclass(frozen=True)
+class RespondIntervention:
+    ticket_id: str
+
+
+@dataclass(frozen=True)
+class RequestEvidence:
+    ticket_id: str
+
+
+@dataclass(frozen=True)
+class EvidenceFile:
+    name: str
+    content_type: str
+    content: bytes
+
+
+@dataclass(frozen=True)
+class SubmitEvidence:
+    ticket_id: str
+    items: tuple[EvidenceFile, ...]
+
+
+@dataclass(frozen=True)
+class Rule:
+    ticket_id: str
+    in_favour_of: str
+    remedy: str | None = None
+    amount_fen: int | None = None
+    fault: str | None = None
+
+
+@dataclass(frozen=True)
+class FileAppeal:
+    ticket_id: str
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class DecideAppeal:
+    appeal_id: str
+    upheld: bool
+    answer: str | None = None
+    fault_after: str | None = None

@@ -16,10 +16,10 @@ from typing import Any
 
 from ..adapters import tables as t
 from ..adapters.uow import SqlUnitOfWork
-from ..domain import aftersales, entry
+from ..domain import aftersales, disputes, entry
 from ..domain.events import Event
 from ..policies import PolicyRegistry
-from . import money
+from . import governance, money
 
 
 def fire_batch(uow: SqlUnitOfWork, policies: PolicyRegistry, now: datetime, limit: int) -> int:
@@ -29,6 +29,9 @@ def fire_batch(uow: SqlUnitOfWork, policies: PolicyRegistry, now: datetime, limi
     due += [(at, "order", i) for at, i in uow.due_ids(t.orders, now, limit)]
     due += [(at, "entry", i) for at, i in uow.due_ids(t.orders, now, limit, column="entry_closes_at")]
     due += [(at, "clawback", i) for at, i in uow.due_ids(t.clawbacks, now, limit)]
+    due += [(at, "intervention", i) for at, i in uow.due_ids(t.interventions, now, limit)]
+    due += [(at, "appeal", i) for at, i in uow.due_ids(t.appeals, now, limit)]
+    due += [(at, "governance", i) for at, i in uow.due_ids(t.shops, now, limit, column="governance_due_at")]
     due.sort()
     fired = 0
     batch = due[:limit]
@@ -39,8 +42,16 @@ def fire_batch(uow: SqlUnitOfWork, policies: PolicyRegistry, now: datetime, limi
             touched = _fire_order(uow, policies, ident, now)
         elif kind == "entry":
             touched = _close_entry(uow, ident, now)
-        else:
+        elif kind == "clawback":
             touched = money.retry_clawback(uow, policies, ident, now)
+        elif kind == "intervention":
+            touched = _fire_intervention(uow, policies, ident, now)
+        elif kind == "governance":
+            if fired:
+                break  # what fired before reacts at commit (overdue records): evaluate after it, next batch
+            touched = governance.fire(uow, policies, ident, now)  # KS-GOV-3: daily, and measures' ends
+        else:
+            touched = _fire_appeal(uow, ident, now)
         if not touched:
             continue
         fired += 1
@@ -80,6 +91,29 @@ def _close_entry(uow: SqlUnitOfWork, order_id: str, now: datetime) -> list[Any]:
         return []
     entry.close_entry(order, order.entry_closes_at)
     return [order]
+
+
+def _fire_intervention(uow: SqlUnitOfWork, policies: PolicyRegistry, case_id: str, now: datetime) -> list[Any]:
+    case = uow.interventions.get(case_id, lock=True)
+    if case is None or case.due_at is None or case.due_at > now:
+        return []
+    ticket = uow.tickets.get(case.ticket_id, lock=True)
+    order = uow.orders.get(case.order_id, lock=True)
+    shop = uow.shops.get(case.shop_id)
+    assert ticket is not None and order is not None and shop is not None
+    pv = policies.resolve(ticket.policy, ticket.policy_version)
+    disputes.fire(case, ticket, order, pv, case.due_at, shop.return_address)
+    return [case, ticket, order]
+
+
+def _fire_appeal(uow: SqlUnitOfWork, appeal_id: str, now: datetime) -> list[Any]:
+    appeal = uow.appeals.get(appeal_id, lock=True)
+    if appeal is None or appeal.due_at is None or appeal.due_at > now:
+        return []
+    ticket = uow.tickets.get(appeal.ticket_id, lock=True)
+    assert ticket is not None
+    disputes.fire_appeal(appeal, ticket, appeal.due_at)
+    return [appeal]
 
 
 def sweep(

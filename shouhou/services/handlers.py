@@ -6,30 +6,36 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from ..adapters import calendar
 from ..adapters import tables as t
+from ..adapters.blobs import BlobStore, MemoryBlobStore
 from ..adapters.uow import SqlUnitOfWork
-from ..domain import aftersales, entry, ledger
+from ..clock import SHANGHAI
+from ..domain import aftersales, disputes, entry, ledger
 from ..domain.actors import PLATFORM_ROLES, SHOP_ROLES, Actor, require
 from ..domain.events import Event
 from ..domain.orders import GOODS, KINDS, PAYMENTS, Order, derive_imported
 from ..domain.shops import SHOP_STATUSES, Buyer, Shop, Staff
 from ..domain.tickets import TERMINAL, Ticket
+from ..domain.workdays import IsWorkday
 from ..errors import Reason, Refusal, not_found, refuse
 from ..money import format_yuan
 from ..policies import PolicyRegistry, PolicyVersion
 from . import commands as c
-from . import money
+from . import governance, money
 
 
 @dataclass(frozen=True)
 class Context:
     now: datetime
     policies: PolicyRegistry
+    blobs: BlobStore = field(default_factory=MemoryBlobStore)
+    is_workday: IsWorkday = calendar.is_workday
 
 
 def new_id(prefix: str) -> str:
@@ -187,6 +193,8 @@ def import_order(cmd: c.ImportOrder, actor: Actor, uow: SqlUnitOfWork, ctx: Cont
     shop = uow.shops.get(cmd.shop_id)
     if shop is None:
         raise not_found("shop", cmd.shop_id)
+    if shop.cart_suspended:  # KS-GOV-3: shopping-cart suspension
+        raise governance.cart_refusal(uow, shop, ctx.policies.get(shop.policy).at(ctx.now))
     if not uow.buyers.exists(cmd.buyer_id):
         raise not_found("buyer", cmd.buyer_id)
     problems = []
@@ -268,8 +276,10 @@ def apply(cmd: c.Apply, actor: Actor, uow: SqlUnitOfWork, ctx: Context) -> str:
     require(actor.is_buyer, "只有买家可以申请售后", "only buyers apply for after-sales")
     order = load_order(uow, actor, cmd.order_id, lock=True)
     pv = ctx.policies.get(order.policy).at(ctx.now)
+    shop = uow.shops.get(order.shop_id)
+    assert shop is not None
     ticket = aftersales.apply(new_id("T"), order, actor, pv, ctx.now, cmd.type, cmd.reason, cmd.amount_fen,
-                              list(cmd.evidence), cmd.note)
+                              list(cmd.evidence), cmd.note, governance.refund_handling_off(shop, pv))
     uow.tickets.add(ticket)
     return ticket.id
 
@@ -393,14 +403,89 @@ def exit_check(uow: SqlUnitOfWork, shop: Shop, pv: PolicyVersion, now: datetime)
             "waiting_days": pv.governance.exit_waiting.delta.days}
 
 
-def _ticket_command(op: Callable[..., None]) -> Callable[[Any, Actor, SqlUnitOfWork, Context], None]:
-    def handler(cmd: Any, actor: Actor, uow: SqlUnitOfWork, ctx: Context) -> None:
+def _ticket_command(op: Callable[..., Any]) -> Callable[[Any, Actor, SqlUnitOfWork, Context], Any]:
+    """A command on one ticket: lock the ticket, then its order (always in that order), resolve the
+    policy version the ticket keeps, run the domain operation."""
+    def handler(cmd: Any, actor: Actor, uow: SqlUnitOfWork, ctx: Context) -> Any:
         ticket = load_ticket(uow, actor, cmd.ticket_id, lock=True)
         order = uow.orders.get(ticket.order_id, lock=True)
         assert order is not None
         pv = _pv(ctx, ticket.policy, ticket.policy_version)
-        op(cmd, ticket, order, actor, pv, ctx, uow)
+        return op(cmd, ticket, order, actor, pv, ctx, uow)
     return handler
+
+
+# -- platform intervention (RULES §6) -------------------------------------------------------------
+
+def _open_case(ticket: Ticket, pv: PolicyVersion, ctx: Context, uow: SqlUnitOfWork,
+               opening: aftersales.CaseOpening) -> str:
+    case = disputes.open_case(ticket, pv, ctx.now, opening, new_id("I"), ctx.is_workday)
+    uow.interventions.add(case)
+    return case.id
+
+
+def _case(uow: SqlUnitOfWork, ticket: Ticket) -> disputes.Intervention:
+    case = uow.interventions.get(ticket.intervention_id, lock=True) if ticket.intervention_id else None
+    if case is None:
+        raise refuse("invalid_state", "该售后单没有平台介入", "this ticket has no platform intervention")
+    return case  # type: ignore[no-any-return]
+
+
+def _cancel(ticket: Ticket, order: Order, actor: Actor, pv: PolicyVersion, ctx: Context, uow: SqlUnitOfWork) -> None:
+    in_intervention = ticket.status == "in_intervention"
+    aftersales.cancel(ticket, order, actor, pv, ctx.now)
+    if in_intervention:
+        disputes.withdraw(_case(uow, ticket), ticket, pv, ctx.now)
+
+
+def _submit_evidence(cmd: c.SubmitEvidence, ticket: Ticket, actor: Actor, pv: PolicyVersion, ctx: Context,
+                     uow: SqlUnitOfWork) -> list[str]:
+    """Evidence items checked against the pack's limits, stored through the blob store by SHA-256."""
+    case = _case(uow, ticket)
+    side = disputes.evidence_side(case, ticket, actor, pv, ctx.now,
+                                  [(f.name, f.content_type, len(f.content)) for f in cmd.items])
+    ids = []
+    for f in cmd.items:
+        key = ctx.blobs.put(f.content)
+        item = disputes.EvidenceItem(
+            id=new_id("E"), intervention_id=case.id, ticket_id=ticket.id, side=side, submitted_by=actor.label,
+            name=f.name, content_type=f.content_type, size=len(f.content), sha256=hashlib.sha256(f.content).hexdigest(),
+            blob_key=key, submitted_at=ctx.now)
+        uow.evidence.add(item)
+        ids.append(item.id)
+    return ids
+
+
+def _month_year_failures(uow: SqlUnitOfWork, shop_id: str, now: datetime) -> tuple[int, int]:
+    local = now.astimezone(SHANGHAI)
+    year_start = local.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
+    month_start = year_start.replace(month=local.month)
+    a = t.appeals.c
+    failed = uow.appeals.where(a.shop_id == shop_id, a.status == "rejected", a.filed_at >= year_start)
+    return sum(1 for x in failed if x.filed_at >= month_start), len(failed)
+
+
+def _file_appeal(cmd: c.FileAppeal, ticket: Ticket, actor: Actor, pv: PolicyVersion, ctx: Context,
+                 uow: SqlUnitOfWork) -> str:
+    case = _case(uow, ticket)
+    month, year = _month_year_failures(uow, case.shop_id, ctx.now)
+    pending = uow.appeals.count(t.appeals.c.intervention_id == case.id, t.appeals.c.status == "pending") > 0
+    appeal = disputes.file_appeal(case, ticket, actor, pv, ctx.now, cmd.reason, month, year, pending, new_id("A"),
+                                  ctx.is_workday)
+    uow.appeals.add(appeal)
+    return appeal.id
+
+
+def _decide_appeal(cmd: c.DecideAppeal, actor: Actor, uow: SqlUnitOfWork, ctx: Context) -> str:
+    appeal = uow.appeals.get(cmd.appeal_id, lock=True)
+    if appeal is None or not (actor.is_platform or (actor.is_staff and actor.shop_id == appeal.shop_id)):
+        raise not_found("appeal", cmd.appeal_id)
+    ticket = uow.tickets.get(appeal.ticket_id, lock=True)
+    case = uow.interventions.get(appeal.intervention_id, lock=True)
+    assert ticket is not None and case is not None
+    pv = _pv(ctx, ticket.policy, ticket.policy_version)
+    disputes.decide_appeal(appeal, case, ticket, actor, pv, ctx.now, cmd.upheld, cmd.answer, cmd.fault_after)
+    return appeal.id  # type: ignore[no-any-return]
 
 
 def _default_address(uow: SqlUnitOfWork, shop_id: str) -> str | None:
@@ -424,7 +509,7 @@ HANDLERS: dict[type, Callable[..., Any]] = {
     c.WithdrawDeposit: withdraw_deposit,
     c.RequestReopen: request_reopen,
     c.DeclineReopen: decline_reopen,
-    c.Cancel: _ticket_command(lambda cmd, t, o, a, pv, ctx, uow: aftersales.cancel(t, o, a, pv, ctx.now)),
+    c.Cancel: _ticket_command(lambda cmd, t, o, a, pv, ctx, uow: _cancel(t, o, a, pv, ctx, uow)),
     c.Approve: _ticket_command(lambda cmd, t, o, a, pv, ctx, uow: aftersales.approve(
         t, o, a, pv, ctx.now, cmd.return_address, _default_address(uow, t.shop_id))),
     c.Reject: _ticket_command(lambda cmd, t, o, a, pv, ctx, uow: aftersales.reject(
@@ -433,8 +518,28 @@ HANDLERS: dict[type, Callable[..., Any]] = {
         t, o, a, pv, ctx.now, cmd.carrier, cmd.waybill)),
     c.ConfirmReturn: _ticket_command(lambda cmd, t, o, a, pv, ctx, uow: aftersales.confirm_return(
         t, o, a, pv, ctx.now)),
-    c.RefuseReturn: _ticket_command(lambda cmd, t, o, a, pv, ctx, uow: aftersales.refuse_return(
-        t, o, a, pv, ctx.now, cmd.reason, list(cmd.evidence))),
-    c.RequestIntervention: _ticket_command(lambda cmd, t, o, a, pv, ctx, uow: aftersales.request_intervention(
-        t, o, a, pv, ctx.now, cmd.reason)),
+    c.RefuseReturn: _ticket_command(lambda cmd, t, o, a, pv, ctx, uow: _open_case(
+        t, pv, ctx, uow, aftersales.refuse_return(t, o, a, pv, ctx.now, cmd.reason, list(cmd.evidence)))),
+    c.RequestIntervention: _ticket_command(lambda cmd, t, o, a, pv, ctx, uow: _open_case(
+        t, pv, ctx, uow, aftersales.request_intervention(t, o, a, pv, ctx.now, cmd.reason))),
+    c.ShipReplacement: _ticket_command(lambda cmd, t, o, a, pv, ctx, uow: aftersales.ship_replacement(
+        t, o, a, pv, ctx.now, cmd.carrier, cmd.waybill)),
+    c.SignReplacement: _ticket_command(lambda cmd, t, o, a, pv, ctx, uow: aftersales.sign_replacement(
+        t, o, a, pv, ctx.now)),
+    c.ConfirmReplacement: _ticket_command(lambda cmd, t, o, a, pv, ctx, uow: aftersales.confirm_replacement(
+        t, o, a, pv, ctx.now)),
+    c.RefundInstead: _ticket_command(lambda cmd, t, o, a, pv, ctx, uow: aftersales.refund_instead(
+        t, o, a, pv, ctx.now)),
+    c.RespondIntervention: _ticket_command(lambda cmd, t, o, a, pv, ctx, uow: disputes.respond(
+        _case(uow, t), t, a, pv, ctx.now)),
+    c.RequestEvidence: _ticket_command(lambda cmd, t, o, a, pv, ctx, uow: disputes.request_evidence(
+        _case(uow, t), t, a, pv, ctx.now)),
+    c.SubmitEvidence: _ticket_command(lambda cmd, t, o, a, pv, ctx, uow: _submit_evidence(
+        cmd, t, a, pv, ctx, uow)),
+    c.Rule: _ticket_command(lambda cmd, t, o, a, pv, ctx, uow: disputes.rule(
+        _case(uow, t), t, o, a, pv, ctx.now, cmd.in_favour_of, cmd.remedy, cmd.amount_fen, cmd.fault,
+        _default_address(uow, t.shop_id))),
+    c.FileAppeal: _ticket_command(lambda cmd, t, o, a, pv, ctx, uow: _file_appeal(cmd, t, a, pv, ctx, uow)),
+    c.DecideAppeal: lambda cmd, a, uow, ctx: _decide_appeal(cmd, a, uow, ctx),
 }
+HANDLERS.update(governance.HANDLERS)  # merchant governance (RULES §9): lift, appeal, evaluate

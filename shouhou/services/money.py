@@ -28,6 +28,7 @@ from ..domain.shops import Shop
 from ..domain.tickets import Ticket
 from ..money import format_yuan
 from ..policies import PolicyRegistry, PolicyVersion
+from . import governance
 
 log = logging.getLogger("shouhou.money")
 
@@ -106,11 +107,15 @@ def promoter_account(order: Order, role: str) -> str:
 
 def react(policies: PolicyRegistry) -> Any:
     def reactor(uow: SqlUnitOfWork, events: list[Event]) -> None:
+        governance.lock_shops(uow, events)
         for e in events:
             if e.type == "order_completed" and e.order_id:
                 settle(uow, policies, e.order_id, e.at)
             elif e.type == "refunded" and e.ticket_id:
                 fund_refund(uow, policies, e.ticket_id, e.at, e.rule)
+            elif e.type in governance.TRIGGERS and e.shop_id:
+                # KS-GOV-3: every overdue record (KS-GOV-1) and ruling is evaluated at once, at its time
+                governance.evaluate(uow, policies, e.shop_id, e.at, e.type)
     return reactor
 
 
@@ -154,10 +159,12 @@ def fund_refund(uow: SqlUnitOfWork, policies: PolicyRegistry, ticket_id: str, at
     to_buyer = (L.payable(ticket.buyer_id), amount)
     common = {"shop_id": shop.id, "order_id": order.id, "ticket_id": ticket.id}
     if order.settled_at is None:
-        books.post(L.entry("refund", at, [(L.escrow(order.id), -amount), to_buyer], rule=cause,
-                           memo={"source": "escrow"}, **common))
-        ticket.event("refund_funded", at, "system", cause, {"amount": format_yuan(amount),
-                                                            "sources": {"escrow": format_yuan(amount)}})
+        # before settlement the refund comes out of the order's unsettled funds (GEN-ORD-3 settles the rest)
+        rule = pv.money.settlement.rule
+        books.post(L.entry("refund", at, [(L.escrow(order.id), -amount), to_buyer], rule=rule,
+                           memo={"source": "escrow", "cause": cause}, **common))
+        ticket.event("refund_funded", at, "system", rule, {"amount": format_yuan(amount),
+                                                           "sources": {"escrow": format_yuan(amount)}})
     else:
         sources = L.waterfall(shop.id, amount, books.balance(L.wallet(shop.id)), books.balance(L.deposit(shop.id)),
                               tuple(pv.money.waterfall.value))
@@ -280,7 +287,7 @@ def pay_out(uow_factory: Any, channel: PaymentChannel, policies: PolicyRegistry,
                 books.post(L.entry("payout", now, [(L.payable(p.buyer_id), -p.amount_fen), (L.CHANNEL, p.amount_fen)],
                                    memo={"channel_ref": result.reference}, **common))
                 p.status, p.settled_at, p.due_at, p.channel_ref = "paid", now, None, result.reference
-                ticket.event("refund_paid", now, "system", None,
+                ticket.event("refund_paid", now, "system", pv.money.payout_attempts.rule,
                              {"amount": format_yuan(p.amount_fen), "channel_ref": result.reference})
             else:
                 p.last_error = result.reason
@@ -298,7 +305,7 @@ def pay_out(uow_factory: Any, channel: PaymentChannel, policies: PolicyRegistry,
                                  {"amount": format_yuan(p.amount_fen), "reason": result.reason,
                                   "by": "platform customer service", "attempts": p.attempts})
                 else:
-                    ticket.event("refund_payout_failed", now, "system", None,
+                    ticket.event("refund_payout_failed", now, "system", pv.money.payout_retry.rule,
                                  {"reason": result.reason, "attempt": p.attempts, "retry_at": p.due_at.isoformat()
                                   if p.due_at else None})
             published += uow.commit()

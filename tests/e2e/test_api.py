@@ -171,7 +171,8 @@ def _route_calls(client: TestClient) -> list[tuple[str, str]]:
     calls = []
     for route in client.app.routes:  # type: ignore[attr-defined]
         if isinstance(route, APIRoute) and any(
-                p in route.path for p in ("{order_id}", "{ticket_id}", "{shop_id}", "{request_id}")):
+                p in route.path for p in ("{order_id}", "{ticket_id}", "{shop_id}", "{request_id}", "{appeal_id}",
+                                          "{evidence_id}")):
             for method in route.methods:
                 calls.append((method.lower(), route.path))
     return sorted(calls)
@@ -188,15 +189,20 @@ def test_tenancy_on_every_route(world: Any) -> None:
                              confirmed_at=now - timedelta(days=30)), PLATFORM)
     req = client.post("/v1/orders/O3/entry/requests", json={}, headers=h("b1"))
     assert req.status_code == 201, req.text
+    evidence_id, appeal_id = _dispute(app, clock)
     calls = _route_calls(client)
-    assert len(calls) >= 20
-    owned = {"{order_id}": "O1", "{ticket_id}": t1["id"], "{shop_id}": "S1", "{request_id}": req.json()["id"]}
-    missing = {"{order_id}": "NOPE", "{ticket_id}": "TNOPE", "{shop_id}": "SNOPE", "{request_id}": "RNOPE"}
+    assert len(calls) >= 30
+    owned = {"{order_id}": "O1", "{ticket_id}": t1["id"], "{shop_id}": "S1", "{request_id}": req.json()["id"],
+             "{appeal_id}": appeal_id, "{evidence_id}": evidence_id}
+    missing = {"{order_id}": "NOPE", "{ticket_id}": "TNOPE", "{shop_id}": "SNOPE", "{request_id}": "RNOPE",
+               "{appeal_id}": "ANOPE", "{evidence_id}": "ENOPE"}
     bodies = {"approve": {}, "reject": {"reason": "x"}, "waybill": {"waybill": "1"}, "refuse-return": {"reason": "x"},
               "intervention": {}, "ship": {}, "tickets": {"type": "refund_only", "reason": "other"},
               "status": {"status": "suspended"}, "staff": {"id": "X9", "role": "cs_agent"}, "requests": {},
               "decline": {"reason": "no"}, "top-up": {"account": "wallet", "amount": "1.00"},
-              "withdraw": {"amount": "1.00"}}
+              "withdraw": {"amount": "1.00"}, "appeals": {"reason": "x"}, "decision": {"upheld": False},
+              "ruling": {"in_favour_of": "buyer"}, "ship-replacement": {},
+              "evidence": {"items": [{"name": "a.jpg", "content_type": "image/jpeg", "content_base64": "YQ=="}]}}
     before = client.get("/v1/orders/O1/events", headers=h("plat")).json()
     checked = 0
     for outsider in ("own2", "b2"):
@@ -216,6 +222,26 @@ def test_tenancy_on_every_route(world: Any) -> None:
             checked += 1
     assert checked == 2 * len(calls)
     assert client.get("/v1/orders/O1/events", headers=h("plat")).json() == before
+
+
+def _dispute(app: Shouhou, clock: VirtualClock) -> tuple[str, str]:
+    """B1's ticket on S1 taken to the platform, with evidence, a ruling and an appeal."""
+    from shouhou.domain.actors import Actor
+
+    now = clock.now()
+    app.handle(c.ImportOrder("S1", "B1", 3000, id="O4", created_at=now - timedelta(days=5),
+                             shipped_at=now - timedelta(days=4), signed_at=now - timedelta(days=2)), PLATFORM)
+    buyer, staff, cs = Actor("buyer", "B1"), Actor("staff", "OWN1", shop_id="S1", role="owner"), Actor(
+        "platform", "cs", role="platform_cs")
+    tid = app.handle(c.Apply("O4", "refund_only", "quality", evidence=("m.jpg",)), buyer)
+    app.handle(c.Reject(tid, "no"), staff)
+    app.handle(c.RequestIntervention(tid), buyer)
+    app.handle(c.RespondIntervention(tid), cs)
+    app.handle(c.RequestEvidence(tid), cs)
+    evidence = app.handle(c.SubmitEvidence(tid, (c.EvidenceFile("m2.jpg", "image/jpeg", b"jpeg"),)), buyer)
+    app.handle(c.Rule(tid, "buyer"), cs)
+    appeal = app.handle(c.FileAppeal(tid, "we disagree"), staff)
+    return evidence[0], appeal
 
 
 def test_insiders_reach_their_objects(world: Any) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 
 from shouhou.entrypoints.scenario import run_file
 
@@ -21,7 +22,7 @@ def test_the_project_scenarios_are_there() -> None:
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
-def test_project_scenario_passes(path: Path) -> None:
-    outcome = run_file(path)
+def test_project_scenario_passes(path: Path, engine: Engine) -> None:
+    outcome = run_file(path, engine=engine)  # the suite's database: SQLite, or PostgreSQL in its run
     assert outcome.expectations > 0, f"{path.name} checks nothing"
     assert outcome.passed, "\n".join(outcome.failures)

@@ -1,6 +1,8 @@
 """The HTTP API (FastAPI). Routes only translate: HTTP in, a command or query, JSON out. Rules live
 in the domain; who may see what lives in the services (others' objects answer 404)."""
 
+import base64
+import binascii
 import logging
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -265,7 +267,74 @@ def create_app(shouhou: Shouhou, *, worker: bool = False, worker_interval: float
     ticket_action("refuse-return", lambda i, b: c.RefuseReturn(i, b.reason, tuple(b.evidence)), s.ReasonIn,
                   "Refuse the returned parcel: a dispute for the platform (shop)")
     ticket_action("intervention", lambda i, b: c.RequestIntervention(i, b.reason), s.InterventionIn,
-                  "Ask for platform intervention after a rejection (buyer or shop)")
+                  "Ask for platform intervention after a rejection or on a stalled exchange (buyer or shop)")
+    ticket_action("ship-replacement", lambda i, b: c.ShipReplacement(i, b.carrier, b.waybill), s.WaybillIn,
+                  "Ship the replacement, repaired item or reshipped goods (shop, GEN-EX-1/3)")
+    ticket_action("sign-replacement", lambda i, b: c.SignReplacement(i), None,
+                  "The replacement was signed for (carrier callback, platform)")
+    ticket_action("confirm-replacement", lambda i, b: c.ConfirmReplacement(i), None,
+                  "Confirm the replacement arrived (buyer)")
+    ticket_action("refund-instead", lambda i, b: c.RefundInstead(i), None,
+                  "Refund instead of exchanging (shop, GEN-EX-2)")
+    ticket_action("intervention/respond", lambda i, b: c.RespondIntervention(i), None,
+                  "Platform CS takes the case (KS-PI-1)")
+    ticket_action("intervention/evidence-request", lambda i, b: c.RequestEvidence(i), None,
+                  "Platform CS asks both sides for evidence (KS-PI-2, DY-PI-1)")
+    ticket_action("intervention/ruling",
+                  lambda i, b: c.Rule(i, b.in_favour_of, b.remedy, yuan(b.amount), b.fault), s.RulingIn,
+                  "Platform CS rules, naming who was at fault (KS-PI-2)")
+
+    @app.post("/v1/tickets/{ticket_id}/intervention/evidence", tags=["intervention"], status_code=201,
+              response_model=s.CaseOut, summary="Submit evidence (buyer or shop), stored by SHA-256")
+    def submit_evidence(ticket_id: str, body: s.EvidenceIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
+        files = []
+        for item in body.items:
+            try:
+                content = base64.b64decode(item.content_base64, validate=True)
+            except (binascii.Error, ValueError):
+                raise refuse("invalid_input", f"{item.name}:content_base64 不是有效的 base64",
+                             f"{item.name}: content_base64 is not valid base64") from None
+            files.append(c.EvidenceFile(item.name, item.content_type, content))
+        run(sh, c.SubmitEvidence(ticket_id, tuple(files)), actor)
+        return read(sh, q.get_case, actor, ticket_id, sh.clock.now())  # type: ignore[no-any-return]
+
+    @app.get("/v1/tickets/{ticket_id}/intervention", tags=["intervention"], response_model=s.CaseOut,
+             summary="The ticket's intervention: deadlines, evidence, ruling, appeals")
+    def get_case(ticket_id: str, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
+        return read(sh, q.get_case, actor, ticket_id, sh.clock.now())  # type: ignore[no-any-return]
+
+    @app.get("/v1/evidence/{evidence_id}/content", tags=["intervention"], summary="Download a piece of evidence")
+    def evidence_content(evidence_id: str, sh: ShouhouDep, actor: ActorDep) -> Response:
+        item = read(sh, q.evidence_content, actor, evidence_id)
+        return Response(sh.blobs.get(item.blob_key), media_type=item.content_type,
+                        headers={"X-Content-SHA256": item.sha256})
+
+    @app.post("/v1/tickets/{ticket_id}/appeals", tags=["intervention"], status_code=201, response_model=s.AppealOut,
+              summary="Appeal a ruling against the shop within 48 h of the refund (KS-PI-3)")
+    def file_appeal(ticket_id: str, body: s.AppealIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
+        appeal_id = run(sh, c.FileAppeal(ticket_id, body.reason), actor)
+        return read(sh, q.get_appeal, actor, appeal_id)  # type: ignore[no-any-return]
+
+    @app.get("/v1/appeals", tags=["intervention"], response_model=s.AppealPage,
+             summary="Appeals by answer deadline (platform: all; shop: its own)")
+    def appeals(sh: ShouhouDep, actor: ActorDep, status: str | None = None,
+                limit: Annotated[int, Query(ge=1, le=500)] = 50,
+                offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
+        return read(sh, q.list_appeals, actor, status, limit, offset)  # type: ignore[no-any-return]
+
+    @app.post("/v1/appeals/{appeal_id}/decision", tags=["intervention"], response_model=s.AppealOut,
+              summary="Uphold or reject an appeal (platform, KS-PI-3)")
+    def decide_appeal(appeal_id: str, body: s.AppealDecisionIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
+        run(sh, c.DecideAppeal(appeal_id, body.upheld, body.answer, body.fault_after), actor)
+        return read(sh, q.get_appeal, actor, appeal_id)  # type: ignore[no-any-return]
+
+    @app.get("/v1/platform/interventions", tags=["intervention"], response_model=s.CasePage,
+             summary="The platform console: open cases by response deadline, SLA misses flagged (KS-PI-1)")
+    def platform_interventions(sh: ShouhouDep, actor: ActorDep, status: str | None = None,
+                               sla_missed: bool | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 50,
+                               offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
+        return read(sh, q.platform_interventions, actor, sh.clock.now(), status, sla_missed,  # type: ignore[no-any-return]
+                    limit, offset)
 
     # -- the over-period entry (超售后期打开售后入口) ------------------------------------------------
     @app.get("/v1/orders/{order_id}/entry", tags=["entry"], response_model=s.EntryOut,
@@ -359,4 +428,6 @@ def create_app(shouhou: Shouhou, *, worker: bool = False, worker_interval: float
         run(sh, c.WithdrawDeposit(shop_id, parse_yuan(body.amount)), actor)
         return read(sh, q.shop_balances, actor, shop_id)  # type: ignore[no-any-return]
 
+    from .governance import add_routes  # RULES §9; imported here because it uses this module's helpers
+    add_routes(app)
     return app

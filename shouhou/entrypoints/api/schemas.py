@@ -430,3 +430,115 @@ class ExitCheckOut(BaseModel):
     rule: str
     blocking: list[Blocking]
     waiting_days: int
+
+
+class EvidenceFileIn(Body):
+    name: str = Field(min_length=1, max_length=255, examples=["crack.jpg"])
+    content_type: str = Field(examples=["image/jpeg"])
+    content_base64: str = Field(description="the file, base64-encoded")
+
+
+class EvidenceIn(Body):
+    items: list[EvidenceFileIn] = Field(min_length=1, max_length=50)
+
+
+class RulingIn(Body):
+    in_favour_of: str = Field(examples=["buyer"])
+    remedy: str | None = Field(default=None, examples=["refund"])
+    amount: Yuan | None = None
+    fault: str | None = Field(default=None, examples=["shop"])
+
+    _m = field_validator("amount")(_money)
+
+
+class AppealIn(Body):
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class AppealDecisionIn(Body):
+    upheld: bool
+    answer: str | None = Field(default=None, max_length=2000)
+    fault_after: str | None = None
+
+
+class EvidenceOut(BaseModel):
+    id: str
+    side: str
+    submitted_by: str
+    name: str
+    content_type: str
+    size: int
+    sha256: str
+    submitted_at: str
+
+
+class AppealOut(BaseModel):
+    id: str
+    intervention: str
+    ticket: str
+    shop: str
+    filed_at: str
+    filed_by: str
+    reason: str
+    status: str
+    answer_due_at: str
+    answered_at: str | None
+    answer: str | None
+    fault_before: str | None
+    fault_after: str | None
+    sla_missed: bool
+
+
+class AppealPage(BaseModel):
+    items: list[AppealOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class CaseEvidence(BaseModel):
+    requested_at: str | None
+    buyer_until: str | None
+    shop_until: str | None
+    buyer_items: int
+    shop_items: int
+
+
+class RulingOut(BaseModel):
+    at: str
+    by: str | None
+    in_favour_of: str | None
+    remedy: str | None
+    fault: str | None
+    effective_fault: str | None
+    rule: str | None
+
+
+class CaseOut(BaseModel):
+    id: str
+    ticket: str
+    order: str
+    shop: str
+    buyer: str
+    status: str
+    cause: str
+    reason: str | None
+    requested_at: str
+    requested_by: str
+    response_due_at: str
+    responded_at: str | None
+    sla_missed: bool
+    sla_missed_at: str | None
+    overdue_now: bool
+    evidence: CaseEvidence
+    ruling: RulingOut | None
+    due: Due | None
+    evidence_items: list[EvidenceOut] | None = None
+    appeals: list[AppealOut] | None = None
+
+
+class CasePage(BaseModel):
+    items: list[CaseOut]
+    total: int
+    limit: int
+    offset: int

@@ -1,0 +1,397 @@
+"""Platform intervention (平台介入, RULES §6): the platform's response deadline in working days
+(KS-PI-1), evidence windows (KS-PI-2, DY-PI-1), rulings with the party at fault, and the shop's
+appeals (KS-PI-3). A case's events go on its ticket's timeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from ..clock import SHANGHAI
+from ..errors import refuse
+from ..money import format_yuan
+from ..policies import PolicyVersion
+from . import aftersales
+from .actors import Actor, require
+from .orders import Order
+from .tickets import Ticket
+from .workdays import IsWorkday, working_days_deadline
+
+FAULTS = ("shop", "buyer", "both", "platform", "creator")
+AGAINST_SHOP = ("shop", "both")
+
+
+def _ts(at: datetime) -> str:
+    return at.astimezone(SHANGHAI).isoformat(timespec="minutes")
+
+
+@dataclass(eq=False)
+class Intervention:
+    id: str
+    ticket_id: str
+    order_id: str
+    shop_id: str
+    buyer_id: str
+    policy: str
+    policy_version: str
+    requested_at: datetime
+    requested_by: str
+    cause: str
+    previous_status: str
+    response_due_at: datetime
+    reason: str | None = None
+    status: str = "awaiting_response"  # awaiting_response | coordinating | collecting_evidence | ruled | withdrawn
+    responded_at: datetime | None = None
+    responded_by: str | None = None
+    sla_missed_at: datetime | None = None
+    evidence_requested_at: datetime | None = None
+    buyer_evidence_due_at: datetime | None = None
+    shop_evidence_due_at: datetime | None = None
+    buyer_evidence_count: int = 0
+    shop_evidence_count: int = 0
+    buyer_evidence_closed: bool = False
+    shop_evidence_closed: bool = False
+    ruled_at: datetime | None = None
+    ruled_by: str | None = None
+    in_favour_of: str | None = None
+    remedy: str | None = None
+    fault: str | None = None
+    effective_fault: str | None = None
+    ruling_rule: str | None = None
+    due_at: datetime | None = None
+    due_action: str | None = None
+    due_rule: str | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in ("ruled", "withdrawn")
+
+    def reschedule(self, pv: PolicyVersion) -> None:
+        """The case's next automatic action: the response SLA, then each evidence window's end."""
+        timers: list[tuple[datetime, str, str]] = []
+        iv = pv.intervention
+        if self.is_open and self.responded_at is None and self.sla_missed_at is None:
+            timers.append((self.response_due_at, "sla_miss", iv.response.rule))
+        if self.is_open and self.evidence_requested_at is not None:
+            if not self.buyer_evidence_closed and self.buyer_evidence_due_at is not None:
+                timers.append((self.buyer_evidence_due_at, "buyer_evidence_closed", iv.buyer_evidence.rule))
+            if not self.shop_evidence_closed and self.shop_evidence_due_at is not None:
+                timers.append((self.shop_evidence_due_at, "shop_evidence_closed", iv.shop_evidence.rule))
+        if timers:
+            self.due_at, self.due_action, self.due_rule = min(timers)
+        else:
+            self.due_at = self.due_action = self.due_rule = None
+
+
+def open_case(ticket: Ticket, pv: PolicyVersion, at: datetime, opening: aftersales.CaseOpening, ident: str,
+              is_workday: IsWorkday) -> Intervention:
+    """A ticket went to the platform: KS-PI-1's clock starts (end of the 2nd working day after today)."""
+    response = pv.intervention.response
+    due = working_days_deadline(at, response.working_days, is_workday)
+    case = Intervention(
+        id=ident, ticket_id=ticket.id, order_id=ticket.order_id, shop_id=ticket.shop_id, buyer_id=ticket.buyer_id,
+        policy=ticket.policy, policy_version=ticket.policy_version, requested_at=at, requested_by=opening.actor,
+        cause=opening.cause, previous_status=opening.previous_status, response_due_at=due, reason=opening.reason,
+    )
+    case.reschedule(pv)
+    ticket.intervention_id = case.id
+    ticket.event("intervention_opened", at, "system", response.rule,
+                 {"intervention": case.id, "cause": opening.cause, "by": opening.by,
+                  "response_due_at": due.isoformat(), "working_days": response.working_days})
+    return case
+
+
+def _platform(actor: Actor, zh: str, en: str) -> None:
+    require(actor.kind == "platform", f"只有平台客服可以{zh}", f"only platform customer service may {en}")
+
+
+def _expect_open(case: Intervention, doing: tuple[str, str]) -> None:
+    if not case.is_open:
+        raise refuse("invalid_state", f"平台介入已结束({case.status}),不能{doing[0]}",
+                     f"the intervention is {case.status}; cannot {doing[1]}")
+
+
+def respond(case: Intervention, ticket: Ticket, actor: Actor, pv: PolicyVersion, at: datetime) -> None:
+    """Platform CS takes the case and starts coordinating (KS-PI-1, KS-PI-2)."""
+    _platform(actor, "响应介入", "respond to an intervention")
+    _expect_open(case, ("响应", "respond"))
+    if case.responded_at is not None:
+        raise refuse("invalid_state", "平台已响应", "the platform has responded already")
+    case.responded_at, case.responded_by, case.status = at, actor.label, "coordinating"
+    late = at > case.response_due_at
+    case.reschedule(pv)
+    ticket.event("intervention_responded", at, actor.label, pv.intervention.response.rule,
+                 {"intervention": case.id, "within_sla": not late, "response_due_at": case.response_due_at.isoformat()})
+
+
+def request_evidence(case: Intervention, ticket: Ticket, actor: Actor, pv: PolicyVersion, at: datetime) -> None:
+    """Coordination failed: both sides get an evidence window (KS-PI-2; the shop 24 h on Douyin, DY-PI-1)."""
+    _platform(actor, "要求举证", "request evidence")
+    _expect_open(case, ("要求举证", "request evidence"))
+    if case.responded_at is None:
+        raise refuse("invalid_state", "平台须先响应介入", "the platform must respond first", pv.intervention.response.rule)
+    iv = pv.intervention
+    case.status, case.evidence_requested_at = "collecting_evidence", at
+    case.buyer_evidence_due_at = at + iv.buyer_evidence.delta
+    case.shop_evidence_due_at = at + iv.shop_evidence.delta
+    case.buyer_evidence_closed = case.shop_evidence_closed = False
+    case.reschedule(pv)
+    ticket.event("evidence_requested", at, actor.label, iv.shop_evidence.rule,
+                 {"intervention": case.id, "buyer_until": case.buyer_evidence_due_at.isoformat(),
+                  "shop_until": case.shop_evidence_due_at.isoformat(),
+                  "shop_silence_loses": iv.shop_silence_loses.enabled})
+
+
+def evidence_side(case: Intervention, ticket: Ticket, actor: Actor, pv: PolicyVersion, at: datetime,
+                  items: list[tuple[str, str, int]]) -> str:
+    """Checks a submission (name, content type, size per item) and says whose it is."""
+    if actor.is_buyer and actor.id == ticket.buyer_id:
+        side = "buyer"
+    elif actor.is_staff and actor.shop_id == ticket.shop_id:
+        side = "shop"
+    else:
+        raise refuse("forbidden", "只有买家或店铺员工可以举证", "only the buyer or the shop's staff submit evidence")
+    _expect_open(case, ("举证", "submit evidence"))
+    iv = pv.intervention
+    if case.evidence_requested_at is None:
+        raise refuse("invalid_state", "平台尚未要求举证", "the platform has not asked for evidence", iv.buyer_evidence.rule)
+    due = case.buyer_evidence_due_at if side == "buyer" else case.shop_evidence_due_at
+    closed = case.buyer_evidence_closed if side == "buyer" else case.shop_evidence_closed
+    rule = iv.buyer_evidence.rule if side == "buyer" else iv.shop_evidence.rule
+    assert due is not None
+    if closed or at >= due:
+        raise refuse("ineligible", f"举证期已于 {_ts(due)} 结束", f"the evidence window closed at {_ts(due)}", rule)
+    problems_zh, problems_en = [], []
+    if not items:
+        problems_zh.append("至少提交一项凭证")
+        problems_en.append("submit at least one item")
+    if len(items) > iv.evidence_max_items.value:
+        problems_zh.append(f"每次最多 {iv.evidence_max_items.value} 项")
+        problems_en.append(f"at most {iv.evidence_max_items.value} items per submission")
+    for name, ctype, size in items:
+        if ctype not in iv.evidence_types.value:
+            problems_zh.append(f"{name}:不支持的类型 {ctype}")
+            problems_en.append(f"{name}: type {ctype} is not accepted ({', '.join(iv.evidence_types.value)})")
+        if size <= 0 or size > iv.evidence_max_bytes.value:
+            problems_zh.append(f"{name}:大小 {size} 字节,须在 1 到 {iv.evidence_max_bytes.value} 之间")
+            problems_en.append(f"{name}: {size} bytes; must be 1 to {iv.evidence_max_bytes.value}")
+        if not name or len(name) > 255:
+            problems_zh.append("文件名须为 1 到 255 个字符")
+            problems_en.append("a name is 1 to 255 characters")
+    if problems_en:
+        raise refuse("invalid_input", ";".join(problems_zh), "; ".join(problems_en), iv.evidence_types.rule)
+    if side == "buyer":
+        case.buyer_evidence_count += len(items)
+    else:
+        case.shop_evidence_count += len(items)
+    ticket.event("evidence_submitted", at, actor.label, rule,
+                 {"intervention": case.id, "side": side, "items": [n for n, _, _ in items]})
+    return side
+
+
+def rule(case: Intervention, ticket: Ticket, order: Order, actor: Actor, pv: PolicyVersion, at: datetime,
+         in_favour_of: str, remedy: str | None, amount_fen: int | None, fault: str | None,
+         default_address: str | None, rule_id: str | None = None) -> None:
+    """The platform decides (KS-PI-2): for the buyer (refund, or return & refund, which then runs the
+    return flow) or for the shop (close), naming who was at fault."""
+    automatic = actor.kind == "system"
+    if not automatic:
+        _platform(actor, "判定", "rule")
+    _expect_open(case, ("判定", "rule"))
+    if case.responded_at is None and not automatic:
+        raise refuse("invalid_state", "平台须先响应介入才能判定", "the platform rules only after it has responded",
+                     pv.intervention.response.rule)
+    rule_id = rule_id or pv.intervention.ruling.rule
+    if in_favour_of not in ("buyer", "merchant"):
+        raise refuse("invalid_input", "in_favour_of 须为 buyer 或 merchant", "in_favour_of must be buyer or merchant")
+    if in_favour_of == "buyer":
+        remedy = remedy or "refund"
+        if remedy not in ("refund", "return_refund"):
+            raise refuse("invalid_input", "判给买家的处理须为 refund 或 return_refund",
+                         "a ruling for the buyer is refund or return_refund")
+    else:
+        if remedy not in (None, "close"):
+            raise refuse("invalid_input", "判给商家时只能关闭售后单", "a ruling for the shop closes the ticket")
+        remedy = "close"
+    fault = fault or ("shop" if in_favour_of == "buyer" else "buyer")
+    if fault not in FAULTS:
+        raise refuse("invalid_input", f"责任方须为 {'、'.join(FAULTS)}", f"fault must be one of {list(FAULTS)}")
+    amount = ticket.amount_fen if amount_fen is None else amount_fen
+    if remedy == "refund" and not 0 < amount <= ticket.amount_fen:
+        raise refuse("invalid_input", f"退款金额须大于 0 且不超过 {format_yuan(ticket.amount_fen)}",
+                     f"amount must be > 0 and at most {format_yuan(ticket.amount_fen)}")
+    if ticket.status != "in_intervention":
+        raise refuse("invalid_state", f"售后单状态为 {ticket.status},不在平台介入中",
+                     f"ticket is {ticket.status}, not in intervention")
+    case.status, case.ruled_at, case.ruled_by = "ruled", at, actor.label
+    case.in_favour_of, case.remedy, case.fault, case.effective_fault, case.ruling_rule = (
+        in_favour_of, remedy, fault, fault, rule_id)
+    case.reschedule(pv)
+    payload = {"intervention": case.id, "in_favour_of": in_favour_of, "remedy": remedy, "fault": fault,
+               "amount": format_yuan(amount) if remedy == "refund" else None, "against_shop": fault in AGAINST_SHOP}
+    if remedy == "refund":
+        ticket.amount_fen = amount
+        ticket.move("refunded", "ruled", at, actor.label, rule_id, payload)
+        aftersales.refund(ticket, order, at, actor.label, rule_id)
+        aftersales._end(ticket, order, pv, at)
+    elif remedy == "return_refund":
+        span = pv.return_refund.buyer_ships
+        if ticket.type != "return_refund":
+            payload["converted_from"] = ticket.type
+            ticket.type = "return_refund"
+        ticket.return_address = ticket.return_address or default_address
+        ticket.move("awaiting_return", "ruled", at, actor.label, rule_id, payload,
+                    due=(at + span.delta, "auto_close", span.rule))
+    else:
+        end = "completed" if case.previous_status == "replacement_shipped" else "closed"
+        ticket.move(end, "ruled", at, actor.label, rule_id, payload)
+        aftersales._end(ticket, order, pv, at)
+
+
+def withdraw(case: Intervention, ticket: Ticket, pv: PolicyVersion, at: datetime) -> None:
+    """The buyer cancelled the ticket while the platform had it."""
+    if case.is_open:
+        case.status = "withdrawn"
+        case.reschedule(pv)
+        ticket.event("intervention_withdrawn", at, "system", pv.intervention.ruling.rule,
+                     {"intervention": case.id, "reason": "the buyer cancelled the ticket"})
+
+
+def fire(case: Intervention, ticket: Ticket, order: Order, pv: PolicyVersion, at: datetime,
+         default_address: str | None) -> None:
+    """The worker: the case's pending action fell due at `at`."""
+    if case.due_at is None or case.due_at > at:
+        raise refuse("invalid_state", "没有到期的自动操作", "nothing is due on this intervention")
+    action, rule_id = case.due_action, case.due_rule
+    iv = pv.intervention
+    if action == "sla_miss":
+        case.sla_missed_at = at
+        ticket.event("intervention_sla_missed", at, "system", rule_id,
+                     {"intervention": case.id, "response_due_at": case.response_due_at.isoformat()})
+    elif action == "buyer_evidence_closed":
+        case.buyer_evidence_closed = True
+        ticket.event("evidence_window_closed", at, "system", rule_id,
+                     {"intervention": case.id, "side": "buyer", "items": case.buyer_evidence_count})
+    elif action == "shop_evidence_closed":
+        case.shop_evidence_closed = True
+        ticket.event("evidence_window_closed", at, "system", rule_id,
+                     {"intervention": case.id, "side": "shop", "items": case.shop_evidence_count})
+        if iv.shop_silence_loses.enabled and case.shop_evidence_count == 0 and case.is_open:
+            # DY-PI-1: the shop uploaded nothing; the ruling goes to the buyer by itself.
+            rule(case, ticket, order, Actor("system"), pv, at, "buyer", "refund", None, "shop", default_address,
+                 rule_id=iv.shop_silence_loses.rule)
+            return
+    else:  # pragma: no cover - the schema admits no other action
+        raise ValueError(f"unknown intervention action {action}")
+    case.reschedule(pv)
+
+
+# -- appeals (KS-PI-3) ----------------------------------------------------------------------------
+
+@dataclass(eq=False)
+class Appeal:
+    id: str
+    intervention_id: str
+    ticket_id: str
+    shop_id: str
+    filed_at: datetime
+    filed_by: str
+    reason: str
+    answer_due_at: datetime
+    status: str = "pending"  # pending | upheld | rejected
+    answered_at: datetime | None = None
+    answered_by: str | None = None
+    answer: str | None = None
+    fault_before: str | None = None
+    fault_after: str | None = None
+    sla_missed_at: datetime | None = None
+    due_at: datetime | None = None
+    due_rule: str | None = None
+
+
+def file_appeal(case: Intervention, ticket: Ticket, actor: Actor, pv: PolicyVersion, at: datetime, reason: str | None,
+                failed_this_month: int, failed_this_year: int, pending: bool, ident: str,
+                is_workday: IsWorkday) -> Appeal:
+    """KS-PI-3: within 48 h after the refund; at most 3 failed appeals a month and 10 a year."""
+    require(actor.is_staff and actor.shop_id == case.shop_id, "只有店铺员工可以申诉", "only the shop's staff may appeal")
+    iv = pv.intervention
+    if case.status != "ruled" or case.effective_fault not in AGAINST_SHOP:
+        raise refuse("invalid_state", "只能对判定商家有责的结果申诉", "only a ruling against the shop can be appealed",
+                     iv.appeal_window.rule)
+    if ticket.status != "refunded" or ticket.ended_at is None:
+        raise refuse("invalid_state", "退款完成后才能申诉", "an appeal comes after the refund", iv.appeal_window.rule)
+    until = ticket.ended_at + iv.appeal_window.delta
+    if at >= until:
+        raise refuse("ineligible", f"申诉须在退款后 {iv.appeal_window.show()} 内,已于 {_ts(until)} 截止",
+                     f"appeals are taken within {iv.appeal_window.show()} of the refund, until {_ts(until)}",
+                     iv.appeal_window.rule)
+    if pending:
+        raise refuse("invalid_state", "该判定已有待处理的申诉", "an appeal of this ruling is pending", iv.appeal_window.rule)
+    if failed_this_month >= iv.appeal_failed_per_month.value:
+        raise refuse("limit_reached", f"本月已有 {failed_this_month} 次申诉失败,上限 {iv.appeal_failed_per_month.value}",
+                     f"{failed_this_month} failed appeals this month; limit {iv.appeal_failed_per_month.value}",
+                     iv.appeal_failed_per_month.rule)
+    if failed_this_year >= iv.appeal_failed_per_year.value:
+        raise refuse("limit_reached", f"今年已有 {failed_this_year} 次申诉失败,上限 {iv.appeal_failed_per_year.value}",
+                     f"{failed_this_year} failed appeals this year; limit {iv.appeal_failed_per_year.value}",
+                     iv.appeal_failed_per_year.rule)
+    if not (reason and reason.strip()):
+        raise refuse("invalid_input", "申诉须填写理由", "an appeal needs a reason")
+    due = working_days_deadline(at, iv.appeal_answer.working_days, is_workday)
+    appeal = Appeal(id=ident, intervention_id=case.id, ticket_id=ticket.id, shop_id=case.shop_id, filed_at=at,
+                    filed_by=actor.label, reason=reason, answer_due_at=due, due_at=due, due_rule=iv.appeal_answer.rule,
+                    fault_before=case.effective_fault)
+    ticket.event("appeal_filed", at, actor.label, iv.appeal_window.rule,
+                 {"appeal": appeal.id, "intervention": case.id, "answer_due_at": due.isoformat(), "reason": reason})
+    return appeal
+
+
+def decide_appeal(appeal: Appeal, case: Intervention, ticket: Ticket, actor: Actor, pv: PolicyVersion, at: datetime,
+                  upheld: bool, answer: str | None, fault_after: str | None) -> None:
+    """An upheld appeal changes the fault record, not the money (KS-PI-3)."""
+    _platform(actor, "处理申诉", "decide appeals")
+    if appeal.status != "pending":
+        raise refuse("invalid_state", f"申诉已处理({appeal.status})", f"the appeal is {appeal.status} already")
+    rule_id = pv.intervention.appeal_answer.rule
+    appeal.answered_at, appeal.answered_by, appeal.answer = at, actor.label, answer
+    appeal.due_at = appeal.due_rule = None
+    if upheld:
+        after = fault_after or "platform"
+        if after not in FAULTS or after in AGAINST_SHOP:
+            raise refuse("invalid_input", "申诉成立时责任方须改为非商家", "an upheld appeal moves the fault away from the shop")
+        appeal.status, appeal.fault_after = "upheld", after
+        case.effective_fault = after
+        ticket.event("appeal_upheld", at, actor.label, rule_id,
+                     {"appeal": appeal.id, "fault_before": appeal.fault_before, "fault_after": after, "answer": answer,
+                      "money": "unchanged"})
+    else:
+        appeal.status, appeal.fault_after = "rejected", appeal.fault_before
+        ticket.event("appeal_rejected", at, actor.label, rule_id, {"appeal": appeal.id, "answer": answer})
+
+
+def fire_appeal(appeal: Appeal, ticket: Ticket, at: datetime) -> None:
+    """The platform did not answer within 5 working days: a platform SLA miss is recorded."""
+    if appeal.due_at is None or appeal.due_at > at:
+        raise refuse("invalid_state", "没有到期的自动操作", "nothing is due on this appeal")
+    appeal.sla_missed_at = at
+    rule_id = appeal.due_rule
+    appeal.due_at = appeal.due_rule = None
+    ticket.event("appeal_sla_missed", at, "system", rule_id,
+                 {"appeal": appeal.id, "answer_due_at": appeal.answer_due_at.isoformat()})
+
+
+@dataclass(eq=False)
+class EvidenceItem:
+    """One stored piece of evidence: what it is, how big, its SHA-256, where the blob store keeps it."""
+
+    id: str
+    intervention_id: str
+    ticket_id: str
+    side: str
+    submitted_by: str
+    name: str
+    content_type: str
+    size: int
+    sha256: str
+    blob_key: str
+    submitted_at: datetime

@@ -1,0 +1,189 @@
+"""Merchant governance over HTTP (RULES §9): a shop's 30-day metrics, score and level with every input
+(KS-GOV-2), its measures (KS-GOV-3, KS-GOV-4), lifting by platform staff, appeals by the shop, and the
+all-shops report (platform; a shop sees only its own row). Routes only translate."""
+
+from datetime import datetime
+from enum import Enum
+from typing import Annotated, Any
+
+from fastapi import FastAPI, Query
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from ...errors import refuse
+from ...services import governance as gs
+from . import ActorDep, ShouhouDep, read, run
+
+TAGS: list[str | Enum] = ["governance"]
+
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LiftIn(_Body):
+    reason: str = Field(description="why the measure is lifted (required)")
+
+
+class AppealIn(_Body):
+    reason: str = Field(description="the shop's grounds for the appeal (required)")
+
+
+class DecideIn(_Body):
+    upheld: bool = Field(description="true: the measure is void, its effects end and liquidated damages "
+                                     "come back; false: it stands")
+    answer: str | None = None
+
+
+class AppealOut(BaseModel):
+    id: str
+    measure: str
+    shop: str
+    filed_at: str
+    filed_by: str
+    reason: str
+    status: str
+    decided_at: str | None
+    decided_by: str | None
+    answer: str | None
+
+
+class MeasureOut(BaseModel):
+    id: str
+    shop: str
+    measure: str
+    measure_zh: str
+    rule: str
+    status: str
+    started_at: str
+    ends_at: str | None
+    ended_at: str | None
+    end_reason: str | None
+    ended_by: str | None
+    end_note: str | None
+    points: int | None
+    amount: str | None
+    charged: dict[str, str] | None
+    snapshot: dict[str, Any]
+    policy: str
+    appeals: list[AppealOut]
+
+
+class MeasurePage(BaseModel):
+    shop: str
+    items: list[MeasureOut]
+    total: int
+
+
+class AppealPage(BaseModel):
+    items: list[AppealOut]
+    total: int
+
+
+class GovernanceOut(BaseModel):
+    shop: str
+    name: str
+    policy: str
+    at: str
+    window: dict[str, Any]
+    metrics: dict[str, Any]
+    score: dict[str, Any] = Field(description="value, level, the formula, and every input with its contribution")
+    level: str
+    level_zh: str
+    measures_in_force: list[str]
+    step: str | None = Field(description="the highest rung of the ladder in force")
+    refund_handling: str
+    refund_handling_rule: str | None
+    cart_suspended: bool
+    freight_claims_by_platform: bool
+    points_deducted: int
+    measures: list[MeasureOut]
+    evaluated_at: str | None
+    next_evaluation_at: str | None
+    ladder: list[dict[str, Any]]
+
+
+class ReportOut(BaseModel):
+    at: str
+    sort: str
+    descending: bool
+    total: int
+    offset: int
+    limit: int | None
+    columns: list[str]
+    windows: dict[str, Any]
+    rows: list[dict[str, Any]]
+
+
+def _at(sh: Any, at: datetime | None) -> datetime:
+    if at is None:
+        return sh.clock.now()  # type: ignore[no-any-return]
+    if at.tzinfo is None:
+        raise refuse("invalid_input", "at 需要时区", "at needs its zone offset")
+    return at
+
+
+def add_routes(app: FastAPI) -> None:
+    """The governance routes, registered on the app itself (as create_app registers its own)."""
+
+    @app.get("/v1/shops/{shop_id}/governance", tags=TAGS, response_model=GovernanceOut,
+             summary="The shop's 30-day metrics, score and level with every input, and measures in force")
+    def shop_governance(shop_id: str, sh: ShouhouDep, actor: ActorDep, at: datetime | None = None) -> dict[str, Any]:
+        return read(sh, gs.shop_view, actor, sh.policies, shop_id, _at(sh, at))  # type: ignore[no-any-return]
+
+    @app.post("/v1/shops/{shop_id}/governance/evaluate", tags=TAGS, response_model=GovernanceOut,
+              summary="Evaluate the shop now (platform staff; the worker does it daily and on each overdue record)")
+    def evaluate(shop_id: str, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
+        run(sh, gs.EvaluateShop(shop_id), actor)
+        return read(sh, gs.shop_view, actor, sh.policies, shop_id, sh.clock.now())  # type: ignore[no-any-return]
+
+    @app.get("/v1/shops/{shop_id}/measures", tags=TAGS, response_model=MeasurePage,
+             summary="Every measure applied to the shop, with the metrics snapshot that triggered it")
+    def shop_measures(shop_id: str, sh: ShouhouDep, actor: ActorDep, status: str | None = None) -> dict[str, Any]:
+        return read(sh, gs.list_measures, actor, shop_id, status)  # type: ignore[no-any-return]
+
+    @app.get("/v1/measures/{measure_id}", tags=TAGS, response_model=MeasureOut)
+    def get_measure(measure_id: str, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
+        return read(sh, gs.get_measure, actor, measure_id)  # type: ignore[no-any-return]
+
+    @app.post("/v1/measures/{measure_id}/lift", tags=TAGS, response_model=MeasureOut,
+              summary="Lift a measure in force, with a reason (platform staff)")
+    def lift(measure_id: str, body: LiftIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
+        run(sh, gs.LiftMeasure(measure_id, body.reason), actor)
+        return read(sh, gs.get_measure, actor, measure_id)  # type: ignore[no-any-return]
+
+    @app.post("/v1/measures/{measure_id}/appeals", tags=TAGS, status_code=201, response_model=AppealOut,
+              summary="Appeal a measure in force (the shop's owner or admin; once per measure)")
+    def appeal(measure_id: str, body: AppealIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
+        appeal_id = run(sh, gs.AppealMeasure(measure_id, body.reason), actor)
+        return read(sh, gs.get_appeal, actor, appeal_id)  # type: ignore[no-any-return]
+
+    @app.get("/v1/measure-appeals", tags=TAGS, response_model=AppealPage,
+             summary="Appeals against measures: the platform's queue, or the shop's own")
+    def appeals(sh: ShouhouDep, actor: ActorDep, status: str | None = None) -> dict[str, Any]:
+        return read(sh, gs.list_appeals, actor, status)  # type: ignore[no-any-return]
+
+    @app.post("/v1/measure-appeals/{appeal_id}/decision", tags=TAGS, response_model=AppealOut,
+              summary="Decide an appeal (platform staff): upheld voids the measure")
+    def decide(appeal_id: str, body: DecideIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
+        run(sh, gs.DecideMeasureAppeal(appeal_id, body.upheld, body.answer), actor)
+        return read(sh, gs.get_appeal, actor, appeal_id)  # type: ignore[no-any-return]
+
+    @app.get("/v1/governance/report", tags=TAGS, response_model=ReportOut,
+             responses={200: {"content": {"text/csv": {}}}},
+             summary="Every shop's governance figures (platform; a shop sees its own row), sortable; format=csv")
+    def report(sh: ShouhouDep, actor: ActorDep, sort: str = "overdue", order: str = "desc",
+               format: str = "json",  # noqa: A002 - the API's word
+               at: datetime | None = None, limit: Annotated[int | None, Query(ge=1, le=100_000)] = None,
+               offset: Annotated[int, Query(ge=0)] = 0) -> Any:
+        if order not in ("asc", "desc"):
+            raise refuse("invalid_input", "order 须为 asc 或 desc", "order must be asc or desc")
+        if format not in ("json", "csv"):
+            raise refuse("invalid_input", "format 须为 json 或 csv", "format must be json or csv")
+        view = read(sh, gs.report, actor, sh.policies, _at(sh, at), sort=sort, descending=order == "desc",
+                    limit=limit, offset=offset)
+        if format == "csv":
+            return Response(gs.report_csv(view), media_type="text/csv; charset=utf-8",
+                            headers={"Content-Disposition": 'attachment; filename="governance.csv"'})
+        return view

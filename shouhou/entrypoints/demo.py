@@ -1,0 +1,252 @@
+"""Demo data (`shouhou serve --demo`): a small marketplace to click and curl through.
+
+Everything goes through `Shouhou.handle` and the commands of shouhou/services/commands.py, exactly
+as live traffic would (no SQL): one Kuaishou 快手小店 shop and one Douyin 抖店 shop with staff of
+every role, three buyers, orders in every state and tickets (售后单) part-way through their flow.
+Times are relative to the engine's clock when the demo is loaded; a few tickets were opened "in the
+past" so that their automatic action falls due a few minutes after start, and the deadline worker
+can be watched firing them.
+
+Fixed bearer tokens, for the README's curl lines:
+
+| token | who |
+| --- | --- |
+| demo-platform | platform operator 平台运营 |
+| demo-ks-owner, demo-ks-admin, demo-ks-cs-admin, demo-ks-agent | staff of the Kuaishou shop ks-demo |
+| demo-dy-owner, demo-dy-admin, demo-dy-cs-admin, demo-dy-agent | staff of the Douyin shop dy-demo |
+| demo-buyer-1, demo-buyer-2, demo-buyer-3 | buyers buyer-1, buyer-2, buyer-3 |
+
+Loading twice is harmless: if the demo shop exists, nothing is written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from ..domain.actors import Actor
+from ..money import parse_yuan
+from ..services import commands as c
+from ..services import queries
+from ..services.app import Shouhou
+
+PLATFORM = Actor("platform", "demo-ops", role="platform_operator")
+KS_SHOP, DY_SHOP = "ks-demo", "dy-demo"
+ROLES = (("owner", "owner", "主账号"), ("admin", "admin", "管理员"), ("cs_admin", "cs-admin", "客服管理员"),
+         ("cs_agent", "agent", "客服"))
+BUYERS = (("buyer-1", "张伟 Zhang Wei"), ("buyer-2", "李娜 Li Na"), ("buyer-3", "王芳 Wang Fang"))
+
+MINUTE, HOUR, DAY = timedelta(minutes=1), timedelta(hours=1), timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class DemoOrder:
+    id: str
+    shop: str
+    buyer: str
+    amount: str
+    category: str
+    created: timedelta  # before now
+    shipped: timedelta | None = None
+    signed: timedelta | None = None
+    confirmed: timedelta | None = None
+
+
+# Orders in every state (paid, shipped, signed, confirmed, completed) in both shops, and the orders
+# that carry the demo's tickets.
+ORDERS = (
+    DemoOrder("KS-1001", KS_SHOP, "buyer-1", "59.00", "apparel", 2 * HOUR),
+    DemoOrder("KS-1002", KS_SHOP, "buyer-2", "129.00", "apparel", 3 * DAY, 2 * DAY),
+    DemoOrder("KS-1003", KS_SHOP, "buyer-1", "89.00", "snacks", 5 * DAY, 4 * DAY, 1 * DAY),
+    DemoOrder("KS-1004", KS_SHOP, "buyer-3", "199.00", "beauty", 9 * DAY, 8 * DAY, 6 * DAY, 2 * DAY),
+    DemoOrder("KS-1005", KS_SHOP, "buyer-2", "39.90", "snacks", 45 * DAY, 44 * DAY, 42 * DAY, 30 * DAY),
+    DemoOrder("KS-1101", KS_SHOP, "buyer-1", "99.00", "apparel", 4 * DAY, 3 * DAY, 1 * DAY),
+    DemoOrder("KS-1102", KS_SHOP, "buyer-2", "45.00", "snacks", 1 * DAY),
+    DemoOrder("KS-1103", KS_SHOP, "buyer-3", "259.00", "apparel", 6 * DAY, 5 * DAY, 4 * DAY),
+    DemoOrder("KS-1104", KS_SHOP, "buyer-1", "79.00", "home", 6 * DAY, 5 * DAY, 4 * DAY),
+    DemoOrder("KS-1105", KS_SHOP, "buyer-2", "149.00", "home", 7 * DAY, 6 * DAY, 5 * DAY),
+    DemoOrder("KS-1106", KS_SHOP, "buyer-3", "69.00", "beauty", 4 * DAY, 3 * DAY, 2 * DAY),
+    DemoOrder("KS-1107", KS_SHOP, "buyer-1", "129.00", "apparel", 3 * DAY, 2 * DAY, 1 * DAY),
+    DemoOrder("KS-1108", KS_SHOP, "buyer-3", "99.00", "apparel", 13 * DAY, 12 * DAY, 11 * DAY),
+    DemoOrder("DY-2001", DY_SHOP, "buyer-2", "299.00", "digital", 1 * HOUR),
+    DemoOrder("DY-2002", DY_SHOP, "buyer-3", "49.00", "books", 2 * DAY, 1 * DAY),
+    DemoOrder("DY-2003", DY_SHOP, "buyer-1", "399.00", "digital", 6 * DAY, 5 * DAY, 3 * DAY),
+    DemoOrder("DY-2004", DY_SHOP, "buyer-2", "88.00", "books", 20 * DAY, 19 * DAY, 17 * DAY, 3 * DAY),
+    DemoOrder("DY-2005", DY_SHOP, "buyer-3", "59.00", "books", 60 * DAY, 59 * DAY, 57 * DAY, 40 * DAY),
+    DemoOrder("DY-2101", DY_SHOP, "buyer-1", "159.00", "apparel", 5 * DAY, 4 * DAY, 2 * DAY),
+    DemoOrder("DY-2102", DY_SHOP, "buyer-2", "219.00", "apparel", 5 * DAY, 4 * DAY, 3 * DAY),
+    DemoOrder("DY-2103", DY_SHOP, "buyer-3", "99.00", "home", 10 * DAY, 9 * DAY, 8 * DAY),
+    DemoOrder("DY-2104", DY_SHOP, "buyer-1", "66.00", "beauty", 4 * DAY, 3 * DAY, 2 * DAY),
+    DemoOrder("DY-2105", DY_SHOP, "buyer-2", "329.00", "digital", 8 * DAY, 7 * DAY, 6 * DAY),
+    DemoOrder("DY-2106", DY_SHOP, "buyer-3", "45.00", "home", 8 * DAY, 7 * DAY, 6 * DAY),
+)
+
+
+def demo_exists(shouhou: Shouhou) -> bool:
+    with shouhou.uow(write=False) as uow:
+        return uow.shops.exists(KS_SHOP)
+
+
+def load_demo(shouhou: Shouhou) -> dict[str, Any]:
+    """Fill the demo marketplace (skipped if it is there already). Returns what it holds: tokens,
+    shops, orders and the tickets by order, with their status and next deadline."""
+    created = False
+    if not demo_exists(shouhou):
+        _Loader(shouhou, shouhou.clock.now().replace(microsecond=0)).run()
+        created = True
+    return {"created": created, **describe(shouhou)}
+
+
+def describe(shouhou: Shouhou) -> dict[str, Any]:
+    with shouhou.uow(write=False) as uow:
+        tickets = [v for shop in (KS_SHOP, DY_SHOP)
+                   for v in queries.list_tickets(uow, PLATFORM, shop=shop, limit=500)["items"]]
+    tickets.sort(key=lambda v: (v["due"] is None, v["due"]["at"] if v["due"] else "", v["order"]))
+    return {
+        "tokens": dict(TOKENS),
+        "shops": {KS_SHOP: "kuaishou", DY_SHOP: "douyin"},
+        "orders": [o.id for o in ORDERS],
+        "tickets": [
+            {"id": v["id"], "order": v["order"], "shop": v["shop"], "type": v["type"], "status": v["status"],
+             "due": v["due"]["at"] if v["due"] else None, "due_action": v["due"]["action"] if v["due"] else None,
+             "due_rule": v["due"]["rule"] if v["due"] else None}
+            for v in tickets
+        ],
+    }
+
+
+def _staff_id(shop: str, suffix: str) -> str:
+    return f"{shop[:2]}-{suffix}"
+
+
+def _tokens() -> dict[str, str]:
+    tokens = {"demo-platform": "platform operator 平台运营"}
+    for shop, title in ((KS_SHOP, "Kuaishou"), (DY_SHOP, "Douyin")):
+        for role, suffix, zh in ROLES:
+            tokens[f"demo-{_staff_id(shop, suffix)}"] = f"{title} shop {shop}: {role} {zh}"
+    for bid, name in BUYERS:
+        tokens[f"demo-{bid}"] = f"buyer {bid} {name}"
+    return tokens
+
+
+TOKENS = _tokens()
+
+
+class _Loader:
+    def __init__(self, app: Shouhou, now: datetime) -> None:
+        self.app, self.now = app, now
+        self.tickets: dict[str, str] = {}
+
+    def do(self, cmd: object, actor: Actor = PLATFORM, ago: timedelta = timedelta(0)) -> Any:
+        return self.app.handle(cmd, actor, now=self.now - ago)
+
+    @staticmethod
+    def buyer(order: str) -> Actor:
+        return Actor("buyer", next(o.buyer for o in ORDERS if o.id == order))
+
+    @staticmethod
+    def staff(shop: str, suffix: str) -> Actor:
+        role = next(r for r, s, _ in ROLES if s == suffix)
+        return Actor("staff", _staff_id(shop, suffix), shop_id=shop, role=role)
+
+    def run(self) -> None:
+        self.marketplace()
+        self.kuaishou_tickets()
+        self.douyin_tickets()
+        for o in ORDERS:
+            if o.id not in self.tickets:
+                self.import_order(o, timedelta(0))
+
+    def import_order(self, o: DemoOrder, ago: timedelta) -> None:
+        """The order arrives from the platform's order system at `now - ago`, with its history; what
+        follows (auto-confirmation, completion) then happens as it would live."""
+        self.do(c.ImportOrder(
+            id=o.id, shop_id=o.shop, buyer_id=o.buyer, amount_fen=parse_yuan(o.amount), category=o.category,
+            created_at=self.now - o.created,
+            shipped_at=None if o.shipped is None else self.now - o.shipped,
+            signed_at=None if o.signed is None else self.now - o.signed,
+            confirmed_at=None if o.confirmed is None else self.now - o.confirmed,
+            commission={"creator": "0.10", "tech_fee": "0.05"} if o.shop == KS_SHOP else {"tech_fee": "0.05"},
+        ), ago=ago)
+
+    def marketplace(self) -> None:
+        shops = (
+            (KS_SHOP, "快手小店演示店 Kuaishou demo shop", "kuaishou", "5000.00", "20000.00",
+             "浙江省杭州市余杭区仓前街道文一西路 1 号 快手演示退货仓 收 (Kuaishou demo returns) 0571-0000-0001"),
+            (DY_SHOP, "抖店演示店 Douyin demo shop", "douyin", "8000.00", "50000.00",
+             "广东省广州市白云区太和镇 1 号 抖店演示退货仓 收 (Douyin demo returns) 020-0000-0002"),
+        )
+        for sid, name, policy, wallet, deposit, address in shops:
+            self.do(c.CreateShop(id=sid, name=name, policy=policy, wallet_fen=parse_yuan(wallet),
+                                 deposit_fen=parse_yuan(deposit), wallet_opened_at=self.now - 400 * DAY,
+                                 return_address=address))
+            for role, suffix, zh in ROLES:
+                member = _staff_id(sid, suffix)
+                self.do(c.AddStaff(id=member, shop_id=sid, role=role, name=f"{zh} {member}"))
+                self.do(c.IssueToken(kind="staff", actor_id=member, token=f"demo-{member}", label="demo"))
+        for bid, name in BUYERS:
+            self.do(c.AddBuyer(id=bid, name=name))
+            self.do(c.IssueToken(kind="buyer", actor_id=bid, token=f"demo-{bid}", label="demo"))
+        self.do(c.IssueToken(kind="platform", actor_id=PLATFORM.id, role=PLATFORM.role, token="demo-platform",
+                             label="demo"))
+
+    def apply(self, order: str, type_: str, reason: str, ago: timedelta, amount: str | None = None,
+              evidence: tuple[str, ...] = (), note: str | None = None) -> str:
+        self.import_order(next(o for o in ORDERS if o.id == order), ago)
+        ticket: str = self.do(c.Apply(order, type_, reason, None if amount is None else parse_yuan(amount),
+                                      evidence, note), self.buyer(order), ago)
+        self.tickets[order] = ticket
+        return ticket
+
+    def kuaishou_tickets(self) -> None:
+        agent, cs_admin, owner = (self.staff(KS_SHOP, s) for s in ("agent", "cs-admin", "owner"))
+        # pending_review, 46 h left on KS-RR-1
+        self.apply("KS-1101", "return_refund", "quality", 2 * HOUR, evidence=("seam-torn.jpg",),
+                   note="袖口开线 the cuff seam is torn")
+        # pending_review, refund only before shipment: KS-RO-1's 24 h run out 5 minutes after start
+        self.apply("KS-1102", "refund_only", "other", 24 * HOUR - 5 * MINUTE, note="不想要了,还没发货 not shipped yet")
+        # pending_review, return & refund: KS-RR-1's 48 h run out 2 minutes after start (auto-approve, overdue)
+        self.apply("KS-1103", "return_refund", "not_as_described", 48 * HOUR - 2 * MINUTE,
+                   evidence=("colour.jpg",), note="颜色与图片不符 colour differs from the photos")
+        # awaiting_return: approved two days ago, KS-RR-2 gives the buyer 10 days to ship
+        t = self.apply("KS-1104", "return_refund", "no_reason", 3 * DAY)
+        self.do(c.Approve(t), agent, 2 * DAY)
+        # awaiting_receipt: the buyer shipped, KS-RR-3 gives the shop 10 days to confirm receipt
+        t = self.apply("KS-1105", "return_refund", "quality", 4 * DAY, evidence=("broken-handle.jpg",))
+        self.do(c.Approve(t), agent, 3 * DAY)
+        self.do(c.SubmitWaybill(t, "SF", "SF1234567890"), self.buyer("KS-1105"), 2 * DAY)
+        # rejected with a reason (KS-RR-4)
+        t = self.apply("KS-1106", "refund_only", "other", 1 * DAY, amount="20.00", note="想要补偿 asking for a discount")
+        self.do(c.Reject(t, "商品无质量问题,已提供质检报告 no defect; inspection report attached",
+                         ("inspection.pdf",)), cs_admin, 20 * HOUR)
+        # refunded: partial refund only, approved by the owner
+        t = self.apply("KS-1107", "refund_only", "logistics_delayed", 1 * DAY, amount="30.00",
+                       evidence=("tracking.png",), note="物流延误补偿 compensation for the delay")
+        self.do(c.Approve(t), owner, 22 * HOUR)
+        # awaiting_return since almost 10 days: KS-RR-2 auto-closes it 10 minutes after start
+        t = self.apply("KS-1108", "return_refund", "no_reason", 10 * DAY + 2 * HOUR)
+        self.do(c.Approve(t), agent, 10 * DAY - 10 * MINUTE)
+
+    def douyin_tickets(self) -> None:
+        agent, admin = self.staff(DY_SHOP, "agent"), self.staff(DY_SHOP, "admin")
+        # pending_review, refund only after shipment (DY-RO-1, 48 h)
+        self.apply("DY-2101", "refund_only", "not_as_described", 1 * HOUR, amount="50.00",
+                   note="尺码偏小 runs small; keep it for a partial refund")
+        # pending_review, seven-day no-reason return: the 48 h review runs out 7 minutes after start
+        self.apply("DY-2102", "return_refund", "no_reason", 48 * HOUR - 7 * MINUTE)
+        # awaiting_return since almost 7 days: DY-RR-2 auto-closes it 15 minutes after start
+        t = self.apply("DY-2103", "return_refund", "quality", 7 * DAY + 1 * HOUR, evidence=("dent.jpg",))
+        self.do(c.Approve(t), agent, 7 * DAY - 15 * MINUTE)
+        # rejected
+        t = self.apply("DY-2104", "return_refund", "no_reason", 1 * DAY)
+        self.do(c.Reject(t, "商品已拆封使用,不支持无理由退货 opened and used"), admin, 12 * HOUR)
+        # awaiting_receipt
+        t = self.apply("DY-2105", "return_refund", "quality", 5 * DAY, evidence=("screen.jpg",))
+        self.do(c.Approve(t), agent, 4 * DAY)
+        self.do(c.SubmitWaybill(t, "YTO", "YT9876543210"), self.buyer("DY-2105"), 3 * DAY)
+        # refunded through the whole return: the order closes (fully refunded)
+        t = self.apply("DY-2106", "return_refund", "no_reason", 5 * DAY)
+        self.do(c.Approve(t), agent, 4 * DAY + 20 * HOUR)
+        self.do(c.SubmitWaybill(t, "ZTO", "ZT5555000111"), self.buyer("DY-2106"), 4 * DAY)
+        self.do(c.ConfirmReturn(t), agent, 1 * DAY)

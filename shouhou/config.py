@@ -13,7 +13,7 @@ class Settings(BaseSettings):
     policy_paths: list[str] = Field(default_factory=list, description="extra policy pack files (JSON list)")
     worker_interval: float = Field(default=1.0, gt=0, description="seconds between deadline sweeps")
     worker_batch: int = Field(default=200, gt=0, le=10_000)
-    notifier: str = Field(default="log")
+    blob_dir: str = Field(default="blobs", description="folder where evidence files are kept (by SHA-256)")
     fake_channel_fail_buyers: list[str] = Field(
         default_factory=list,
         description="buyers whose accounts the fake payment channel refuses (JSON list), to rehearse DY-OP-9")

@@ -37,6 +37,7 @@ from sqlalchemy import Engine, make_url
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from ..adapters import db
+from ..adapters.blobs import LocalBlobStore
 from ..adapters.payment import FakeChannel
 from ..adapters.tables import metadata
 from ..clock import SHANGHAI, SystemClock
@@ -150,9 +151,10 @@ def _engine_at_head(url: str) -> Engine:
 
 
 def _shouhou(settings: Settings, engine: Engine, policies: PolicyRegistry) -> Shouhou:
-    """The engine as the processes run it: wall clock, log notifier, the (fake) payment channel."""
+    """The engine as the processes run it: wall clock, log notifier, the (fake) payment channel, the
+    evidence folder."""
     channel = FakeChannel(fail_buyers=set(settings.fake_channel_fail_buyers))
-    return Shouhou(engine, SystemClock(), policies, channel=channel)
+    return Shouhou(engine, SystemClock(), policies, channel=channel, blobs=LocalBlobStore(settings.blob_dir))
 
 
 def _engine(settings: Settings) -> tuple[Shouhou, Engine]:

@@ -8,6 +8,8 @@ hands this module the events it is about to commit, and it posts the journal ent
                                      wallet -> deposit -> advance compensation, owed as debt (DY-OP-9);
                                      commissions and TR back to the shop where KS-FEE-1 / KS-OP-8 say
                                      so (never on Douyin, DY-OP-8); a payout to the buyer's account
+- `overdue_recorded`, `ruled`,    -> the shop's governance evaluation (services.governance, KS-GOV-3):
+  `appeal_upheld`                    measures, and liquidated damages debited through `Books`
 The payout itself leaves through the payment channel after commit (`pay_out`).
 """
 

@@ -206,6 +206,19 @@ class SqlUnitOfWork:
         pending = sum(x.amount for e in self.journal for x in e.lines if x.account == account)
         return int(stored) + pending
 
+    def paid_by_order(self, order_id: str, account: str) -> int:
+        """What an order's settlement (or its opening, when it settled before shouhou) paid into an
+        account: the ceiling of what refunds of that order may take back from it."""
+        je, jl = t.journal_entries.c, t.journal_lines.c
+        stored = self.conn.execute(
+            select(func.coalesce(func.sum(jl.amount), 0))
+            .select_from(t.journal_lines.join(t.journal_entries, jl.entry_id == je.id))
+            .where(je.order_id == order_id, je.kind.in_(("settlement", "opening")), jl.account == account)
+        ).scalar_one()
+        pending = sum(x.amount for e in self.journal if e.order_id == order_id and e.kind in ("settlement", "opening")
+                      for x in e.lines if x.account == account)
+        return int(stored) + pending
+
     def store_events(self, events: list[Event]) -> None:
         if not events:
             return

@@ -82,7 +82,11 @@ class Shouhou:
         """Fire every automatic action due by `now`, then send due refunds through the channel."""
         now = now or self.clock.now()
         fired = deadlines.sweep(self.uow, self.policies, now, batch, self._publish)
-        self._publish(money.pay_out(self.uow, self.channel, self.policies, now, batch))
+        for _ in range(1000):  # batch by batch until no refund is due at `now` (each claim moves its due)
+            events = money.pay_out(self.uow, self.channel, self.policies, now, batch)
+            if not events:
+                break
+            self._publish(events)
         return fired
 
     def _publish(self, events: list[Event]) -> None:

@@ -211,6 +211,8 @@ def import_order(cmd: c.ImportOrder, actor: Actor, uow: SqlUnitOfWork, ctx: Cont
             problems.append((f"未知的佣金项 {key}", f"unknown commission {key!r}; one of {list(COMMISSION_KEYS)}"))
         elif not _is_rate(rate):
             problems.append((f"佣金比例 {key} 须为 0 到 1 之间的小数", f"commission {key} must be a decimal rate in [0, 1)"))
+    if not problems and sum(Decimal(str(v)) for v in cmd.commission.values()) >= 1:
+        problems.append(("佣金与技术服务费比例合计须小于 1", "commissions and the technical fee must add up to less than 1"))
     if problems:
         raise refuse("invalid_input", ";".join(p[0] for p in problems), "; ".join(p[1] for p in problems))
     order_id = cmd.id or new_id("O")

@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from ..adapters import tables
-from ..adapters.payment import PaymentChannel
+from ..adapters.payment import ChannelResult, PaymentChannel
 from ..adapters.uow import SqlUnitOfWork
 from ..domain import ledger as L
 from ..domain.events import Event
@@ -213,7 +213,14 @@ def commission_back(uow: SqlUnitOfWork, books: Books, pv: PolicyVersion, order: 
         return
     parts = [(promoter_account(order, r), L.part(amount, L.rate(order.commission.get(r)))) for r in L.PROMOTER_ROLES]
     parts.append((L.FEE, L.part(amount, L.rate(order.commission.get("tech_fee")))))
-    for account, value in parts:
+    fully_refunded = order.refunded_fen >= order.amount_fen
+    for account, share in parts:
+        # Pro rata to the refund, but never more than this order paid the account, less what earlier
+        # refunds of the order already asked back; the last refund of the order takes back the rest.
+        left = uow.paid_by_order(order.id, account) - sum(
+            x.amount_fen for x in uow.clawbacks.where(tables.clawbacks.c.order_id == order.id,
+                                                      tables.clawbacks.c.account == account))
+        value = left if fully_refunded else min(share, left)
         if value <= 0:
             continue
         claw = L.Clawback(id=f"C{secrets.token_hex(8)}", ticket_id=ticket.id, order_id=order.id, shop_id=shop.id,
@@ -275,7 +282,11 @@ def pay_out(uow_factory: Any, channel: PaymentChannel, policies: PolicyRegistry,
             claimed.append((p.id, p.buyer_id, p.amount_fen))
         published += uow.commit()
     for pid, buyer_id, amount in claimed:
-        result = channel.refund(pid, buyer_id, amount)
+        try:
+            result = channel.refund(pid, buyer_id, amount)
+        except Exception as exc:  # noqa: BLE001 - a channel that raises is a failed attempt, retried later
+            log.exception("payment channel raised for payout %s", pid)
+            result = ChannelResult(False, reason=f"channel error: {type(exc).__name__}")
         with uow_factory() as uow:
             p = uow.payouts.get(pid, lock=True)
             if p is None or p.status != "pending":

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..errors import Reason, Refusal, refuse
 from ..money import format_yuan
-from ..policies import PolicyVersion
+from ..policies import PolicyVersion, Span
 from .actors import Actor, require
 from .events import Event, Recorder
 from .orders import Order
@@ -70,17 +70,20 @@ def conditions(order: Order, shop: Shop, pv: PolicyVersion, at: datetime) -> lis
             f"订单状态为 {order.status},仍在售后期内,买家可直接申请售后",
             f"the order is {order.status} and still inside its after-sales period: the buyer can apply directly")
 
-    if e.completed_within is not None and completed:
-        assert order.completed_at is not None
-        elapsed = at - order.completed_at
-        limit = e.completed_within
+    def within(name: str, since: datetime, limit: Span, what: tuple[str, str, str]) -> None:
+        """`since` no more than `limit` ago (KS-OP-1, DY-OP-5), with the days said."""
+        elapsed = at - since
         zh_d, en_d = _days(elapsed)
         ok = elapsed <= limit.delta
-        add("completed_within", limit.rule, ok,
-            {"completed_at": _ts(order.completed_at), "elapsed_days": round(elapsed / timedelta(days=1), 2),
+        add(name, limit.rule, ok,
+            {what[2]: _ts(since), "elapsed_days": round(elapsed / timedelta(days=1), 2),
              "limit_days": limit.delta / timedelta(days=1)},
-            f"订单完成已 {zh_d},{'未超过' if ok else '超过'} {limit.show().replace(' d', ' 天')}",
-            f"completed {en_d} ago, limit {limit.show().replace(' d', ' days')}")
+            f"订单{what[0]}已 {zh_d},{'未超过' if ok else '超过'} {limit.show().replace(' d', ' 天')}",
+            f"{what[1]} {en_d} ago, limit {limit.show().replace(' d', ' days')}")
+
+    if e.completed_within is not None and completed:
+        assert order.completed_at is not None
+        within("completed_within", order.completed_at, e.completed_within, ("完成", "completed", "completed_at"))
 
     if e.created_after is not None:
         floor = e.created_after
@@ -90,15 +93,7 @@ def conditions(order: Order, shop: Shop, pv: PolicyVersion, at: datetime) -> lis
             f"created {_ts(order.created_at)}; must be after {_ts(floor.after)}")
 
     if e.created_within is not None:
-        limit = e.created_within
-        elapsed = at - order.created_at
-        zh_d, en_d = _days(elapsed)
-        ok = elapsed <= limit.delta
-        add("created_within", limit.rule, ok,
-            {"created_at": _ts(order.created_at), "elapsed_days": round(elapsed / timedelta(days=1), 2),
-             "limit_days": limit.delta / timedelta(days=1)},
-            f"订单创建已 {zh_d},{'未超过' if ok else '超过'} {limit.show().replace(' d', ' 天')}",
-            f"created {en_d} ago, limit {limit.show().replace(' d', ' days')}")
+        within("created_within", order.created_at, e.created_within, ("创建", "created", "created_at"))
 
     largest_refundable = order.amount_fen - order.refunded_fen
     if e.funds_cover_refundable is not None:

@@ -58,6 +58,13 @@ def application_problems(
                  f"订单已于 {_fmt(order.completed_at)} 完成,售后期已过,且超售后期入口未开启",
                  f"the after-sales period ended when the order completed at {_fmt(order.completed_at)}, "
                  "and no over-period entry is open")
+    elif order.due_action == "complete" and order.due_at is not None and order.due_at <= at \
+            and order.open_ticket_id is None:
+        # GEN-ORD-1 fell due and the worker has not swept yet: the period is over all the same.
+        fail("ineligible", a.period.rule,
+             f"售后期已于 {_fmt(order.due_at)} 结束({order.due_rule}),且超售后期入口未开启",
+             f"the after-sales period ended at {_fmt(order.due_at)} ({order.due_rule}), "
+             "and no over-period entry is open")
 
     if a.one_open_ticket.enabled and order.open_ticket_id is not None:
         fail("limit_reached", a.one_open_ticket.rule,

@@ -193,6 +193,8 @@ tickets = Table(
     Column("due_rule", String(32)),
     # The shop's work queue: its tickets by status, soonest deadline first.
     Index("ix_tickets_shop_queue", "shop_id", "status", "due_at"),
+    # Governance's 30-day window of a shop's applications (KS-GOV-2).
+    Index("ix_tickets_shop_created", "shop_id", "created_at"),
     # The worker's sweep: only tickets with a pending automatic action are in this index.
     Index("ix_tickets_due", "due_at", **_pending("due_at")),
 )
@@ -214,6 +216,7 @@ events = Table(
     Index("ix_events_ticket", "ticket_id", "id"),
     Index("ix_events_order", "order_id", "id"),
     Index("ix_events_shop_at", "shop_id", "at"),
+    Index("ix_events_shop_type_at", "shop_id", "type", "at"),
 )
 
 overdue_records = Table(

@@ -110,14 +110,18 @@ def promoter_account(order: Order, role: str) -> str:
 def react(policies: PolicyRegistry) -> Any:
     def reactor(uow: SqlUnitOfWork, events: list[Event]) -> None:
         governance.lock_shops(uow, events)
+        triggered: dict[str, Event] = {}
         for e in events:
             if e.type == "order_completed" and e.order_id:
                 settle(uow, policies, e.order_id, e.at)
             elif e.type == "refunded" and e.ticket_id:
                 fund_refund(uow, policies, e.ticket_id, e.at, e.rule)
             elif e.type in governance.TRIGGERS and e.shop_id:
-                # KS-GOV-3: every overdue record (KS-GOV-1) and ruling is evaluated at once, at its time
-                governance.evaluate(uow, policies, e.shop_id, e.at, e.type)
+                triggered[e.shop_id] = e
+        # KS-GOV-3: overdue records (KS-GOV-1) and rulings are evaluated in the transaction that makes
+        # them: once per shop, at the latest of its events (a sweep's batch may hold many of one shop's).
+        for shop_id, e in triggered.items():
+            governance.evaluate(uow, policies, shop_id, e.at, e.type)
     return reactor
 
 

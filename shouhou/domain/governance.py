@@ -211,7 +211,7 @@ class Score:
             "rule": f.rule, "formula": f.show(), "base": f.base, "floor": f.floor,
             "inputs": self.inputs,
             "points_deducted": self.points_deducted, "points_weight": str(f.points_weight),
-            "points_contribution": str(f.points_weight * self.points_deducted),
+            "points_contribution": str(f.points_weight * self.points_deducted + 0),  # + 0: never "-0"
             "unrounded": str(self.raw.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)),
             "levels": [{"name": x.name, "zh": x.zh, "min_score": x.min_score} for x in f.levels],
         }

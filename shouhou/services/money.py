@@ -110,18 +110,18 @@ def promoter_account(order: Order, role: str) -> str:
 def react(policies: PolicyRegistry) -> Any:
     def reactor(uow: SqlUnitOfWork, events: list[Event]) -> None:
         governance.lock_shops(uow, events)
-        triggered: dict[str, Event] = {}
+        triggered: dict[str, list[tuple[datetime, str]]] = {}
         for e in events:
             if e.type == "order_completed" and e.order_id:
                 settle(uow, policies, e.order_id, e.at)
             elif e.type == "refunded" and e.ticket_id:
                 fund_refund(uow, policies, e.ticket_id, e.at, e.rule)
             elif e.type in governance.TRIGGERS and e.shop_id:
-                triggered[e.shop_id] = e
+                triggered.setdefault(e.shop_id, []).append((e.at, e.type))
         # KS-GOV-3: overdue records (KS-GOV-1) and rulings are evaluated in the transaction that makes
-        # them: once per shop, at the latest of its events (a sweep's batch may hold many of one shop's).
-        for shop_id, e in triggered.items():
-            governance.evaluate(uow, policies, shop_id, e.at, e.type)
+        # them, each at its own time (a sweep's batch may hold many of one shop's).
+        for shop_id, records in triggered.items():
+            governance.evaluate_records(uow, policies, shop_id, records)
     return reactor
 
 

@@ -247,6 +247,25 @@ def test_each_overdue_record_is_evaluated_at_once_at_its_own_time(ks: Shouhou) -
     assert in_force(ks) == ["warning"] and shop_row(ks).governance_due_at == DUE + D
 
 
+def test_a_sweep_catching_up_on_many_records_applies_each_measure_at_the_record_that_reached_it(
+        ks: Shouhou) -> None:
+    """A worker that was down: twelve of the shop's requests ran out an hour apart and one batch fires
+    them all. The warning starts at the 5th record and forced study at the 10th, as if the worker had
+    run all along; the last record sets the score."""
+    for i in range(12):
+        ks.handle(c.ImportOrder("S1", BUYER.id, 10_000, id=f"OC{i}", created_at=START - 5 * D,
+                                shipped_at=START - 4 * D), PLATFORM, now=START + i * H)
+        ks.handle(c.Apply(f"OC{i}", "refund_only", "other"), BUYER, now=START + i * H)
+    ks.tick(DUE + 12 * H, batch=500)
+    records = events(ks, "overdue_recorded")
+    assert [e["at"] for e in records] == [DUE + i * H for i in range(12)]
+    applied = [(e["payload"]["measure"], e["at"], e["payload"]["snapshot"]["metrics"]["overdue"])
+               for e in events(ks, "measure_applied")]
+    assert applied == [("warning", DUE + 4 * H, 5), ("forced_study", DUE + 9 * H, 10)]
+    shop = shop_row(ks)
+    assert in_force(ks) == ["warning", "forced_study"] and shop.governance_evaluated_at == DUE + 11 * H
+
+
 def test_daily_evaluation_by_the_worker_follows_the_virtual_clock(ks: Shouhou) -> None:
     """The worker evaluates a watched shop once a day at its due time: a measure can apply with no new
     record (old applications leave the window, the rate rises), measures end at their own end, and a

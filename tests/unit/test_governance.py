@@ -169,6 +169,7 @@ def test_point_deduction_lowers_the_score_and_the_level() -> None:
     deducted = g.score(m, gov().score, 10)
     assert (deducted.value, deducted.level, deducted.points_deducted) == (90, "L4", 10)
     assert deducted.as_dict()["points_contribution"] == "-10"
+    assert g.score(m, gov().score, 0).as_dict()["points_contribution"] == "0"  # not "-0"
 
 
 def test_score_stays_within_floor_and_base() -> None:

@@ -2,7 +2,9 @@
 
 Everything goes through `Shouhou.handle` and the commands of shouhou/services/commands.py, exactly
 as live traffic would (no SQL): one Kuaishou 快手小店 shop and one Douyin 抖店 shop with staff of
-every role, three buyers, orders in every state and tickets (售后单) part-way through their flow.
+every role, three buyers, orders in every state and tickets (售后单) part-way through their flow;
+and a third, Kuaishou shop ks-slow that let ten refund requests lapse three days ago, so that it
+carries overdue records (KS-GOV-1) and the first rungs of the measures ladder (KS-GOV-3).
 Times are relative to the engine's clock when the demo is loaded; a few tickets were opened "in the
 past" so that their automatic action falls due a few minutes after start, and the deadline worker
 can be watched firing them.
@@ -14,6 +16,7 @@ Fixed bearer tokens, for the README's curl lines:
 | demo-platform | platform operator 平台运营 |
 | demo-ks-owner, demo-ks-admin, demo-ks-cs-admin, demo-ks-agent | staff of the Kuaishou shop ks-demo |
 | demo-dy-owner, demo-dy-admin, demo-dy-cs-admin, demo-dy-agent | staff of the Douyin shop dy-demo |
+| demo-ks-slow-owner | owner of ks-slow, the shop under governance measures |
 | demo-buyer-1, demo-buyer-2, demo-buyer-3 | buyers buyer-1, buyer-2, buyer-3 |
 
 Loading twice is harmless: if the demo shop exists, nothing is written.
@@ -32,7 +35,7 @@ from ..services import queries
 from ..services.app import Shouhou
 
 PLATFORM = Actor("platform", "demo-ops", role="platform_operator")
-KS_SHOP, DY_SHOP = "ks-demo", "dy-demo"
+KS_SHOP, DY_SHOP, SLOW_SHOP = "ks-demo", "dy-demo", "ks-slow"
 ROLES = (("owner", "owner", "主账号"), ("admin", "admin", "管理员"), ("cs_admin", "cs-admin", "客服管理员"),
          ("cs_agent", "agent", "客服"))
 BUYERS = (("buyer-1", "张伟 Zhang Wei"), ("buyer-2", "李娜 Li Na"), ("buyer-3", "王芳 Wang Fang"))
@@ -80,6 +83,9 @@ ORDERS = (
     DemoOrder("DY-2104", DY_SHOP, "buyer-1", "66.00", "beauty", 4 * DAY, 3 * DAY, 2 * DAY),
     DemoOrder("DY-2105", DY_SHOP, "buyer-2", "329.00", "digital", 8 * DAY, 7 * DAY, 6 * DAY),
     DemoOrder("DY-2106", DY_SHOP, "buyer-3", "45.00", "home", 8 * DAY, 7 * DAY, 6 * DAY),
+) + tuple(  # ks-slow: ten signed orders whose refund requests the shop let lapse
+    DemoOrder(f"KS-30{i:02d}", SLOW_SHOP, BUYERS[i % 3][0], "49.00", "snacks", 9 * DAY, 8 * DAY, 6 * DAY)
+    for i in range(1, 11)
 )
 
 
@@ -105,7 +111,7 @@ def describe(shouhou: Shouhou) -> dict[str, Any]:
     tickets.sort(key=lambda v: (v["due"] is None, v["due"]["at"] if v["due"] else "", v["order"]))
     return {
         "tokens": dict(TOKENS),
-        "shops": {KS_SHOP: "kuaishou", DY_SHOP: "douyin"},
+        "shops": {KS_SHOP: "kuaishou", DY_SHOP: "douyin", SLOW_SHOP: "kuaishou"},
         "orders": [o.id for o in ORDERS],
         "tickets": [
             {"id": v["id"], "order": v["order"], "shop": v["shop"], "type": v["type"], "status": v["status"],
@@ -125,6 +131,7 @@ def _tokens() -> dict[str, str]:
     for shop, title in ((KS_SHOP, "Kuaishou"), (DY_SHOP, "Douyin")):
         for role, suffix, zh in ROLES:
             tokens[f"demo-{_staff_id(shop, suffix)}"] = f"{title} shop {shop}: {role} {zh}"
+    tokens[f"demo-{SLOW_SHOP}-owner"] = f"Kuaishou shop {SLOW_SHOP}: owner 主账号 (under measures)"
     for bid, name in BUYERS:
         tokens[f"demo-{bid}"] = f"buyer {bid} {name}"
     return tokens
@@ -154,6 +161,7 @@ class _Loader:
         self.marketplace()
         self.kuaishou_tickets()
         self.douyin_tickets()
+        self.slow_shop()
         for o in ORDERS:
             if o.id not in self.tickets:
                 self.import_order(o, timedelta(0))
@@ -190,6 +198,22 @@ class _Loader:
             self.do(c.IssueToken(kind="buyer", actor_id=bid, token=f"demo-{bid}", label="demo"))
         self.do(c.IssueToken(kind="platform", actor_id=PLATFORM.id, role=PLATFORM.role, token="demo-platform",
                              label="demo"))
+
+    def slow_shop(self) -> None:
+        """ks-slow let ten refund-only requests lapse three days ago: the worker approves and refunds
+        each at its KS-RO-1 deadline, records it overdue (KS-GOV-1), and the governance evaluation on
+        each record applies the warning, then forced study (KS-GOV-3)."""
+        self.do(c.CreateShop(id=SLOW_SHOP, name="慢处理演示店 Kuaishou shop that lets requests lapse",
+                             policy="kuaishou", wallet_fen=parse_yuan("3000.00"), deposit_fen=parse_yuan("10000.00"),
+                             wallet_opened_at=self.now - 400 * DAY,
+                             return_address="浙江省杭州市滨江区 1 号 慢处理演示退货仓 0571-0000-0003"))
+        self.do(c.AddStaff(id=f"{SLOW_SHOP}-owner", shop_id=SLOW_SHOP, role="owner", name="主账号 ks-slow-owner"))
+        self.do(c.IssueToken(kind="staff", actor_id=f"{SLOW_SHOP}-owner", token=f"demo-{SLOW_SHOP}-owner",
+                             label="demo"))
+        for i, o in enumerate(x for x in ORDERS if x.shop == SLOW_SHOP):
+            self.apply(o.id, "refund_only", "not_as_described", 5 * DAY - i * HOUR, amount="10.00",
+                       note="少发了一件 one item missing")
+        self.app.tick(self.now)  # what fell due since: as a worker running all along would have done
 
     def apply(self, order: str, type_: str, reason: str, ago: timedelta, amount: str | None = None,
               evidence: tuple[str, ...] = (), note: str | None = None) -> str:

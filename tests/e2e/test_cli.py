@@ -25,8 +25,9 @@ from shouhou.adapters.notifier import MemoryNotifier
 from shouhou.adapters.tables import metadata
 from shouhou.clock import SystemClock, VirtualClock
 from shouhou.entrypoints import cli
-from shouhou.entrypoints.demo import DY_SHOP, KS_SHOP, load_demo
+from shouhou.entrypoints.demo import DY_SHOP, KS_SHOP, SLOW_SHOP, load_demo
 from shouhou.policies import PolicyRegistry
+from shouhou.services import governance
 from shouhou.services.app import Shouhou
 from shouhou.services.handlers import actor_for_token
 
@@ -308,13 +309,29 @@ def test_demo_deadlines_fall_due_within_minutes_of_start(app: Shouhou, clock: Vi
     soon = [t for t in info["tickets"] if t["due"] and t["due"] <= (clock.now() + timedelta(minutes=20)).isoformat()]
     assert len(soon) >= 3
     before = _statuses(app)
+    loaded = clock.now()
     fired = app.tick(now=clock.now() + timedelta(minutes=20))
     assert fired >= len(soon)
     after = _statuses(app)
     assert all(after[t["order"]] != before[t["order"]] for t in soon)
     with app.uow(write=False) as uow:
-        types = {e["type"] for e in uow.all_events()}
+        types = {e["type"] for e in uow.all_events() if e["at"] > loaded}
     assert {"auto_approved", "auto_closed", "overdue_recorded"} <= types
+
+
+def test_demo_slow_shop_is_under_the_first_measures_of_the_ladder(app: Shouhou) -> None:
+    load_demo(app)
+    with app.uow(write=False) as uow:
+        records = [e for e in uow.events_for(shop_id=SLOW_SHOP) if e["type"] == "overdue_recorded"]
+        applied = [e for e in uow.events_for(shop_id=SLOW_SHOP) if e["type"] == "measure_applied"]
+        shop = uow.shops.get(SLOW_SHOP)
+        in_force = governance.measures_in_force(uow.conn, SLOW_SHOP)
+    assert len(records) == 10 and {e["rule"] for e in records} == {"KS-GOV-1"}
+    # the fifth record brings the warning, the tenth forced study, each at its record's own time
+    assert [(e["payload"]["measure"], e["at"]) for e in applied] == [
+        ("warning", records[4]["at"]), ("forced_study", records[9]["at"])]
+    assert in_force == ["warning", "forced_study"]
+    assert shop is not None and shop.refund_handling == "enabled"
 
 
 def test_demo_tokens_act_for_their_holders(app: Shouhou) -> None:

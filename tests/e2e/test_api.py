@@ -155,6 +155,7 @@ def test_queue_is_the_shops_own_sorted_by_due_time(world: Any) -> None:
     rest = client.get("/v1/tickets?status=pending_review&limit=2&offset=2", headers=h("ag1")).json()
     assert [x["order"] for x in rest["items"]] == ["Q0"]
     assert all(x["shop"] == "S1" for x in page["items"] + rest["items"])
+    assert all("timeline" not in x for x in page["items"])  # the queue lists; GET /v1/tickets/{id} tells
     mine = client.get("/v1/tickets", headers=h("b2")).json()
     assert [x["order"] for x in mine["items"]] == ["O2"]
     everything = client.get("/v1/tickets", headers=h("plat")).json()

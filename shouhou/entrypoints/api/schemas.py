@@ -158,7 +158,9 @@ class EventOut(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
 
-class TicketOut(BaseModel):
+class TicketSummary(BaseModel):
+    """A ticket as the work queue lists it."""
+
     id: str
     order: str
     shop: str
@@ -183,11 +185,16 @@ class TicketOut(BaseModel):
     updated_at: str | None
     ended_at: str | None
     due: Due | None
-    timeline: list[EventOut] | None = None
+
+
+class TicketOut(TicketSummary):
+    """One ticket with its timeline: every event, oldest first."""
+
+    timeline: list[EventOut]
 
 
 class TicketPage(BaseModel):
-    items: list[TicketOut]
+    items: list[TicketSummary]
     total: int
     limit: int
     offset: int

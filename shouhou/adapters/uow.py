@@ -71,6 +71,16 @@ class Repository:
         found = self._load(self.uow.conn.execute(stmt))
         return found[0] if found else None
 
+    def get_many(self, idents: Iterable[str], lock: bool = False) -> None:
+        """Load the rows not loaded yet in one statement (locked, on PostgreSQL, in id order), so that
+        the `get`s that follow read no row one by one."""
+        missing = sorted({i for i in idents if i not in self.seen} - {o.id for o in self.new})
+        for start in range(0, len(missing), 500):
+            stmt = select(self.table).where(self.table.c.id.in_(missing[start:start + 500])).order_by(self.table.c.id)
+            if lock and self.uow.conn.dialect.name == "postgresql":
+                stmt = stmt.with_for_update()
+            self._load(self.uow.conn.execute(stmt))
+
     def where(self, *conds: Any, order_by: Sequence[Any] = (), limit: int | None = None,
               offset: int | None = None) -> list[Any]:
         stmt = select(self.table).where(and_(*conds)) if conds else select(self.table)

@@ -353,10 +353,10 @@ def _lock_shop(uow: SqlUnitOfWork, shop_id: str) -> Shop:
 
 
 def evaluate(uow: SqlUnitOfWork, policies: PolicyRegistry, shop_id: str, at: datetime,
-             cause: str) -> list[g.MeasureInstance]:
-    """Evaluate one shop at `at`: end the measures whose end has come, compute the metrics, apply every
-    rung reached (with its effects), update the shop's flags, score and next evaluation. Returns the
-    measures applied."""
+             cause: str, metrics: g.Metrics | None = None) -> list[g.MeasureInstance]:
+    """Evaluate one shop at `at`: end the measures whose end has come, compute the metrics (unless
+    given, computed at `at` in this transaction), apply every rung reached (with its effects), update
+    the shop's flags, score and next evaluation. Returns the measures applied."""
     shop = _lock_shop(uow, shop_id)
     pv = policies.get(shop.policy).at(at)
     gov = pv.governance
@@ -365,7 +365,8 @@ def evaluate(uow: SqlUnitOfWork, policies: PolicyRegistry, shop_id: str, at: dat
         if inst.active and inst.ends_at is not None and inst.ends_at <= at:
             g.expire(inst)
             _save_measure(uow, inst)
-    metrics = metrics_for(uow.conn, shop.id, at, gov.window.delta)
+    if metrics is None or metrics.end != at:
+        metrics = metrics_for(uow.conn, shop.id, at, gov.window.delta)
     applied = []
     for due in g.due_measures(metrics, gov, history):
         inst = g.start(_new_id("G"), shop.id, due, shop.policy, pv, metrics, at, cause)
@@ -398,14 +399,17 @@ def evaluate_records(uow: SqlUnitOfWork, policies: PolicyRegistry, shop_id: str,
     evaluated at its last record. Returns the measures applied."""
     times = sorted(set(records))
     applied: list[g.MeasureInstance] = []
+    last: g.Metrics | None = None  # the metrics at the last record, when no rung is reached there
     i = 0
     while i < len(times) - 1:
-        if not _reaches_rung(uow, policies, shop_id, times[-1][0]):
+        reached, metrics = _reaches_rung(uow, policies, shop_id, times[-1][0])
+        if not reached:
+            last = metrics
             break
         lo, hi = i, len(times) - 1
         while lo < hi:
             mid = (lo + hi) // 2
-            if _reaches_rung(uow, policies, shop_id, times[mid][0]):
+            if _reaches_rung(uow, policies, shop_id, times[mid][0])[0]:
                 hi = mid
             else:
                 lo = mid + 1
@@ -414,13 +418,14 @@ def evaluate_records(uow: SqlUnitOfWork, policies: PolicyRegistry, shop_id: str,
         i = lo + 1
     if times and i < len(times):  # (i == len(times): just evaluated at the last record)
         at, cause = times[-1]
-        applied += evaluate(uow, policies, shop_id, at, cause)
+        applied += evaluate(uow, policies, shop_id, at, cause, last)
     return applied
 
 
-def _reaches_rung(uow: SqlUnitOfWork, policies: PolicyRegistry, shop_id: str, at: datetime) -> bool:
+def _reaches_rung(uow: SqlUnitOfWork, policies: PolicyRegistry, shop_id: str,
+                  at: datetime) -> tuple[bool, g.Metrics]:
     """Whether evaluating the shop at `at` would apply a measure (measures whose end has come by then
-    counted as ended), without changing anything."""
+    counted as ended), without changing anything; and the metrics at `at`."""
     shop = uow.shops.get(shop_id)
     if shop is None:
         raise not_found("shop", shop_id)
@@ -428,7 +433,8 @@ def _reaches_rung(uow: SqlUnitOfWork, policies: PolicyRegistry, shop_id: str, at
     history = [dataclasses.replace(m, status="ended", ended_at=m.ends_at, pending_events=[])
                if m.active and m.ends_at is not None and m.ends_at <= at else m
                for m in measures_of(uow.conn, shop_id)]
-    return bool(g.due_measures(metrics_for(uow.conn, shop_id, at, gov.window.delta), gov, history))
+    metrics = metrics_for(uow.conn, shop_id, at, gov.window.delta)
+    return bool(g.due_measures(metrics, gov, history)), metrics
 
 
 def _settle_effects(uow: SqlUnitOfWork, shop: Shop, pv: PolicyVersion, history: Sequence[g.MeasureInstance],

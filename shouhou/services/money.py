@@ -190,29 +190,33 @@ def fund_refund(uow: SqlUnitOfWork, policies: PolicyRegistry, ticket_id: str, at
                              buyer_id=ticket.buyer_id, amount_fen=amount, created_at=at, due_at=at, rule=cause))
 
 
-def _returns_commission(pv: PolicyVersion, order: Order, shop: Shop, ticket: Ticket, at: datetime) -> str | None:
-    """Which rule, if any, gives the shop back the commissions and TR of a refund after settlement."""
+def _returns_commission(pv: PolicyVersion, order: Order, shop: Shop, ticket: Ticket) -> str | None:
+    """Which rule, if any, gives the shop back the commissions and TR of a refund after settlement.
+    Both windows count to when the refund started, the buyer's application (KS-OP-8: "the refund
+    starts within the return period"), not to when the money moves: a return that takes its ten
+    days past the window keeps the terms it was applied for under."""
     m = pv.money
     if m.no_commission_return is not None and m.no_commission_return.enabled:
         return None  # DY-OP-8
+    started = ticket.created_at
     if m.fee_sharing is not None and order.confirmed_at is not None:
         span = m.fee_sharing
-        if m.fee_sharing_short and m.fee_sharing_short_categories and \
-                order.category in m.fee_sharing_short_categories.value:
-            span = m.fee_sharing_short
-        if at - order.confirmed_at <= span.delta:
+        short = m.fee_sharing_short_categories.value if m.fee_sharing_short_categories else []
+        if m.fee_sharing_short and (order.category in short or order.goods in short):
+            span = m.fee_sharing_short  # fresh food, flowers (categories), virtual goods (the goods kind)
+        if started - order.confirmed_at <= span.delta:
             return span.rule  # KS-FEE-1: still inside the shared window
     if m.commission_return is not None and ticket.over_period and order.completed_at is not None:
         cats = m.commission_return_categories.value if m.commission_return_categories else ["*"]
         if ("*" in cats or order.category in cats) and order.created_at >= shop.wallet_opened_at \
-                and at - order.completed_at <= m.commission_return.delta:
+                and started - order.completed_at <= m.commission_return.delta:
             return m.commission_return.rule  # KS-OP-8
     return None
 
 
 def commission_back(uow: SqlUnitOfWork, books: Books, pv: PolicyVersion, order: Order, shop: Shop, ticket: Ticket,
                     amount: int, at: datetime) -> None:
-    rule = _returns_commission(pv, order, shop, ticket, at)
+    rule = _returns_commission(pv, order, shop, ticket)
     if rule is None:
         return
     parts = [(promoter_account(order, r), L.part(amount, L.rate(order.commission.get(r)))) for r in L.PROMOTER_ROLES]

@@ -357,7 +357,9 @@ def withdraw_deposit(cmd: c.WithdrawDeposit, actor: Actor, uow: SqlUnitOfWork, c
     pv = ctx.policies.get(shop.policy).at(ctx.now)
     check = exit_check(uow, shop, pv, ctx.now)
     if check["blocking"]:
-        raise Refusal("ineligible", [Reason(b["rule"], b["message_zh"], b["message_en"]) for b in check["blocking"][:20]])
+        head = Reason(check["rule"], "售后等待期未满足,不能提取保证金", "the after-sales waiting period is not over")
+        raise Refusal("ineligible", [head, *(Reason(b["rule"], b["message_zh"], b["message_en"])
+                                             for b in check["blocking"][:20])])
     books = money.Books(uow)
     available = books.balance(ledger.deposit(shop.id))
     if cmd.amount_fen <= 0 or cmd.amount_fen > available:
@@ -395,6 +397,7 @@ def exit_check(uow: SqlUnitOfWork, shop: Shop, pv: PolicyVersion, now: datetime)
         blocking.append({"kind": "ticket", "id": ticket.id, "rule": rule, "status": ticket.status,
                          "message_zh": f"售后单 {ticket.id} 未完结({ticket.status})",
                          "message_en": f"ticket {ticket.id} is still open ({ticket.status})"})
+    blocking += _live_after_sales(uow, shop, pv, now)
     for p in uow.payouts.where(t.payouts.c.shop_id == shop.id, t.payouts.c.status == "pending"):
         blocking.append({"kind": "payout", "id": p.id, "rule": rule, "status": p.status,
                          "message_zh": f"退款 {p.id} 尚未到账", "message_en": f"refund payout {p.id} is in flight"})
@@ -403,6 +406,43 @@ def exit_check(uow: SqlUnitOfWork, shop: Shop, pv: PolicyVersion, now: datetime)
                          "message_zh": f"佣金追回 {cb.id} 未完成", "message_en": f"clawback {cb.id} is pending"})
     return {"shop": shop.id, "passed": not blocking, "rule": rule, "blocking": blocking,
             "waiting_days": pv.governance.exit_waiting.delta.days}
+
+
+def _live_after_sales(uow: SqlUnitOfWork, shop: Shop, pv: PolicyVersion, now: datetime) -> list[dict[str, Any]]:
+    """What can still turn into a ticket or a dispute although no ticket is open (KS-EXIT-1): a
+    rejection the buyer may still take to the platform (DY-RR-3's window; where the pack sets none,
+    the exit waiting period after the rejection), an over-period entry that is open, a buyer's
+    request to open it that the shop has not answered."""
+    out: list[dict[str, Any]] = []
+    o, tk, rq = t.orders.c, t.tickets.c, t.reopen_requests.c
+    rej = pv.rejection
+    if rej.intervention_after_rejection.enabled:
+        span = rej.intervention_window or pv.governance.exit_waiting
+        for ticket in uow.tickets.where(tk.shop_id == shop.id, tk.status == "rejected", tk.rejected_at > now - span.delta,
+                                        order_by=(tk.id,)):
+            order = uow.orders.get(ticket.order_id)
+            if order is None or order.last_ticket_id != ticket.id or order.open_ticket_id is not None:
+                continue  # a newer ticket replaced it: that one is what counts
+            until = (ticket.rejected_at or now) + span.delta
+            out.append({"kind": "ticket", "id": ticket.id, "rule": span.rule, "status": ticket.status,
+                        "free_at": until.isoformat(),
+                        "message_zh": f"售后单 {ticket.id} 已拒绝,{until.isoformat(timespec='minutes')} 前仍可申请平台介入",
+                        "message_en": f"ticket {ticket.id} was rejected; intervention may still be asked for until "
+                                      f"{until.isoformat(timespec='minutes')}"})
+    for order in uow.orders.where(o.shop_id == shop.id, o.entry_closes_at > now, order_by=(o.id,)):
+        assert order.entry_closes_at is not None
+        closes = order.entry_closes_at.isoformat(timespec="minutes")
+        out.append({"kind": "entry", "id": order.id, "rule": pv.entry.window.rule, "status": "open",
+                    "free_at": order.entry_closes_at.isoformat(),
+                    "message_zh": f"订单 {order.id} 的售后入口开放中,{closes} 关闭",
+                    "message_en": f"the after-sales entry of order {order.id} is open until {closes}"})
+    requests_rule = pv.entry.buyer_requests.rule
+    for req in uow.reopen_requests.where(rq.shop_id == shop.id, rq.status == "pending", order_by=(rq.created_at, rq.id)):
+        out.append({"kind": "reopen_request", "id": req.id, "rule": requests_rule, "status": req.status,
+                    "order": req.order_id,
+                    "message_zh": f"买家请求重新打开订单 {req.order_id} 的售后入口,尚未答复",
+                    "message_en": f"the buyer's request to open the entry of order {req.order_id} awaits an answer"})
+    return out
 
 
 def _ticket_command(op: Callable[..., Any]) -> Callable[[Any, Actor, SqlUnitOfWork, Context], Any]:

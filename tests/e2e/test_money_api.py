@@ -129,4 +129,37 @@ def test_an_open_ticket_blocks_exit(world: Any) -> None:
     t = client.post("/v1/orders/OLD/tickets", json={"type": "refund_only", "reason": "other"}, headers=h("b1"))
     check = client.get("/v1/shops/S1/exit-check", headers=h("own")).json()
     assert check["passed"] is False
-    assert [(b["kind"], b["id"]) for b in check["blocking"]] == [("ticket", t.json()["id"])]
+    assert [(b["kind"], b["id"]) for b in check["blocking"]] == [("ticket", t.json()["id"]), ("entry", "OLD")]
+
+
+def test_what_can_still_become_a_ticket_or_a_dispute_blocks_exit(world: Any) -> None:
+    """KS-EXIT-1's 'no after-sales open' covers what is one step from a ticket or a dispute: a buyer's
+    unanswered request to open the entry (DY-OP-6), an open entry (DY-OP-6's 5 days), a rejection the
+    buyer may still take to the platform (DY-RR-3's 48 h)."""
+    client, app, clock = world
+    clock.advance(timedelta(days=40))
+    app.tick()
+    assert client.get("/v1/shops/S1/exit-check", headers=h("own")).json()["passed"] is True
+
+    def blockers() -> list[tuple[str, str, str]]:
+        check = client.get("/v1/shops/S1/exit-check", headers=h("own")).json()
+        assert check["passed"] is (not check["blocking"])
+        return [(b["kind"], b["id"], b["rule"]) for b in check["blocking"]]
+
+    req = client.post("/v1/orders/OLD/entry/requests", json={"note": "还想退"}, headers=h("b1"))
+    assert req.status_code == 201, req.text
+    assert blockers() == [("reopen_request", req.json()["id"], "DY-OP-6")]
+    r = client.post("/v1/shops/S1/deposit/withdraw", json={"amount": "10.00"}, headers=h("own"))
+    assert r.status_code == 422 and r.json()["rules"] == ["KS-EXIT-1", "DY-OP-6"]
+    assert client.post("/v1/orders/OLD/entry/open", headers=h("own")).status_code == 200
+    assert blockers() == [("entry", "OLD", "DY-OP-6")]  # the request is answered by the opening
+    t = client.post("/v1/orders/OLD/tickets", json={"type": "refund_only", "reason": "other"}, headers=h("b1")).json()
+    rej = client.post(f"/v1/tickets/{t['id']}/reject", json={"reason": "已超出承诺范围"}, headers=h("own"))
+    assert rej.status_code == 200, rej.text
+    assert blockers() == [("ticket", t["id"], "DY-RR-3"), ("entry", "OLD", "DY-OP-6")]
+    clock.advance(timedelta(hours=48))  # DY-RR-3's window is over: the rejection stands
+    assert blockers() == [("entry", "OLD", "DY-OP-6")]
+    clock.advance(timedelta(days=3))
+    app.tick()  # DY-OP-6: the entry closed 5 days after it opened
+    assert blockers() == []
+    assert client.post("/v1/shops/S1/deposit/withdraw", json={"amount": "10.00"}, headers=h("own")).status_code == 200

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -24,6 +25,7 @@ from . import deadlines, money
 from .handlers import HANDLERS, Context
 
 RETRYABLE = ("40001", "40P01")  # PostgreSQL: serialization failure, deadlock detected
+log = logging.getLogger("shouhou.app")
 
 
 class Shouhou:
@@ -90,11 +92,19 @@ class Shouhou:
         return fired
 
     def _publish(self, events: list[Event]) -> None:
-        """After commit only: events to the notifier, and pushes for the buyer notices just stored."""
+        """After commit only: events to the notifier, and pushes for the buyer notices just stored.
+        What was committed stands whatever an adapter does: a notifier or pusher that fails is logged
+        (the site message is stored and readable through the API) and never fails the command."""
         if not events:
             return
-        self.notifier.publish(events)
+        try:
+            self.notifier.publish(events)
+        except Exception:  # noqa: BLE001 - an adapter's failure must not undo or hide a committed change
+            log.exception("notifier failed on %d events", len(events))
         for e in events:
             if e.type == "buyer_notified" and "push" in e.payload.get("channels", ()):
-                self.pusher.push(str(e.payload["buyer"]), str(e.payload["title"]), str(e.payload["body"]),
-                                 {"order": e.order_id, "message": e.payload.get("message")})
+                try:
+                    self.pusher.push(str(e.payload["buyer"]), str(e.payload["title"]), str(e.payload["body"]),
+                                     {"order": e.order_id, "message": e.payload.get("message")})
+                except Exception:  # noqa: BLE001
+                    log.exception("push to buyer %s failed (order %s)", e.payload.get("buyer"), e.order_id)

@@ -167,3 +167,29 @@ def test_over_period_applications_do_not_count_towards_DY_APPLY_1(world: Any) ->
         assert t.status_code == 201, t.text
         assert client.post(f"/v1/tickets/{t.json()['id']}/cancel", headers=h("b1")).status_code == 200
     assert client.get("/v1/orders/D1", headers=h("b1")).json()["applications_in_period"] == 0
+
+
+class _Down:
+    """A notifier and a pusher whose service is down."""
+
+    def publish(self, events: Any) -> None:
+        raise ConnectionError("notifier down")
+
+    def push(self, buyer_id: str, title: str, body: str, data: dict[str, Any]) -> None:
+        raise ConnectionError("push service down")
+
+
+def test_a_failing_notifier_or_pusher_never_fails_what_was_committed(world: Any, engine: Engine,
+                                                                      clock: VirtualClock) -> None:
+    """DY-OP-10: pushes leave after the commit; when the push service is down the openings stand, the
+    bulk request answers for every order and the site messages are there to read."""
+    client, app = world
+    down = Shouhou(engine, clock, PolicyRegistry.default(), _Down(), _Down())  # type: ignore[arg-type]
+    with TestClient(create_app(down)) as broken:
+        r = broken.post("/v1/entries/open", json={"orders": ["K1", "K2"]}, headers=h("kown"))
+        assert r.status_code == 200, r.text
+        assert r.json()["opened"] == 2
+        one = broken.post("/v1/orders/K1/entry/open", headers=h("kown"))
+        assert one.status_code == 409 and one.json()["code"] == "invalid_state"  # open already: it stood
+    messages = client.get("/v1/messages", headers=h("b1")).json()
+    assert {m["order"] for m in messages["items"]} == {"K1", "K2"}

@@ -282,7 +282,7 @@ STATEMENT_ACCOUNTS = ("wallet", "deposit", "debt")
 
 def statement(uow: SqlUnitOfWork, actor: Actor, shop_id: str, *, account: str | None = None,
               kind: str | None = None, order: str | None = None, since: datetime | None = None,
-              until: datetime | None = None, limit: int = 200, offset: int = 0) -> dict[str, Any]:
+              until: datetime | None = None, limit: int | None = 200, offset: int = 0) -> dict[str, Any]:
     """Journal lines on the shop's own accounts (wallet, deposit, debt), oldest first, with filters."""
     shop = _visible_shop(uow, actor, shop_id)
     if account is not None and account not in STATEMENT_ACCOUNTS:

@@ -101,6 +101,16 @@ def test_deadline_fires_and_timeline_names_the_rule(world: Any) -> None:
         ("get", "/v1/tickets?status=bogus", None, "own1", 422, "invalid_input"),
         ("get", "/v1/tickets?limit=0", None, "own1", 422, "invalid_input"),
         ("get", "/v1/policies/nope", None, "own1", 404, "not_found"),
+        # times and offsets out of any range a database or datetime arithmetic can take: 422, never 500
+        ("get", "/v1/tickets?due_before=0001-01-01T00:00:00%2B08:00", None, "own1", 422, "invalid_input"),
+        ("get", "/v1/tickets?offset=99999999999999999999", None, "own1", 422, "invalid_input"),
+        ("get", "/v1/shops/S1/statement?since=0001-01-01T00:00:00%2B08:00", None, "own1", 422, "invalid_input"),
+        ("get", "/v1/shops/S1/statement?until=9999-12-31T23:59:59%2B00:00", None, "own1", 422, "invalid_input"),
+        ("get", "/v1/shops/S1/statement?offset=99999999999999999999", None, "own1", 422, "invalid_input"),
+        ("get", "/v1/shops/S1/governance?at=0001-01-01T00:00:00%2B08:00", None, "own1", 422, "invalid_input"),
+        ("get", "/v1/governance/report?offset=-1", None, "plat", 422, "invalid_input"),
+        ("post", "/v1/orders", {"id": "OX", "shop": "S1", "buyer": "B1", "amount": "10.00",
+                                "created_at": "0001-01-01T00:00:00+08:00"}, "plat", 422, "invalid_input"),
     ],
 )
 def test_bad_input_is_a_clear_error_and_changes_nothing(world: Any, method: str, path: str, body: Any, token: str,

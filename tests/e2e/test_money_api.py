@@ -98,6 +98,11 @@ def test_statement_filters_and_csv(world: Any) -> None:
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(r.text)))
     assert len(rows) == body["total"] and rows[0]["kind"] == "opening"
+    assert r.headers["x-total-count"] == str(body["total"]) and body["total"] > 2
+    # JSON pages (200 lines unless told); the CSV export holds every line unless a limit is given
+    assert len(client.get("/v1/shops/S1/statement?limit=2", headers=h("own")).json()["lines"]) == 2
+    two = client.get("/v1/shops/S1/statement?format=csv&limit=2", headers=h("own"))
+    assert len(list(csv.DictReader(io.StringIO(two.text)))) == 2 and two.headers["x-total-count"] == str(body["total"])
     assert client.get("/v1/shops/S1/statement", headers=h("own2")).status_code == 404
     assert client.get("/v1/shops/S1/statement?account=escrow", headers=h("own")).status_code == 422
 

@@ -7,7 +7,6 @@ import logging
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Query, Request
@@ -224,9 +223,9 @@ def create_app(shouhou: Shouhou, *, worker: bool = False, worker_interval: float
         status: Annotated[list[str] | None, Query()] = None,
         type: str | None = None,  # noqa: A002 - the API's word
         over_period: bool | None = None, shop: str | None = None, order: str | None = None,
-        due_before: datetime | None = None,
+        due_before: s.When | None = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: s.Offset = 0,
     ) -> dict[str, Any]:
         if due_before is not None and due_before.tzinfo is None:
             raise refuse("invalid_input", "due_before 需要时区", "due_before needs its zone offset")
@@ -319,7 +318,7 @@ def create_app(shouhou: Shouhou, *, worker: bool = False, worker_interval: float
              summary="Appeals by answer deadline (platform: all; shop: its own)")
     def appeals(sh: ShouhouDep, actor: ActorDep, status: str | None = None,
                 limit: Annotated[int, Query(ge=1, le=500)] = 50,
-                offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
+                offset: s.Offset = 0) -> dict[str, Any]:
         return read(sh, q.list_appeals, actor, status, limit, offset)  # type: ignore[no-any-return]
 
     @app.post("/v1/appeals/{appeal_id}/decision", tags=["intervention"], response_model=s.AppealOut,
@@ -332,7 +331,7 @@ def create_app(shouhou: Shouhou, *, worker: bool = False, worker_interval: float
              summary="The platform console: open cases by response deadline, SLA misses flagged (KS-PI-1)")
     def platform_interventions(sh: ShouhouDep, actor: ActorDep, status: str | None = None,
                                sla_missed: bool | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 50,
-                               offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
+                               offset: s.Offset = 0) -> dict[str, Any]:
         return read(sh, q.platform_interventions, actor, sh.clock.now(), status, sla_missed,  # type: ignore[no-any-return]
                     limit, offset)
 
@@ -372,7 +371,7 @@ def create_app(shouhou: Shouhou, *, worker: bool = False, worker_interval: float
              summary="Buyers' requests to open the entry: the shop's queue")
     def reopen_requests(sh: ShouhouDep, actor: ActorDep, status: str | None = None,
                         limit: Annotated[int, Query(ge=1, le=500)] = 50,
-                        offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
+                        offset: s.Offset = 0) -> dict[str, Any]:
         return read(sh, q.list_reopen_requests, actor, status, limit, offset)  # type: ignore[no-any-return]
 
     @app.post("/v1/reopen-requests/{request_id}/decline", tags=["entry"], response_model=s.ReopenOut,
@@ -383,7 +382,7 @@ def create_app(shouhou: Shouhou, *, worker: bool = False, worker_interval: float
 
     @app.get("/v1/messages", tags=["entry"], response_model=s.MessagePage, summary="The buyer's site messages (站内信)")
     def messages(sh: ShouhouDep, actor: ActorDep, limit: Annotated[int, Query(ge=1, le=500)] = 50,
-                 offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
+                 offset: s.Offset = 0) -> dict[str, Any]:
         return read(sh, q.list_messages, actor, limit, offset)  # type: ignore[no-any-return]
 
     # -- money (RULES §8, KS-EXIT-1) -----------------------------------------------------------
@@ -395,20 +394,24 @@ def create_app(shouhou: Shouhou, *, worker: bool = False, worker_interval: float
              responses={200: {"content": {"text/csv": {}}}},
              summary="Journal lines on the shop's wallet, deposit and debt; format=csv to export")
     def statement(shop_id: str, sh: ShouhouDep, actor: ActorDep, account: str | None = None,
-                  kind: str | None = None, order: str | None = None, since: datetime | None = None,
-                  until: datetime | None = None, format: str = "json",  # noqa: A002 - the API's word
-                  limit: Annotated[int, Query(ge=1, le=10_000)] = 200,
-                  offset: Annotated[int, Query(ge=0)] = 0) -> Any:
+                  kind: str | None = None, order: str | None = None, since: s.When | None = None,
+                  until: s.When | None = None, format: str = "json",  # noqa: A002 - the API's word
+                  limit: Annotated[int | None, Query(ge=1, le=10_000, description="JSON: 200 unless given; "
+                                                    "CSV: every line unless given")] = None,
+                  offset: s.Offset = 0) -> Any:
         for name, value in (("since", since), ("until", until)):
             if value is not None and value.tzinfo is None:
                 raise refuse("invalid_input", f"{name} 需要时区", f"{name} needs its zone offset")
         if format not in ("json", "csv"):
             raise refuse("invalid_input", "format 须为 json 或 csv", "format must be json or csv")
+        if limit is None and format == "json":
+            limit = 200
         view = read(sh, q.statement, actor, shop_id, account=account, kind=kind, order=order, since=since,
                     until=until, limit=limit, offset=offset)
         if format == "csv":
             return Response(q.statement_csv(view), media_type="text/csv; charset=utf-8",
-                            headers={"Content-Disposition": f'attachment; filename="statement-{shop_id}.csv"'})
+                            headers={"Content-Disposition": f'attachment; filename="statement-{shop_id}.csv"',
+                                     "X-Total-Count": str(view["total"])})
         return view
 
     @app.post("/v1/shops/{shop_id}/top-up", tags=["money"], response_model=s.BalancesOut,

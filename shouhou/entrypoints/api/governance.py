@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ...errors import refuse
 from ...services import governance as gs
 from . import ActorDep, ShouhouDep, read, run
+from .schemas import Offset, When
 
 TAGS: list[str | Enum] = ["governance"]
 
@@ -129,7 +130,7 @@ def add_routes(app: FastAPI) -> None:
 
     @app.get("/v1/shops/{shop_id}/governance", tags=TAGS, response_model=GovernanceOut,
              summary="The shop's 30-day metrics, score and level with every input, and measures in force")
-    def shop_governance(shop_id: str, sh: ShouhouDep, actor: ActorDep, at: datetime | None = None) -> dict[str, Any]:
+    def shop_governance(shop_id: str, sh: ShouhouDep, actor: ActorDep, at: When | None = None) -> dict[str, Any]:
         return read(sh, gs.shop_view, actor, sh.policies, shop_id, _at(sh, at))  # type: ignore[no-any-return]
 
     @app.post("/v1/shops/{shop_id}/governance/evaluate", tags=TAGS, response_model=GovernanceOut,
@@ -175,8 +176,8 @@ def add_routes(app: FastAPI) -> None:
              summary="Every shop's governance figures (platform; a shop sees its own row), sortable; format=csv")
     def report(sh: ShouhouDep, actor: ActorDep, sort: str = "overdue", order: str = "desc",
                format: str = "json",  # noqa: A002 - the API's word
-               at: datetime | None = None, limit: Annotated[int | None, Query(ge=1, le=100_000)] = None,
-               offset: Annotated[int, Query(ge=0)] = 0) -> Any:
+               at: When | None = None, limit: Annotated[int | None, Query(ge=1, le=100_000)] = None,
+               offset: Offset = 0) -> Any:
         if order not in ("asc", "desc"):
             raise refuse("invalid_input", "order 须为 asc 或 desc", "order must be asc or desc")
         if format not in ("json", "csv"):

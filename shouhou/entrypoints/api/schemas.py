@@ -4,9 +4,10 @@ are ISO 8601 with their offset."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from fastapi import Query
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from ...money import MoneyFormatError, parse_yuan
 
@@ -23,10 +24,24 @@ def _money(v: str | None) -> str | None:
     return v
 
 
+EARLIEST, LATEST = 1970, 2999  # the years a time given to the API may fall in
+
+
 def _aware(v: datetime | None) -> datetime | None:
-    if v is not None and v.tzinfo is None:
+    """A time with its zone offset, within the years shouhou handles (no overflow further in)."""
+    if v is None:
+        return v
+    if v.tzinfo is None:
         raise ValueError("a time needs its zone offset, e.g. 2026-03-02T09:00:00+08:00")
+    if not EARLIEST <= v.year <= LATEST:
+        raise ValueError(f"a time must fall between the years {EARLIEST} and {LATEST}")
     return v
+
+
+# A time in a query string (?due_before=, ?since=): zone offset required, years 1970-2999.
+When = Annotated[datetime, AfterValidator(_aware)]
+# A page offset: large enough for any real listing, small enough for every database's integers.
+Offset = Annotated[int, Query(ge=0, le=1_000_000_000)]
 
 
 class Body(BaseModel):

@@ -117,8 +117,13 @@ def respond(case: Intervention, ticket: Ticket, actor: Actor, pv: PolicyVersion,
     _expect_open(case, ("响应", "respond"))
     if case.responded_at is not None:
         raise refuse("invalid_state", "平台已响应", "the platform has responded already")
-    case.responded_at, case.responded_by, case.status = at, actor.label, "coordinating"
     late = at > case.response_due_at
+    if late and case.sla_missed_at is None:
+        # The deadline passed before the worker got to it: the miss is recorded all the same, at its time.
+        case.sla_missed_at = case.response_due_at
+        ticket.event("intervention_sla_missed", case.response_due_at, "system", pv.intervention.response.rule,
+                     {"intervention": case.id, "response_due_at": case.response_due_at.isoformat()})
+    case.responded_at, case.responded_by, case.status = at, actor.label, "coordinating"
     case.reschedule(pv)
     ticket.event("intervention_responded", at, actor.label, pv.intervention.response.rule,
                  {"intervention": case.id, "within_sla": not late, "response_due_at": case.response_due_at.isoformat()})
@@ -312,7 +317,8 @@ class Appeal:
 def file_appeal(case: Intervention, ticket: Ticket, actor: Actor, pv: PolicyVersion, at: datetime, reason: str | None,
                 failed_this_month: int, failed_this_year: int, pending: bool, ident: str,
                 is_workday: IsWorkday) -> Appeal:
-    """KS-PI-3: within 48 h after the refund; at most 3 failed appeals a month and 10 a year."""
+    """KS-PI-3: within 48 h after the refund; at most 3 failed appeals a month and 10 a year. The
+    counts given include the shop's pending appeals (each may still fail)."""
     require(actor.is_staff and actor.shop_id == case.shop_id, "只有店铺员工可以申诉", "only the shop's staff may appeal")
     iv = pv.intervention
     if case.status != "ruled" or case.effective_fault not in AGAINST_SHOP:
@@ -328,12 +334,12 @@ def file_appeal(case: Intervention, ticket: Ticket, actor: Actor, pv: PolicyVers
     if pending:
         raise refuse("invalid_state", "该判定已有待处理的申诉", "an appeal of this ruling is pending", iv.appeal_window.rule)
     if failed_this_month >= iv.appeal_failed_per_month.value:
-        raise refuse("limit_reached", f"本月已有 {failed_this_month} 次申诉失败,上限 {iv.appeal_failed_per_month.value}",
-                     f"{failed_this_month} failed appeals this month; limit {iv.appeal_failed_per_month.value}",
+        raise refuse("limit_reached", f"本月申诉失败及待处理共 {failed_this_month} 次,失败上限 {iv.appeal_failed_per_month.value}",
+                     f"{failed_this_month} appeals failed or pending this month; failures are limited to {iv.appeal_failed_per_month.value}",
                      iv.appeal_failed_per_month.rule)
     if failed_this_year >= iv.appeal_failed_per_year.value:
-        raise refuse("limit_reached", f"今年已有 {failed_this_year} 次申诉失败,上限 {iv.appeal_failed_per_year.value}",
-                     f"{failed_this_year} failed appeals this year; limit {iv.appeal_failed_per_year.value}",
+        raise refuse("limit_reached", f"今年申诉失败及待处理共 {failed_this_year} 次,失败上限 {iv.appeal_failed_per_year.value}",
+                     f"{failed_this_year} appeals failed or pending this year; failures are limited to {iv.appeal_failed_per_year.value}",
                      iv.appeal_failed_per_year.rule)
     if not (reason and reason.strip()):
         raise refuse("invalid_input", "申诉须填写理由", "an appeal needs a reason")
@@ -353,6 +359,8 @@ def decide_appeal(appeal: Appeal, case: Intervention, ticket: Ticket, actor: Act
     if appeal.status != "pending":
         raise refuse("invalid_state", f"申诉已处理({appeal.status})", f"the appeal is {appeal.status} already")
     rule_id = pv.intervention.appeal_answer.rule
+    if appeal.due_at is not None and appeal.due_at <= at:
+        fire_appeal(appeal, ticket, appeal.due_at)  # answered late, before the worker recorded the miss
     appeal.answered_at, appeal.answered_by, appeal.answer = at, actor.label, answer
     appeal.due_at = appeal.due_rule = None
     if upheld:

@@ -499,12 +499,17 @@ def _submit_evidence(cmd: c.SubmitEvidence, ticket: Ticket, actor: Actor, pv: Po
 
 
 def _month_year_failures(uow: SqlUnitOfWork, shop_id: str, now: datetime) -> tuple[int, int]:
+    """KS-PI-3's count: appeals rejected this calendar month / year (by the month of the rejection),
+    plus the shop's appeals still pending, which may fail too: otherwise six appeals filed at once
+    and all rejected would make six failures in a month whose limit is three."""
     local = now.astimezone(SHANGHAI)
     year_start = local.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
     month_start = year_start.replace(month=local.month)
     a = t.appeals.c
-    failed = uow.appeals.where(a.shop_id == shop_id, a.status == "rejected", a.filed_at >= year_start)
-    return sum(1 for x in failed if x.filed_at >= month_start), len(failed)
+    failed = uow.appeals.where(a.shop_id == shop_id, a.status == "rejected", a.answered_at >= year_start)
+    pending = uow.appeals.count(a.shop_id == shop_id, a.status == "pending")
+    month = sum(1 for x in failed if x.answered_at is not None and x.answered_at >= month_start)
+    return month + pending, len(failed) + pending
 
 
 def _file_appeal(cmd: c.FileAppeal, ticket: Ticket, actor: Actor, pv: PolicyVersion, ctx: Context,

@@ -115,6 +115,51 @@ def test_ruling_and_appeal_through_http(world: Any) -> None:
     assert case["ruling"]["effective_fault"] == "shop" and case["appeals"][0]["status"] == "rejected"
 
 
+def test_KS_PI_3_pending_appeals_count_towards_the_monthly_limit(world: Any) -> None:
+    """Three appeals filed at once and all rejected would make three failures: a fourth filed while
+    they are pending is refused, as the limit would otherwise be passed."""
+    client, app, clock = world
+    now = clock.now()
+    ruled = []
+    for i in range(4):
+        app.handle(c.ImportOrder("S1", "B1", 8800, id=f"P{i}", created_at=now - timedelta(days=5),
+                                 shipped_at=now - timedelta(days=4), signed_at=now - timedelta(days=2)), PLATFORM)
+        tid = dispute(client, f"P{i}")
+        assert client.post(f"/v1/tickets/{tid}/intervention/respond", headers=h("cs")).status_code == 200
+        r = client.post(f"/v1/tickets/{tid}/intervention/ruling", json={"in_favour_of": "buyer", "fault": "shop"},
+                        headers=h("cs"))
+        assert r.status_code == 200, r.text
+        ruled.append(tid)
+    for tid in ruled[:3]:
+        assert client.post(f"/v1/tickets/{tid}/appeals", json={"reason": "理由"}, headers=h("u1")).status_code == 201
+    fourth = client.post(f"/v1/tickets/{ruled[3]}/appeals", json={"reason": "理由"}, headers=h("u1"))
+    assert fourth.status_code == 422 and fourth.json()["code"] == "limit_reached"
+    assert fourth.json()["rules"] == ["KS-PI-3"] and "3 appeals failed or pending" in fourth.json()["message_en"]
+    first = client.get("/v1/appeals?status=pending", headers=h("cs")).json()["items"][0]
+    d = client.post(f"/v1/appeals/{first['id']}/decision", json={"upheld": True, "fault_after": "buyer"},
+                    headers=h("cs"))
+    assert d.status_code == 200, d.text  # upheld: not a failure, and no longer pending
+    assert client.post(f"/v1/tickets/{ruled[3]}/appeals", json={"reason": "理由"}, headers=h("u1")).status_code == 201
+
+
+def test_a_late_answer_still_records_the_miss_at_its_deadline(world: Any) -> None:
+    """KS-PI-1: the platform answers after the 2 working days, before the worker swept: the miss is on
+    the record at the deadline, and the console lists it."""
+    client, app, clock = world
+    tid = dispute(client)  # 2026-09-30: due 2026-10-10 00:00, after National Day
+    clock.set(datetime(2026, 10, 12, 10, 0, tzinfo=SHANGHAI))
+    assert client.post(f"/v1/tickets/{tid}/intervention/respond", headers=h("cs")).status_code == 200
+    case = client.get(f"/v1/tickets/{tid}/intervention", headers=h("u1")).json()
+    assert case["sla_missed"] is True and case["sla_missed_at"] == "2026-10-10T00:00:00+08:00"
+    missed = client.get("/v1/platform/interventions?sla_missed=true", headers=h("cs")).json()
+    assert [x["ticket"] for x in missed["items"]] == [tid]
+    events = [(e["type"], e["at"]) for e in client.get(f"/v1/tickets/{tid}/events", headers=h("u1")).json()]
+    assert ("intervention_sla_missed", "2026-10-10T00:00:00+08:00") in events
+    app.tick()
+    assert [e["type"] for e in client.get(f"/v1/tickets/{tid}/events", headers=h("u1")).json()].count(
+        "intervention_sla_missed") == 1  # recorded once
+
+
 def test_exchange_end_to_end(world: Any) -> None:
     client, app, clock = world
     t = client.post("/v1/orders/O2/tickets", json={"type": "exchange", "reason": "quality", "evidence": ["s.jpg"]},

@@ -245,6 +245,27 @@ def test_KS_PI_3_an_unanswered_appeal_is_a_recorded_miss() -> None:
     assert [e.type for e in ticket.pending_events][-1] == "appeal_sla_missed"
 
 
+def test_KS_PI_3_an_appeal_answered_late_records_the_miss_at_its_deadline() -> None:
+    _, ticket, case = ruled_against_shop()
+    a = appeal(case, ticket, at("2026-10-08T12:00"))
+    due = a.answer_due_at
+    disputes.decide_appeal(a, case, ticket, CS, policy("kuaishou"), due + 2 * D, False, "no", None)
+    assert (a.status, a.sla_missed_at, a.due_at) == ("rejected", due, None)
+    assert [(e.type, e.at) for e in ticket.pending_events][-2:] == [("appeal_sla_missed", due),
+                                                                     ("appeal_rejected", due + 2 * D)]
+
+
+def test_KS_PI_1_a_response_after_the_deadline_records_the_miss_the_worker_did_not() -> None:
+    order, ticket = rejected()
+    case = case_for(order, ticket, at("2026-09-30T15:00"))
+    disputes.respond(case, ticket, CS, policy("kuaishou"), at("2026-10-12T09:00"))
+    assert case.sla_missed_at == at("2026-10-10T00:00") and case.due_action != "sla_miss"
+    order2, ticket2 = rejected()
+    on_time = case_for(order2, ticket2, at("2026-09-30T15:00"))
+    disputes.respond(on_time, ticket2, CS, policy("kuaishou"), at("2026-10-09T23:59"))
+    assert on_time.sla_missed_at is None
+
+
 def test_no_appeal_of_a_ruling_for_the_shop() -> None:
     order, ticket = rejected()
     case = case_for(order, ticket, at("2026-09-30T15:00"))

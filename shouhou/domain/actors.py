@@ -8,6 +8,9 @@ from ..errors import refuse
 
 SHOP_ROLES = ("owner", "admin", "cs_admin", "cs_agent")
 PLATFORM_ROLES = ("platform_cs", "platform_operator", "integration")
+# The platform's people, who judge (rulings, appeals, lifting measures); `integration` is the
+# platform's own systems (order import, carrier callbacks), which report facts and judge nothing.
+JUDGING_ROLES = ("platform_cs", "platform_operator")
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,11 @@ class Actor:
     @property
     def is_platform(self) -> bool:
         return self.kind in ("platform", "system")
+
+    @property
+    def is_platform_staff(self) -> bool:
+        """Platform customer service or operators: people who may rule, decide appeals, lift measures."""
+        return self.kind == "platform" and self.role in JUDGING_ROLES
 
 
 SYSTEM = Actor("system")

@@ -102,7 +102,7 @@ def open_case(ticket: Ticket, pv: PolicyVersion, at: datetime, opening: aftersal
 
 
 def _platform(actor: Actor, zh: str, en: str) -> None:
-    require(actor.kind == "platform", f"只有平台客服可以{zh}", f"only platform customer service may {en}")
+    require(actor.is_platform_staff, f"只有平台客服可以{zh}", f"only platform customer service may {en}")
 
 
 def _expect_open(case: Intervention, doing: tuple[str, str]) -> None:

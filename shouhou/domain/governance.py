@@ -316,7 +316,7 @@ def expire(inst: MeasureInstance) -> None:
 
 def lift(inst: MeasureInstance, actor: Actor, at: datetime, reason: str | None) -> None:
     """Platform staff lift a measure in force, with a reason (KS-GOV-3, KS-GOV-4)."""
-    require(actor.is_platform and actor.kind == "platform", "只有平台工作人员可以解除处罚措施",
+    require(actor.is_platform_staff, "只有平台工作人员可以解除处罚措施",
             "only platform staff may lift a measure", inst.rule)
     if not inst.active:
         raise refuse("invalid_state", f"措施 {inst.id} 已不在执行中({inst.status})",
@@ -409,7 +409,7 @@ def decide_appeal(appeal: MeasureAppeal, inst: MeasureInstance, actor: Actor, at
                   answer: str | None) -> None:
     """Platform staff decide: upheld voids the measure (its effects end; liquidated damages come back),
     rejected leaves it as it is."""
-    require(actor.is_platform and actor.kind == "platform", "只有平台工作人员可以处理申诉",
+    require(actor.is_platform_staff, "只有平台工作人员可以处理申诉",
             "only platform staff may decide an appeal", inst.rule)
     if appeal.status != "pending":
         raise refuse("invalid_state", f"申诉 {appeal.id} 已处理({appeal.status})",

@@ -491,7 +491,10 @@ def policy_check(file: Annotated[Path, typer.Argument(help="A custom policy pack
 def token_create(
     buyer: Annotated[str | None, typer.Option("--buyer", help="A token for this buyer.")] = None,
     staff: Annotated[str | None, typer.Option("--staff", help="A token for this shop staff member.")] = None,
-    platform: Annotated[str | None, typer.Option("--platform", help=f"A platform token with this role: {', '.join(PLATFORM_ROLES)}.")] = None,
+    platform: Annotated[str | None, typer.Option(
+        "--platform", help=f"A platform token with this role: {', '.join(PLATFORM_ROLES)} (integration: the "
+                           "platform's systems, which report facts but may not rule, decide appeals or lift measures).",
+    )] = None,
     platform_id: Annotated[str | None, typer.Option("--id", help="The platform staff member's id [default: the role].")] = None,
     label: Annotated[str | None, typer.Option(help="A note kept with the token.")] = None,
     database_url: DatabaseUrl = None,

@@ -89,7 +89,8 @@ def test_KS_PI_1_response_due_in_two_working_days_and_a_miss_is_only_recorded() 
 def test_only_platform_staff_respond_and_rule() -> None:
     order, ticket = rejected()
     case = case_for(order, ticket, at("2026-09-30T15:00"))
-    for actor in (STAFF, BUYER):
+    integration = Actor("platform", "order-sync", role="integration")  # the platform's systems judge nothing
+    for actor in (STAFF, BUYER, integration):
         with pytest.raises(Refusal) as e:
             disputes.respond(case, ticket, actor, policy("kuaishou"), at("2026-10-08T10:00"))
         assert e.value.code == "forbidden"

@@ -189,7 +189,7 @@ def test_effects_follow_the_measures_in_force() -> None:
 
 
 def test_only_platform_staff_lift_a_measure_and_only_with_a_reason() -> None:
-    for who in (OWNER, AGENT, BUYER):
+    for who in (OWNER, AGENT, BUYER, Actor("platform", "order-sync", role="integration")):
         with pytest.raises(Refusal) as e:
             g.lift(instance("warning"), who, T0, "done")
         assert e.value.code == "forbidden" and "KS-GOV-3" in e.value.rules

@@ -222,7 +222,9 @@ def rule(case: Intervention, ticket: Ticket, order: Order, actor: Actor, pv: Pol
     if fault not in FAULTS:
         raise refuse("invalid_input", f"责任方须为 {'、'.join(FAULTS)}", f"fault must be one of {list(FAULTS)}")
     amount = ticket.amount_fen if amount_fen is None else amount_fen
-    if remedy == "refund" and not 0 < amount <= ticket.amount_fen:
+    if remedy == "close" and amount_fen is not None:
+        raise refuse("invalid_input", "驳回买家的判定不涉及金额", "a ruling that closes the ticket takes no amount")
+    if remedy in ("refund", "return_refund") and not 0 < amount <= ticket.amount_fen:
         raise refuse("invalid_input", f"退款金额须大于 0 且不超过 {format_yuan(ticket.amount_fen)}",
                      f"amount must be > 0 and at most {format_yuan(ticket.amount_fen)}")
     if ticket.status != "in_intervention":
@@ -233,7 +235,7 @@ def rule(case: Intervention, ticket: Ticket, order: Order, actor: Actor, pv: Pol
         in_favour_of, remedy, fault, fault, rule_id)
     case.reschedule(pv)
     payload = {"intervention": case.id, "in_favour_of": in_favour_of, "remedy": remedy, "fault": fault,
-               "amount": format_yuan(amount) if remedy == "refund" else None, "against_shop": fault in AGAINST_SHOP}
+               "amount": format_yuan(amount) if remedy != "close" else None, "against_shop": fault in AGAINST_SHOP}
     if remedy == "refund":
         ticket.amount_fen = amount
         ticket.move("refunded", "ruled", at, actor.label, rule_id, payload)
@@ -241,6 +243,9 @@ def rule(case: Intervention, ticket: Ticket, order: Order, actor: Actor, pv: Pol
         aftersales._end(ticket, order, pv, at)
     elif remedy == "return_refund":
         span = pv.return_refund.buyer_ships
+        ticket.amount_fen = amount  # refunded when the shop confirms the parcel (or KS-RR-3 does)
+        if order.open_ticket_id == ticket.id:
+            order.held_fen = amount
         if ticket.type != "return_refund":
             payload["converted_from"] = ticket.type
             ticket.type = "return_refund"

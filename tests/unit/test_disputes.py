@@ -127,6 +127,20 @@ def test_a_ruling_for_the_buyer_with_return_and_refund_runs_the_return_flow() ->
     assert ticket.due_rule == "KS-RR-2" and ticket.return_address == "仓"
 
 
+def test_a_return_and_refund_ruling_takes_its_amount_and_a_closing_one_none() -> None:
+    order, ticket = rejected()
+    case = case_for(order, ticket, at("2026-09-30T15:00"))
+    pv = policy("kuaishou")
+    disputes.respond(case, ticket, CS, pv, at("2026-10-08T10:00"))
+    for remedy, amount in (("return_refund", 0), ("return_refund", ticket.amount_fen + 1), ("close", 100)):
+        with pytest.raises(Refusal) as e:
+            disputes.rule(case, ticket, order, CS, pv, at("2026-10-08T11:00"), "buyer" if remedy != "close" else
+                          "merchant", remedy, amount, None, "仓")
+        assert e.value.code == "invalid_input"
+    disputes.rule(case, ticket, order, CS, pv, at("2026-10-08T11:00"), "buyer", "return_refund", 1000, None, "仓")
+    assert (ticket.amount_fen, order.held_fen, ticket.status) == (1000, 1000, "awaiting_return")
+
+
 def test_a_ruling_for_the_shop_closes_the_ticket() -> None:
     order, ticket = rejected()
     case = case_for(order, ticket, at("2026-09-30T15:00"))

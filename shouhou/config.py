@@ -14,6 +14,9 @@ class Settings(BaseSettings):
     worker_interval: float = Field(default=1.0, gt=0, description="seconds between deadline sweeps")
     worker_batch: int = Field(default=200, gt=0, le=10_000)
     blob_dir: str = Field(default="blobs", description="folder where evidence files are kept (by SHA-256)")
+    calendar_file: str | None = Field(
+        default=None, description="TOML file with the official holidays and adjusted working days of years the "
+                                  "installed chinesecalendar does not know yet")
     fake_channel_fail_buyers: list[str] = Field(
         default_factory=list,
         description="buyers whose accounts the fake payment channel refuses (JSON list), to rehearse DY-OP-9")

@@ -36,7 +36,7 @@ from rich.table import Table
 from sqlalchemy import Engine, make_url
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from ..adapters import db
+from ..adapters import calendar, db
 from ..adapters.blobs import LocalBlobStore
 from ..adapters.payment import FakeChannel
 from ..adapters.tables import metadata
@@ -154,7 +154,14 @@ def _shouhou(settings: Settings, engine: Engine, policies: PolicyRegistry) -> Sh
     """The engine as the processes run it: wall clock, log notifier, the (fake) payment channel, the
     evidence folder."""
     channel = FakeChannel(fail_buyers=set(settings.fake_channel_fail_buyers))
-    return Shouhou(engine, SystemClock(), policies, channel=channel, blobs=LocalBlobStore(settings.blob_dir))
+    days = calendar.DEFAULT
+    if settings.calendar_file:
+        try:
+            days = calendar.OfficialCalendar(calendar.load_calendar_file(settings.calendar_file))
+        except calendar.CalendarFileError as e:
+            _fail(str(e), 2)
+    return Shouhou(engine, SystemClock(), policies, channel=channel, blobs=LocalBlobStore(settings.blob_dir),
+                   is_workday=days.is_workday)
 
 
 def _engine(settings: Settings) -> tuple[Shouhou, Engine]:

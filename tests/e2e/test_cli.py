@@ -238,6 +238,16 @@ def test_worker_refuses_a_database_that_was_not_migrated(sqlite_url: str) -> Non
     assert "shouhou db upgrade" in result.stderr
 
 
+def test_a_calendar_file_is_read_at_start_and_a_bad_one_stops_it(sqlite_url: str, tmp_path: Path) -> None:
+    migrate(sqlite_url)
+    good = write(tmp_path, "good.toml", "[2027]\nholidays = [2027-01-01]\nworkdays = [2027-02-20]\n")
+    ok = invoke("worker", "--once", "--database-url", sqlite_url, env={"SHOUHOU_CALENDAR_FILE": str(good)})
+    assert ok.exit_code == 0, ok.output
+    bad = write(tmp_path, "bad.toml", "[2027]\nholidays = [2026-01-01]\n")
+    result = invoke("worker", "--once", "--database-url", sqlite_url, env={"SHOUHOU_CALENDAR_FILE": str(bad)})
+    assert result.exit_code == 2 and "another year" in result.stderr and "bad.toml" in result.stderr
+
+
 def test_worker_once_fires_what_is_due_and_then_nothing(sqlite_url: str) -> None:
     migrate(sqlite_url)
     engine = make_engine(sqlite_url)

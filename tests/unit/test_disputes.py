@@ -4,10 +4,17 @@ the official calendar, evidence windows, rulings, appeals; exchange, repair, res
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
-from shouhou.adapters.calendar import covers, is_workday
+from shouhou.adapters.calendar import (
+    CalendarFileError,
+    OfficialCalendar,
+    covers,
+    is_workday,
+    load_calendar_file,
+)
 from shouhou.clock import SHANGHAI
 from shouhou.domain import aftersales, disputes
 from shouhou.domain.actors import Actor
@@ -50,10 +57,40 @@ def test_working_days_deadline_is_the_end_of_the_nth_working_day_after_the_reque
     assert working_days_deadline(at(asked), n, is_workday) == at(deadline)
 
 
-def test_working_days_fall_back_to_weekdays_where_the_calendar_has_no_data() -> None:
+def test_working_days_fall_back_to_weekdays_less_the_fixed_date_holidays_where_the_calendar_has_no_data() -> None:
     far = date(2099, 3, 2)
     assert not covers(far)
     assert is_workday(far) and not is_workday(date(2099, 3, 7))
+    # 元旦, 劳动节, 国庆节 fall on fixed dates whatever the year's schedule: a Friday 1 January is off
+    assert date(2100, 1, 1).weekday() == 4 and not is_workday(date(2100, 1, 1))
+    assert not is_workday(date(2099, 10, 2)) and is_workday(date(2099, 10, 5))
+
+
+def test_a_calendar_file_gives_the_official_schedule_of_a_year_the_package_does_not_know(tmp_path: Path) -> None:
+    f = tmp_path / "calendar.toml"
+    f.write_text("[2099]\nholidays = [2099-03-02]\nworkdays = [2099-03-07]\n")
+    days = OfficialCalendar(load_calendar_file(f))
+    assert days.covers(date(2099, 3, 2)) and not days.is_workday(date(2099, 3, 2))  # a Monday off
+    assert days.is_workday(date(2099, 3, 7))  # a working Saturday
+    assert days.is_workday(date(2099, 1, 1)) is (date(2099, 1, 1).weekday() < 5)  # the file is the whole truth
+    # a request on Friday 2099-02-27: Mon 03-02 is off, Tue 03-03 and Wed 03-04 are the two working days
+    assert working_days_deadline(datetime(2099, 2, 27, 10, tzinfo=SHANGHAI), 2, days.is_workday) == \
+        datetime(2099, 3, 5, tzinfo=SHANGHAI)
+
+
+@pytest.mark.parametrize(("text", "says"), [
+    ("[2099]\nholidays = ['2099-03-02']\n", "list of dates"),
+    ("[2099]\nholidays = [2098-03-02]\n", "another year"),
+    ("[2099]\nholidays = [2099-03-02]\nworkdays = [2099-03-02]\n", "both a holiday and a working day"),
+    ("[2099]\nferien = []\n", "unknown keys"),
+    ("[next]\nholidays = []\n", "year table"),
+    ("[2099\n", "calendar file"),
+])
+def test_a_bad_calendar_file_is_refused_naming_what_is_wrong(tmp_path: Path, text: str, says: str) -> None:
+    f = tmp_path / "calendar.toml"
+    f.write_text(text)
+    with pytest.raises(CalendarFileError, match=says):
+        load_calendar_file(f)
 
 
 # -- intervention -----------------------------------------------------------------------------------

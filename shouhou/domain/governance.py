@@ -36,6 +36,7 @@ METRIC_ZH = {
     "overdue": "逾期记录数",
     "refund_only_overdue": "仅退款逾期",
     "return_refund_overdue": "退货退款逾期",
+    "exchange_overdue": "换货/维修/补发逾期",
     "overdue_rate": "逾期率",
     "interventions": "平台介入数",
     "intervention_rate": "平台介入率",
@@ -83,6 +84,7 @@ class Metrics:
     applications: int = 0
     refund_only_overdue: int = 0
     return_refund_overdue: int = 0
+    exchange_overdue: int = 0  # exchange, repair and reship reviews run out (GEN-EX-1, GEN-EX-3)
     interventions: int = 0
     rulings: int = 0
     rulings_against: int = 0
@@ -97,7 +99,7 @@ class Metrics:
 
     @property
     def overdue(self) -> int:
-        return self.refund_only_overdue + self.return_refund_overdue
+        return self.refund_only_overdue + self.return_refund_overdue + self.exchange_overdue
 
     RATES = {"overdue_rate": ("overdue", "applications"), "intervention_rate": ("interventions", "applications"),
              "fault_rate": ("rulings_against", "rulings")}
@@ -135,6 +137,7 @@ class Metrics:
             "overdue": self.overdue,
             "refund_only_overdue": self.refund_only_overdue,
             "return_refund_overdue": self.return_refund_overdue,
+            "exchange_overdue": self.exchange_overdue,
             "interventions": self.interventions,
             "rulings": self.rulings,
             "rulings_against": self.rulings_against,

@@ -270,7 +270,7 @@ class MoneyRules(BaseModel):
 # Governance (RULES §9). The 30-day metrics a shop is judged by (KS-GOV-2), and the measures of the
 # KS-GOV-3 ladder in the order they escalate; high_risk is KS-GOV-4.
 METRICS = (
-    "applications", "overdue", "refund_only_overdue", "return_refund_overdue", "overdue_rate",
+    "applications", "overdue", "refund_only_overdue", "return_refund_overdue", "exchange_overdue", "overdue_rate",
     "interventions", "intervention_rate", "rulings", "rulings_against", "fault_rate", "over_period_openings",
     "refund_only_median_hours", "refund_only_p95_hours", "return_refund_median_hours", "return_refund_p95_hours",
 )

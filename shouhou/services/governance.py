@@ -270,8 +270,10 @@ def _families(conn: Connection, start: datetime, end: datetime, scope: str,
     for shop, n in conn.execute(q["applications"], args):
         out[shop]["applications"] = int(n)
     for shop, kind, n, last in conn.execute(q["overdue"], args):  # KS-GOV-1
-        if kind in ("refund_only_overdue", "return_refund_overdue"):
-            out[shop][kind] = int(n)
+        # KS-GOV-1's two types by name; exchange, repair and reship reviews that ran out (GEN-EX-1:
+        # "overdue counted"; GEN-EX-3 alike) together
+        name = kind if kind in ("refund_only_overdue", "return_refund_overdue") else "exchange_overdue"
+        out[shop][name] = out[shop].get(name, 0) + int(n)
         _newest(out[shop], _aware(last))
     for shop, n_iv, n_ruled, n_against, last in conn.execute(q["interventions"], args):  # RULES §6
         out[shop].update(interventions=int(n_iv or 0), rulings=int(n_ruled or 0), rulings_against=int(n_against or 0))
@@ -707,7 +709,7 @@ def list_appeals(uow: SqlUnitOfWork, actor: Actor, status: str | None = None) ->
 
 REPORT_COLUMNS = (
     "shop", "name", "policy", "level", "score", "applications", "overdue", "refund_only_overdue",
-    "return_refund_overdue", "overdue_rate", "refund_only_median_hours", "refund_only_p95_hours",
+    "return_refund_overdue", "exchange_overdue", "overdue_rate", "refund_only_median_hours", "refund_only_p95_hours",
     "return_refund_median_hours", "return_refund_p95_hours", "interventions", "intervention_rate", "rulings",
     "rulings_against", "fault_rate", "over_period_openings", "step", "measures", "refund_handling",
 )

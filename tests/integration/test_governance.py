@@ -139,7 +139,8 @@ def _random_world(engine: Engine, rnd: random.Random, at: datetime) -> dict[str,
             rows["orders"].append(_order_row(oid, shop, "RB", created))
             rows["tickets"].append(_ticket_row(tid, oid, shop, "RB", type_, status, created, ended))
             if rnd.random() < 0.35:
-                kind = "refund_only_overdue" if type_ == "refund_only" else "return_refund_overdue"
+                kind = {"refund_only": "refund_only_overdue", "return_refund": "return_refund_overdue"}.get(
+                    type_, rnd.choice(("exchange_overdue", "reship_overdue")))
                 rows["overdue_records"].append({
                     "shop_id": shop, "ticket_id": tid, "order_id": oid, "type": kind, "rule": "KS-GOV-1",
                     "cause_rule": None, "at": created + timedelta(hours=rnd.choice((24, 48)))})
@@ -179,6 +180,7 @@ def _python_metrics(rows: dict[str, list[dict[str, Any]]], shop: str, at: dateti
         "applications": sum(1 for x in mine if inside(x["created_at"])),
         "refund_only_overdue": sum(1 for x in od if x["type"] == "refund_only_overdue"),
         "return_refund_overdue": sum(1 for x in od if x["type"] == "return_refund_overdue"),
+        "exchange_overdue": sum(1 for x in od if x["type"] in ("exchange_overdue", "repair_overdue", "reship_overdue")),
         "interventions": len({x["ticket_id"] for x in ivs if inside(x["requested_at"])}),
         "rulings": sum(1 for x in ivs if inside(x["ruled_at"])),
         "rulings_against": len(against),
@@ -198,7 +200,7 @@ def _python_metrics(rows: dict[str, list[dict[str, Any]]], shop: str, at: dateti
 
 def _as_fields(m: g.Metrics) -> dict[str, Any]:
     return {k: getattr(m, k) for k in (
-        "applications", "refund_only_overdue", "return_refund_overdue", "interventions", "rulings", "rulings_against",
+        "applications", "refund_only_overdue", "return_refund_overdue", "exchange_overdue", "interventions", "rulings", "rulings_against",
         "over_period_openings", "last_record_at", "refund_only_handled", "refund_only_median_s", "refund_only_p95_s",
         "return_refund_handled", "return_refund_median_s", "return_refund_p95_s")}
 
@@ -264,6 +266,23 @@ def test_a_sweep_catching_up_on_many_records_applies_each_measure_at_the_record_
     assert applied == [("warning", DUE + 4 * H, 5), ("forced_study", DUE + 9 * H, 10)]
     shop = shop_row(ks)
     assert in_force(ks) == ["warning", "forced_study"] and shop.governance_evaluated_at == DUE + 11 * H
+
+
+def test_exchange_and_reship_reviews_that_run_out_count_as_overdue(ks: Shouhou) -> None:
+    """GEN-EX-1 (exchange, repair: 'overdue counted') and GEN-EX-3 (reship) count in `overdue`
+    with KS-GOV-1's two types."""
+    for oid, type_, reason in (("OX1", "exchange", "quality"), ("OX2", "reship", "logistics_lost"),
+                               ("OX3", "refund_only", "other")):
+        ks.handle(c.ImportOrder("S1", BUYER.id, 10_000, id=oid, created_at=START - 5 * D, shipped_at=START - 4 * D,
+                                signed_at=START - 3 * D), PLATFORM, now=START)
+        ks.handle(c.Apply(oid, type_, reason, evidence=("p.jpg",)), BUYER, now=START)
+    ks.tick(START + 3 * D)
+    kinds = sorted(e["payload"]["overdue_type"] for e in events(ks, "overdue_recorded"))
+    assert kinds == ["exchange_overdue", "refund_only_overdue", "reship_overdue"]
+    with ks.uow(write=False) as uow:
+        m = gs.metrics_for(uow.conn, "S1", START + 3 * D, 30 * D)
+    assert (m.refund_only_overdue, m.return_refund_overdue, m.exchange_overdue, m.overdue) == (1, 0, 2, 3)
+    assert m.as_dict()["exchange_overdue"] == 2 and m.value("overdue_rate") == 1
 
 
 def test_daily_evaluation_by_the_worker_follows_the_virtual_clock(ks: Shouhou) -> None:

@@ -35,12 +35,16 @@ class Condition:
 
 
 def _days(delta: timedelta) -> tuple[str, str]:
-    """A duration as '121 天' / '121 days' (with hours when not whole days)."""
-    days, rest = delta.days, delta - timedelta(days=delta.days)
-    hours = int(rest.total_seconds() // 3600)
-    if hours:
-        return f"{days} 天 {hours} 小时", f"{days} days {hours} h"
-    return f"{days} 天", f"{days} days"
+    """A duration as '121 天' / '121 days', with the hours, minutes and seconds that are not zero, so
+    that '120 天 30 分钟' says why a 120-day limit was passed."""
+    days, rest = delta.days, int((delta - timedelta(days=delta.days)).total_seconds())
+    zh, en = [f"{days} 天"], [f"{days} days"]
+    for size, z, e in ((3600, "小时", "h"), (60, "分钟", "min"), (1, "秒", "s")):
+        n, rest = divmod(rest, size)
+        if n:
+            zh.append(f"{n} {z}")
+            en.append(f"{n} {e}")
+    return " ".join(zh), " ".join(en)
 
 
 def _ts(at: datetime) -> str:
@@ -61,6 +65,10 @@ def conditions(order: Order, shop: Shop, pv: PolicyVersion, at: datetime) -> lis
         add("past_period", e.past_period.rule, True, {"status": order.status, "completed_at": _ts(order.completed_at)},
             f"订单已于 {_ts(order.completed_at)} 完成,售后期已过",
             f"the order completed at {_ts(order.completed_at)}; its after-sales period is over")
+    elif order.status == "closed":
+        add("past_period", e.past_period.rule, False, {"status": order.status},
+            "订单在完成前已全额退款关闭,没有可退金额", "the order closed fully refunded before it completed: "
+            "nothing is left to refund")
     else:
         period_end = order.nominal_due(pv)
         figures: dict[str, Any] = {"status": order.status}

@@ -66,6 +66,20 @@ def test_KS_OP_1_refusal_says_the_figures() -> None:
     assert cond.figures["elapsed_days"] == 121 and cond.figures["limit_days"] == 120
 
 
+def test_KS_OP_1_just_past_the_limit_the_refusal_says_by_how_much() -> None:
+    order = completed_order("kuaishou", timedelta(days=120, minutes=30))
+    cond = next(c for c in conditions(order, shop(), pv("kuaishou"), NOW) if c.name == "completed_within")
+    assert not cond.passed
+    assert cond.zh == "订单完成已 120 天 30 分钟,超过 120 天"
+    assert cond.en == "completed 120 days 30 min ago, limit 120 days"
+
+
+def test_an_order_closed_fully_refunded_before_completion_is_explained_as_such() -> None:
+    order = completed_order("kuaishou", status="closed", completed_at=None, refunded_fen=19900)
+    cond = next(c for c in conditions(order, shop(), pv("kuaishou"), NOW) if c.name == "past_period")
+    assert not cond.passed and "nothing is left to refund" in cond.en and "全额退款" in cond.zh
+
+
 def test_KS_OP_1_an_order_still_in_its_period_is_not_eligible() -> None:
     order = completed_order("kuaishou", status="confirmed", completed_at=None)
     assert "KS-OP-1" in failing(order, shop(), "kuaishou")

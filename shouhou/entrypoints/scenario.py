@@ -26,6 +26,8 @@ from ..services.app import Shouhou
 from .scenario_file import Node, ScenarioFileError, load_yaml, parse_instant, parse_time
 
 PLATFORM = Actor("platform", "scenario", role="platform_operator")
+# An order's commission when the file gives none (SCENARIOS.md: "every order field ... has the default shown").
+DEFAULT_COMMISSION = {"creator": "0.10", "group_leader": "0.00", "affiliate": "0.00", "tech_fee": "0.05"}
 
 TOP_KEYS = {"name", "policy", "start", "shops", "staff", "buyers", "orders", "steps", "description"}
 SHOP_KEYS = {"id", "status", "wallet", "deposit", "wallet_opened_at", "name", "return_address"}
@@ -181,7 +183,9 @@ class _Run:
             for req in ("id", "shop", "buyer", "amount"):
                 if req not in o:
                     raise self.bad(o, req, f"an order needs {req}")
-            commission = o.get("commission") or {}
+            commission = o["commission"] if "commission" in o else DEFAULT_COMMISSION  # SCENARIOS.md's default
+            if commission is None:
+                commission = {}
             if not isinstance(commission, dict):
                 raise self.bad(o, "commission", "commission must be a mapping")
             self._do(c.ImportOrder(

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 from ..adapters import calendar
 from ..adapters.blobs import BlobStore, MemoryBlobStore
@@ -23,6 +23,14 @@ from ..errors import Refusal, refuse
 from ..policies import PolicyRegistry
 from . import deadlines, money
 from .handlers import HANDLERS, Context
+
+
+def data_refusal() -> Refusal:
+    """A value the database will not store (too long for its column, a NUL character): the
+    transaction rolled back; the caller hears invalid_input, not a server error."""
+    return refuse("invalid_input", "输入内容过长或含有不允许的字符", "a value is too long or holds a character "
+                  "that cannot be stored (such as NUL)")
+
 
 RETRYABLE = ("40001", "40P01")  # PostgreSQL: serialization failure, deadlock detected
 log = logging.getLogger("shouhou.app")
@@ -66,6 +74,8 @@ class Shouhou:
             except IntegrityError:
                 raise refuse("invalid_state", "数据已被同时修改,请刷新后重试",
                              "the same record was changed at the same time; reload and try again") from None
+            except DataError:
+                raise data_refusal() from None
         self._publish(events)
         return result
 

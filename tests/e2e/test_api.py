@@ -111,6 +111,16 @@ def test_deadline_fires_and_timeline_names_the_rule(world: Any) -> None:
         ("get", "/v1/governance/report?offset=-1", None, "plat", 422, "invalid_input"),
         ("post", "/v1/orders", {"id": "OX", "shop": "S1", "buyer": "B1", "amount": "10.00",
                                 "created_at": "0001-01-01T00:00:00+08:00"}, "plat", 422, "invalid_input"),
+        # values no database column takes: too long, or holding NUL (PostgreSQL refuses both)
+        ("post", "/v1/shops", {"id": "SX", "name": "店" * 300, "policy": "kuaishou"}, "plat", 422, "invalid_input"),
+        ("post", "/v1/shops", {"id": "S\u00009", "policy": "kuaishou"}, "plat", 422, "invalid_input"),
+        ("post", "/v1/orders", {"id": "OX", "shop": "S1", "buyer": "B1", "amount": "10.00", "category": "c" * 300},
+         "plat", 422, "invalid_input"),
+        ("post", "/v1/orders/O1/ship", {"carrier": "SF", "waybill": "\u0000"}, "own1", 422, "invalid_input"),
+        ("post", "/v1/orders/O1/tickets", {"type": "refund_only", "reason": "other", "note": "a\u0000b"}, "b1", 422,
+         "invalid_input"),
+        ("get", "/v1/orders/a%00b", None, "own1", 422, "invalid_input"),
+        ("get", "/v1/tickets?order=a%00b", None, "own1", 422, "invalid_input"),
     ],
 )
 def test_bad_input_is_a_clear_error_and_changes_nothing(world: Any, method: str, path: str, body: Any, token: str,

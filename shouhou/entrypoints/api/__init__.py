@@ -12,13 +12,14 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import DataError
 
 from ...domain.actors import Actor
 from ...errors import Refusal, refuse
 from ...money import parse_yuan
 from ...services import commands as c
 from ...services import queries as q
-from ...services.app import Shouhou
+from ...services.app import Shouhou, data_refusal
 from ...services.handlers import actor_for_token
 from . import schemas as s
 
@@ -55,8 +56,11 @@ def run(sh: Shouhou, cmd: object, actor: Actor) -> Any:
 
 
 def read(sh: Shouhou, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
-    with sh.uow(write=False) as uow:
-        return fn(uow, *args, **kw)
+    try:
+        with sh.uow(write=False) as uow:
+            return fn(uow, *args, **kw)
+    except DataError:  # e.g. a NUL character in an id of the path: nothing can match it
+        raise data_refusal() from None
 
 
 def yuan(v: str | None) -> int | None:
@@ -108,6 +112,15 @@ def create_app(shouhou: Shouhou, *, worker: bool = False, worker_interval: float
         responses=ERRORS,
     )
     app.state.shouhou = shouhou
+
+    @app.middleware("http")
+    async def _no_nul_in_the_address(request: Request, call_next: Callable[[Request], Any]) -> Any:
+        """A NUL character in the path or query matches nothing and no database takes it: refused
+        alike on SQLite and PostgreSQL before any route runs."""
+        if "\x00" in request.url.path or "%00" in request.url.path.upper() or "%00" in request.url.query:
+            e = data_refusal()
+            return JSONResponse(e.as_dict(), status_code=STATUS[e.code])
+        return await call_next(request)
 
     @app.exception_handler(Refusal)
     async def _refusal(_: Request, exc: Refusal) -> JSONResponse:

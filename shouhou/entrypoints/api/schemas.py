@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Query
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ...money import MoneyFormatError, parse_yuan
 
@@ -44,8 +44,29 @@ When = Annotated[datetime, AfterValidator(_aware)]
 Offset = Annotated[int, Query(ge=0, le=1_000_000_000)]
 
 
+def _no_nul(value: Any, where: str = "") -> None:
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError(f"{where or 'a value'} holds a NUL character")
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _no_nul(k, where)
+            _no_nul(v, f"{where}.{k}" if where else str(k))
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            _no_nul(v, where)
+
+
 class Body(BaseModel):
+    """A request body: no unknown fields, no NUL characters anywhere (no database stores them)."""
+
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="after")
+    def _printable(self) -> Body:
+        for name in type(self).model_fields:
+            _no_nul(getattr(self, name), name)
+        return self
 
 
 class ErrorOut(BaseModel):
@@ -57,39 +78,39 @@ class ErrorOut(BaseModel):
 
 class ShopIn(Body):
     id: str = Field(min_length=1, max_length=64)
-    name: str = ""
-    policy: str = Field(examples=["kuaishou"])
+    name: str = Field(default="", max_length=200)
+    policy: str = Field(examples=["kuaishou"], max_length=64)
     status: str = "normal"
     wallet: Yuan = "0.00"
     deposit: Yuan = "0.00"
     wallet_opened_at: datetime | None = None
-    return_address: str | None = None
+    return_address: str | None = Field(default=None, max_length=2000)
 
     _m = field_validator("wallet", "deposit")(_money)
     _t = field_validator("wallet_opened_at")(_aware)
 
 
 class ShopStatusIn(Body):
-    status: str = Field(examples=["suspended"])
-    reason: str | None = None
+    status: str = Field(examples=["suspended"], max_length=16)
+    reason: str | None = Field(default=None, max_length=2000)
 
 
 class StaffIn(Body):
     id: str = Field(min_length=1, max_length=64)
-    role: str = Field(examples=["cs_agent"])
-    name: str = ""
+    role: str = Field(examples=["cs_agent"], max_length=16)
+    name: str = Field(default="", max_length=200)
 
 
 class BuyerIn(Body):
     id: str = Field(min_length=1, max_length=64)
-    name: str = ""
+    name: str = Field(default="", max_length=200)
 
 
 class TokenIn(Body):
-    kind: str = Field(examples=["staff"])
-    actor_id: str = Field(examples=["U1"])
-    role: str | None = None
-    label: str | None = None
+    kind: str = Field(examples=["staff"], max_length=16)
+    actor_id: str = Field(examples=["U1"], min_length=1, max_length=64)
+    role: str | None = Field(default=None, max_length=32)
+    label: str | None = Field(default=None, max_length=200)
 
 
 class TokenOut(BaseModel):
@@ -98,15 +119,15 @@ class TokenOut(BaseModel):
 
 class OrderIn(Body):
     id: str | None = Field(default=None, max_length=64)
-    shop: str
-    buyer: str
+    shop: str = Field(max_length=64)
+    buyer: str = Field(max_length=64)
     amount: Yuan = Field(examples=["99.00"])
     freight: Yuan = "0.00"
-    payment: str = "online"
-    kind: str = "normal"
+    payment: str = Field(default="online", max_length=16)
+    kind: str = Field(default="normal", max_length=16)
     marketing: bool = False
-    goods: str = "physical"
-    category: str = "general"
+    goods: str = Field(default="physical", max_length=16)
+    category: str = Field(default="general", max_length=64)
     no_reason_return: bool = True
     commission: dict[str, str] = Field(default_factory=dict, examples=[{"creator": "0.10", "tech_fee": "0.05"}])
     created_at: datetime | None = None
@@ -119,8 +140,8 @@ class OrderIn(Body):
 
 
 class ShipIn(Body):
-    carrier: str | None = None
-    waybill: str | None = None
+    carrier: str | None = Field(default=None, max_length=64)
+    waybill: str | None = Field(default=None, max_length=64)
 
 
 class ApplyIn(Body):
@@ -143,8 +164,8 @@ class ReasonIn(Body):
 
 
 class WaybillIn(Body):
-    carrier: str | None = None
-    waybill: str | None = None
+    carrier: str | None = Field(default=None, max_length=64)
+    waybill: str | None = Field(default=None, max_length=64)
 
 
 class InterventionIn(Body):

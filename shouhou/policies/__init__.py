@@ -50,6 +50,9 @@ class _Rule(BaseModel):
         return v
 
 
+SPAN_MAX = timedelta(days=3660)  # ten years: longer is a typo, and would overflow dates further in
+
+
 class Span(_Rule):
     """A duration counted from a triggering event, with the rule it comes from."""
 
@@ -61,6 +64,8 @@ class Span(_Rule):
     def _one_length(self) -> Span:
         if self.delta <= timedelta(0):
             raise ValueError("a span needs a positive length in days, hours or minutes")
+        if self.delta > SPAN_MAX:
+            raise ValueError(f"a span may be at most {SPAN_MAX.days} days, not {self.show()}")
         return self
 
     @property
@@ -82,7 +87,7 @@ class WorkingDays(_Rule):
     """N working days by mainland China's official calendar: the end of the N-th working day after
     the day of the triggering event."""
 
-    working_days: int = Field(gt=0)
+    working_days: int = Field(gt=0, le=250)
 
     def show(self) -> str:
         return f"{self.working_days} working days"

@@ -95,6 +95,8 @@ BAD_VERSIONS = {
                        "versions[0].apply.evidence_required"),
     "negative_limit": (_set(("apply", "max_in_period", "value"), -5), "versions[0].apply.max_in_period.value"),
     "naive_effective_from": (_set(("effective_from",), datetime(2024, 1, 1)), "versions[0].effective_from"),
+    "span_of_centuries": (_set(("return_refund", "buyer_ships", "days"), 100_000_000),
+                          "versions[0].return_refund.buyer_ships"),
 }
 
 

@@ -150,7 +150,7 @@ def apply(
     if refund_handling_off is not None:
         # KS-GOV-4: whatever the type, approved and refunded at once (no return, no replacement)
         ticket.move("refunded", "auto_approved", at, "system", refund_handling_off, {"refund_handling": "disabled"})
-        refund(ticket, order, at, "system", refund_handling_off)
+        refund(ticket, order, pv, at, "system", refund_handling_off)
         _end(ticket, order, pv, at)
     return ticket
 
@@ -195,7 +195,7 @@ def _buyer(actor: Actor, ticket: Ticket, doing_zh: str, doing_en: str) -> None:
             f"only the buyer may {doing_en}")
 
 
-def refund(ticket: Ticket, order: Order, at: datetime, actor: str, rule: str | None) -> int:
+def refund(ticket: Ticket, order: Order, pv: PolicyVersion, at: datetime, actor: str, rule: str | None) -> int:
     """The one place where a refund happens: the ticket's amount goes back to the buyer."""
     amount = ticket.amount_fen
     if ticket.refunded_fen:
@@ -203,7 +203,7 @@ def refund(ticket: Ticket, order: Order, at: datetime, actor: str, rule: str | N
     order.release(ticket.id)
     ticket.refunded_fen = amount
     ticket.event("refunded", at, actor, rule, {"amount": format_yuan(amount)})
-    order.record_refund(amount, at, actor, ticket.id)
+    order.record_refund(amount, at, actor, ticket.id, pv.apply.refundable.rule, pv.order.full_refund_closes.rule)
     return amount
 
 
@@ -246,7 +246,7 @@ def _approve(ticket: Ticket, order: Order, pv: PolicyVersion, at: datetime, acto
              rule: str | None, address: str | None, require_address: bool) -> None:
     if ticket.type == "refund_only":
         ticket.move("refunded", type_, at, actor, rule)
-        refund(ticket, order, at, actor, rule)
+        refund(ticket, order, pv, at, actor, rule)
         _end(ticket, order, pv, at)
         return
     if ticket.type == "reship":
@@ -315,7 +315,7 @@ def confirm_return(ticket: Ticket, order: Order, actor: Actor, pv: PolicyVersion
                     due=(at + span.delta, "auto_refund", span.rule))
         return
     ticket.move("refunded", "return_confirmed", at, actor.label)
-    refund(ticket, order, at, actor.label, None)
+    refund(ticket, order, pv, at, actor.label, None)
     _end(ticket, order, pv, at)
 
 
@@ -366,7 +366,7 @@ def refund_instead(ticket: Ticket, order: Order, actor: Actor, pv: PolicyVersion
                   doing=("改为退款", "refund instead"))
     _not_due(ticket, at)
     ticket.move("refunded", "refunded_instead", at, actor.label, flag.rule)
-    refund(ticket, order, at, actor.label, flag.rule)
+    refund(ticket, order, pv, at, actor.label, flag.rule)
     _end(ticket, order, pv, at)
 
 
@@ -454,7 +454,7 @@ def fire(ticket: Ticket, order: Order, pv: PolicyVersion, at: datetime, default_
         _end(ticket, order, pv, at)
     elif action == "auto_refund":
         ticket.move("refunded", "auto_refunded", at, "system", rule)
-        refund(ticket, order, at, "system", rule)
+        refund(ticket, order, pv, at, "system", rule)
         _end(ticket, order, pv, at)
     elif action == "auto_confirm_replacement":
         ticket.move("completed", "replacement_auto_confirmed", at, "system", rule)

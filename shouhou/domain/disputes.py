@@ -239,7 +239,7 @@ def rule(case: Intervention, ticket: Ticket, order: Order, actor: Actor, pv: Pol
     if remedy == "refund":
         ticket.amount_fen = amount
         ticket.move("refunded", "ruled", at, actor.label, rule_id, payload)
-        aftersales.refund(ticket, order, at, actor.label, rule_id)
+        aftersales.refund(ticket, order, pv, at, actor.label, rule_id)
         aftersales._end(ticket, order, pv, at)
     elif remedy == "return_refund":
         span = pv.return_refund.buyer_ships

@@ -183,14 +183,16 @@ class Order(Recorder):
         self.open_ticket_id = ticket_id
         self.held_fen = amount_fen
 
-    def record_refund(self, amount_fen: int, at: datetime, actor: str, ticket_id: str) -> None:
+    def record_refund(self, amount_fen: int, at: datetime, actor: str, ticket_id: str, refundable_rule: str,
+                      closes_rule: str) -> None:
+        """A refund of the order (GEN-APPLY-4 bounds it); fully refunded, the order closes (GEN-ORD-4)."""
         if amount_fen <= 0 or self.refunded_fen + amount_fen > self.amount_fen:
-            raise refuse("invalid_input", "退款金额超过可退金额", "refund exceeds what was paid", "GEN-APPLY-4")
+            raise refuse("invalid_input", "退款金额超过可退金额", "refund exceeds what was paid", refundable_rule)
         self.refunded_fen += amount_fen
         if self.refunded_fen == self.amount_fen and self.status != "closed":
             self.closed_at = at
             self.due_at = self.due_action = self.due_rule = None
-            self._move("closed", "order_closed", at, "system", "GEN-ORD-4",
+            self._move("closed", "order_closed", at, "system", closes_rule,
                        payload={"reason": "fully refunded", "ticket": ticket_id})
 
 

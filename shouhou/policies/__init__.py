@@ -118,6 +118,14 @@ class OrderRules(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     completion: Span  # GEN-ORD-1: confirmed + 7 days
     auto_confirm: Span  # GEN-ORD-2: later of shipment + N days and signing
+    full_refund_closes: Flag  # GEN-ORD-4: a fully refunded order closes and never settles
+
+    @field_validator("full_refund_closes")
+    @classmethod
+    def _closes(cls, v: Flag) -> Flag:
+        if not v.enabled:
+            raise ValueError("a fully refunded order has nothing left to settle (GEN-ORD-4); it cannot be switched off")
+        return v
 
 
 class ApplyRules(BaseModel):

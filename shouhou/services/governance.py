@@ -445,7 +445,7 @@ def _settle_effects(uow: SqlUnitOfWork, shop: Shop, pv: PolicyVersion, history: 
     turns off or on (KS-GOV-4)."""
     eff = g.effects(history)
     if eff.refund_handling != shop.refund_handling:
-        rule = pv.governance.high_risk.rule if pv.governance.high_risk else "KS-GOV-4"
+        rule = pv.governance.high_risk.rule if pv.governance.high_risk else pv.governance.evaluation.rule
         kind = "refund_handling_disabled" if eff.refund_handling == "disabled" else "refund_handling_enabled"
         uow.extra_events.append(Event(kind, at, actor, shop_id=shop.id, rule=rule, payload={
             "refund_handling": eff.refund_handling,
@@ -498,7 +498,7 @@ def refund_handling_off(shop: Shop, pv: PolicyVersion) -> str | None:
     """KS-GOV-4: the rule that took the shop's refund handling away, or None while it has it."""
     if shop.refund_handling != "disabled":
         return None
-    return pv.governance.high_risk.rule if pv.governance.high_risk else "KS-GOV-4"
+    return pv.governance.high_risk.rule if pv.governance.high_risk else pv.governance.evaluation.rule
 
 
 def cart_refusal(uow: SqlUnitOfWork, shop: Shop, pv: PolicyVersion) -> Refusal:
@@ -507,7 +507,8 @@ def cart_refusal(uow: SqlUnitOfWork, shop: Shop, pv: PolicyVersion) -> Refusal:
     row = uow.conn.execute(select(c.ends_at, c.rule).where(c.shop_id == shop.id, c.status == "active",
                                                            c.measure == "cart_suspension")
                            .order_by(c.ends_at.desc())).first()
-    rule = row.rule if row else (pv.governance.cart_suspension.rule if pv.governance.cart_suspension else "KS-GOV-3")
+    rule = row.rule if row else (pv.governance.cart_suspension.rule if pv.governance.cart_suspension
+                                 else pv.governance.evaluation.rule)
     until = _iso(row.ends_at) if row and row.ends_at else None
     return refuse("ineligible",
                   f"店铺 {shop.id} 的购物车功能已被暂停" + (f",至 {until}" if until else "") + ",不能创建订单(大量售后逾期)",
@@ -517,13 +518,14 @@ def cart_refusal(uow: SqlUnitOfWork, shop: Shop, pv: PolicyVersion) -> Refusal:
 
 # -- use cases --------------------------------------------------------------------------------------
 
-def _platform_staff(actor: Actor, zh: str, en: str, rule: str | None = None) -> None:
-    require(actor.kind == "platform", f"只有平台工作人员可以{zh}", f"only platform staff may {en}", rule)
-
-
 def evaluate_shop(cmd: EvaluateShop, actor: Actor, uow: SqlUnitOfWork, ctx: _Ctx) -> list[str]:
     """Platform staff ask for an evaluation now (the worker does it daily anyway)."""
-    _platform_staff(actor, "发起治理评估", "run a governance evaluation", "KS-GOV-3")
+    shop = uow.shops.get(cmd.shop_id)
+    if shop is None or (actor.is_staff and actor.shop_id != shop.id) or actor.is_buyer:
+        raise not_found("shop", cmd.shop_id)
+    rule = ctx.policies.get(shop.policy).at(ctx.now).governance.evaluation.rule
+    require(actor.is_platform_staff, "只有平台工作人员可以发起治理评估", "only platform staff may run a governance evaluation",
+            rule)
     return [m.id for m in evaluate(uow, ctx.policies, cmd.shop_id, ctx.now, "manual")]
 
 

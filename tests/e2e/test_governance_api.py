@@ -97,7 +97,9 @@ def test_other_shops_and_buyers_see_nothing(world: Any) -> None:
     r = client.post(f"/v1/measures/{mid}/appeals", json={"reason": "x"}, headers=h("own2"))
     assert r.status_code == 404
     assert client.get("/v1/governance/report", headers=h("b1")).status_code == 403
-    assert client.post("/v1/shops/S1/governance/evaluate", headers=h("own")).status_code == 403
+    own = client.post("/v1/shops/S1/governance/evaluate", headers=h("own"))
+    assert own.status_code == 403 and own.json()["rules"] == ["KS-GOV-3"]  # its own shop: may see, not judge
+    assert client.post("/v1/shops/S1/governance/evaluate", headers=h("own2")).status_code == 404  # another's
 
 
 def test_the_report_shows_every_shop_to_the_platform_and_its_own_row_to_a_shop(world: Any) -> None:

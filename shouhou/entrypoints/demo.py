@@ -72,6 +72,7 @@ ORDERS = (
     DemoOrder("KS-1106", KS_SHOP, "buyer-3", "69.00", "beauty", 4 * DAY, 3 * DAY, 2 * DAY),
     DemoOrder("KS-1107", KS_SHOP, "buyer-1", "129.00", "apparel", 3 * DAY, 2 * DAY, 1 * DAY),
     DemoOrder("KS-1108", KS_SHOP, "buyer-3", "99.00", "apparel", 13 * DAY, 12 * DAY, 11 * DAY),
+    DemoOrder("KS-1109", KS_SHOP, "buyer-2", "69.00", "snacks", 3 * DAY, 2 * DAY),
     DemoOrder("DY-2001", DY_SHOP, "buyer-2", "299.00", "digital", 1 * HOUR),
     DemoOrder("DY-2002", DY_SHOP, "buyer-3", "49.00", "books", 2 * DAY, 1 * DAY),
     DemoOrder("DY-2003", DY_SHOP, "buyer-1", "399.00", "digital", 6 * DAY, 5 * DAY, 3 * DAY),
@@ -248,6 +249,8 @@ class _Loader:
         t = self.apply("KS-1107", "refund_only", "logistics_delayed", 1 * DAY, amount="30.00",
                        evidence=("tracking.png",), note="物流延误补偿 compensation for the delay")
         self.do(c.Approve(t), owner, 22 * HOUR)
+        # pending_review, refund only after shipment: KS-RO-1's 48 h leave two days (the README rejects it)
+        self.apply("KS-1109", "refund_only", "other", 1 * HOUR, note="买错口味了 wrong flavour")
         # awaiting_return since almost 10 days: KS-RR-2 auto-closes it 10 minutes after start
         t = self.apply("KS-1108", "return_refund", "no_reason", 10 * DAY + 2 * HOUR)
         self.do(c.Approve(t), agent, 10 * DAY - 10 * MINUTE)

@@ -352,9 +352,11 @@ def confirm_replacement(ticket: Ticket, order: Order, actor: Actor, pv: PolicyVe
     _end(ticket, order, pv, at)
 
 
-def refund_instead(ticket: Ticket, order: Order, actor: Actor, pv: PolicyVersion, at: datetime) -> None:
+def refund_instead(ticket: Ticket, order: Order, actor: Actor, pv: PolicyVersion, at: datetime,
+                   intervened_from: str | None = None) -> None:
     """GEN-EX-2: the shop may refund instead of exchanging, repairing or reshipping at any point
-    before the replacement ships."""
+    before the replacement ships; also while the platform has a stalled exchange that had not shipped
+    (`intervened_from`: the status the ticket went to the platform from)."""
     _staff(actor, ticket, "改为退款", "refund instead")
     flag = pv.exchange.refund_instead
     if ticket.type not in ("exchange", "repair", "reship"):
@@ -362,8 +364,11 @@ def refund_instead(ticket: Ticket, order: Order, actor: Actor, pv: PolicyVersion
                      "only exchange, repair and reship tickets can turn into a refund", flag.rule)
     if not flag.enabled:
         raise refuse("ineligible", "该规则包不允许改为退款", "this policy does not allow refunding instead", flag.rule)
-    ticket.expect("pending_review", "awaiting_return", "awaiting_receipt", "awaiting_replacement",
-                  doing=("改为退款", "refund instead"))
+    before_shipping = ("pending_review", "awaiting_return", "awaiting_receipt", "awaiting_replacement")
+    if ticket.status == "in_intervention" and intervened_from not in before_shipping:
+        raise refuse("invalid_state", "换货商品已发出后不能改为退款", "the replacement has shipped: it cannot "
+                     "turn into a refund", flag.rule)
+    ticket.expect(*before_shipping, "in_intervention", doing=("改为退款", "refund instead"))
     _not_due(ticket, at)
     ticket.move("refunded", "refunded_instead", at, actor.label, flag.rule)
     refund(ticket, order, pv, at, actor.label, flag.rule)

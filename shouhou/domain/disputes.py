@@ -258,13 +258,15 @@ def rule(case: Intervention, ticket: Ticket, order: Order, actor: Actor, pv: Pol
         aftersales._end(ticket, order, pv, at)
 
 
-def withdraw(case: Intervention, ticket: Ticket, pv: PolicyVersion, at: datetime) -> None:
-    """The buyer cancelled the ticket while the platform had it."""
+def withdraw(case: Intervention, ticket: Ticket, pv: PolicyVersion, at: datetime,
+             reason: str = "the buyer cancelled the ticket", rule: str | None = None) -> None:
+    """The ticket ended while the platform had it (the buyer cancelled, the shop refunded instead):
+    no ruling is needed any more."""
     if case.is_open:
         case.status = "withdrawn"
         case.reschedule(pv)
-        ticket.event("intervention_withdrawn", at, "system", pv.intervention.ruling.rule,
-                     {"intervention": case.id, "reason": "the buyer cancelled the ticket"})
+        ticket.event("intervention_withdrawn", at, "system", rule or pv.intervention.ruling.rule,
+                     {"intervention": case.id, "reason": reason})
 
 
 def fire(case: Intervention, ticket: Ticket, order: Order, pv: PolicyVersion, at: datetime,

@@ -480,6 +480,16 @@ def _cancel(ticket: Ticket, order: Order, actor: Actor, pv: PolicyVersion, ctx: 
         disputes.withdraw(_case(uow, ticket), ticket, pv, ctx.now)
 
 
+def _refund_instead(ticket: Ticket, order: Order, actor: Actor, pv: PolicyVersion, ctx: Context,
+                    uow: SqlUnitOfWork) -> None:
+    """GEN-EX-2, also on a stalled exchange the platform has: the refund ends the case."""
+    case = _case(uow, ticket) if ticket.status == "in_intervention" else None
+    aftersales.refund_instead(ticket, order, actor, pv, ctx.now,
+                              case.previous_status if case is not None and case.is_open else None)
+    if case is not None:
+        disputes.withdraw(case, ticket, pv, ctx.now, "the shop refunded instead", pv.exchange.refund_instead.rule)
+
+
 def _submit_evidence(cmd: c.SubmitEvidence, ticket: Ticket, actor: Actor, pv: PolicyVersion, ctx: Context,
                      uow: SqlUnitOfWork) -> list[str]:
     """Evidence items checked against the pack's limits, stored through the blob store by SHA-256."""
@@ -575,8 +585,7 @@ HANDLERS: dict[type, Callable[..., Any]] = {
         t, o, a, pv, ctx.now)),
     c.ConfirmReplacement: _ticket_command(lambda cmd, t, o, a, pv, ctx, uow: aftersales.confirm_replacement(
         t, o, a, pv, ctx.now)),
-    c.RefundInstead: _ticket_command(lambda cmd, t, o, a, pv, ctx, uow: aftersales.refund_instead(
-        t, o, a, pv, ctx.now)),
+    c.RefundInstead: _ticket_command(lambda cmd, t, o, a, pv, ctx, uow: _refund_instead(t, o, a, pv, ctx, uow)),
     c.RespondIntervention: _ticket_command(lambda cmd, t, o, a, pv, ctx, uow: disputes.respond(
         _case(uow, t), t, a, pv, ctx.now)),
     c.RequestEvidence: _ticket_command(lambda cmd, t, o, a, pv, ctx, uow: disputes.request_evidence(

@@ -175,3 +175,31 @@ def test_exchange_end_to_end(world: Any) -> None:
     assert [e["type"] for e in final["timeline"]] == [
         "applied", "approved", "waybill_submitted", "return_confirmed", "replacement_shipped", "replacement_signed",
         "replacement_confirmed"]
+
+
+@pytest.mark.parametrize(("shipped", "ok"), [(False, True), (True, False)])
+def test_GEN_EX_2_refund_instead_on_a_stalled_exchange_the_platform_has(world: Any, shipped: bool, ok: bool) -> None:
+    """Before the replacement ships the shop may still refund instead, the platform's case then
+    ending without a ruling; once it has shipped it may not."""
+    client, app, clock = world
+    tid = client.post("/v1/orders/O2/tickets", json={"type": "exchange", "reason": "quality", "evidence": ["s.jpg"]},
+                      headers=h("b1")).json()["id"]
+    steps = [("approve", "u1", {}), ("waybill", "b1", {"waybill": "R1"}), ("confirm-return", "u1", None)]
+    if shipped:
+        steps.append(("ship-replacement", "u1", {"waybill": "N1"}))
+    for path, token, body in steps:
+        r = client.post(f"/v1/tickets/{tid}/{path}", headers=h(token), **({"json": body} if body is not None else {}))
+        assert r.status_code == 200, (path, r.text)
+    r = client.post(f"/v1/tickets/{tid}/intervention", json={"reason": "迟迟不发货"}, headers=h("b1"))
+    assert r.status_code == 200 and r.json()["status"] == "in_intervention", r.text
+    r = client.post(f"/v1/tickets/{tid}/refund-instead", headers=h("u1"))
+    if not ok:
+        assert r.status_code == 409 and r.json()["rules"] == ["GEN-EX-2"]
+        assert client.get(f"/v1/tickets/{tid}", headers=h("u1")).json()["status"] == "in_intervention"
+        return
+    assert r.status_code == 200 and r.json()["status"] == "refunded" and r.json()["refunded"] == "88.00", r.text
+    case = client.get(f"/v1/tickets/{tid}/intervention", headers=h("b1")).json()
+    assert case["status"] == "withdrawn"
+    assert client.get("/v1/platform/interventions", headers=h("cs")).json()["total"] == 0
+    withdrawn = [e for e in r.json()["timeline"] if e["type"] == "intervention_withdrawn"]
+    assert withdrawn[0]["rule"] == "GEN-EX-2" and withdrawn[0]["payload"]["reason"] == "the shop refunded instead"

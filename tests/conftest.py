@@ -5,7 +5,8 @@ on PostgreSQL. Under CI=true an unreachable PostgreSQL fails the run instead of 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -89,3 +90,25 @@ def notifier() -> MemoryNotifier:
 @pytest.fixture
 def app(engine: Engine, clock: VirtualClock, policies: PolicyRegistry, notifier: MemoryNotifier) -> Shouhou:
     return Shouhou(engine, clock, policies, notifier)
+
+
+def run_threads(targets: list[Callable[[], None]]) -> list[BaseException]:
+    """Run the targets together (released by one barrier); return what they raised."""
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(len(targets))
+
+    def wrap(target: Callable[[], None]) -> Callable[[], None]:
+        def run() -> None:
+            try:
+                barrier.wait()
+                target()
+            except BaseException as e:  # noqa: BLE001 - reported by the test
+                errors.append(e)
+        return run
+
+    threads = [threading.Thread(target=wrap(x)) for x in targets]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    return errors

@@ -15,7 +15,6 @@ reaches its buyer (DY-OP-9); a failed clawback is retried daily until it succeed
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
@@ -37,7 +36,7 @@ from shouhou.services import commands as c
 from shouhou.services import money
 from shouhou.services.app import Shouhou
 
-from ..conftest import PLATFORM, START, is_postgres
+from ..conftest import PLATFORM, START, is_postgres, run_threads
 
 SHOP = "S1"
 OWNER = Actor("staff", "U1", shop_id=SHOP, role="owner")
@@ -230,28 +229,6 @@ class CountingChannel(FakeChannel):
         with self._lock:
             self.per_key[key] += 1
         return super().refund(key, buyer_id, amount_fen)
-
-
-def run_threads(targets: list[Callable[[], None]]) -> list[BaseException]:
-    """Run the targets together (released by one barrier); return what they raised."""
-    errors: list[BaseException] = []
-    barrier = threading.Barrier(len(targets))
-
-    def wrap(target: Callable[[], None]) -> Callable[[], None]:
-        def run() -> None:
-            try:
-                barrier.wait()
-                target()
-            except BaseException as e:  # noqa: BLE001 - reported by the test
-                errors.append(e)
-        return run
-
-    threads = [threading.Thread(target=wrap(x)) for x in targets]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    return errors
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
@@ -30,7 +29,7 @@ from shouhou.policies import PolicyRegistry
 from shouhou.services import commands as c
 from shouhou.services.app import Shouhou
 
-from ..conftest import PLATFORM, START, is_postgres
+from ..conftest import PLATFORM, START, is_postgres, run_threads
 
 REPO = Path(__file__).resolve().parents[2]
 SHOP = "S1"
@@ -96,28 +95,6 @@ def assert_fired_exactly_once(engine: Engine, ids: list[str]) -> None:
     with engine.connect() as conn:
         due = conn.execute(select(t.tickets.c.due_action, func.count()).group_by(t.tickets.c.due_action)).all()
     assert [(a, n) for a, n in due] == [("auto_close", len(ids))]
-
-
-def run_threads(targets: list[Callable[[], None]]) -> list[BaseException]:
-    """Run the targets together (released by one barrier); return what they raised."""
-    errors: list[BaseException] = []
-    barrier = threading.Barrier(len(targets))
-
-    def wrap(target: Callable[[], None]) -> Callable[[], None]:
-        def run() -> None:
-            try:
-                barrier.wait()
-                target()
-            except BaseException as e:  # noqa: BLE001 - reported by the test
-                errors.append(e)
-        return run
-
-    threads = [threading.Thread(target=wrap(x)) for x in targets]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    return errors
 
 
 @pytest.fixture

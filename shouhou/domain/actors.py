@@ -36,6 +36,10 @@ class Actor:
     def is_platform(self) -> bool:
         return self.kind in ("platform", "system")
 
+    def sees_shop(self, shop_id: str) -> bool:
+        """Tenancy: the platform sees every shop, staff only their own, buyers none."""
+        return self.is_platform or (self.is_staff and self.shop_id == shop_id)
+
     @property
     def is_platform_staff(self) -> bool:
         """Platform customer service or operators: people who may rule, decide appeals, lift measures."""

@@ -520,9 +520,7 @@ def cart_refusal(uow: SqlUnitOfWork, shop: Shop, pv: PolicyVersion) -> Refusal:
 
 def evaluate_shop(cmd: EvaluateShop, actor: Actor, uow: SqlUnitOfWork, ctx: _Ctx) -> list[str]:
     """Platform staff ask for an evaluation now (the worker does it daily anyway)."""
-    shop = uow.shops.get(cmd.shop_id)
-    if shop is None or (actor.is_staff and actor.shop_id != shop.id) or actor.is_buyer:
-        raise not_found("shop", cmd.shop_id)
+    shop = _visible_shop(uow, actor, cmd.shop_id)
     rule = ctx.policies.get(shop.policy).at(ctx.now).governance.evaluation.rule
     require(actor.is_platform_staff, "只有平台工作人员可以发起治理评估", "only platform staff may run a governance evaluation",
             rule)
@@ -548,7 +546,7 @@ def appeal_measure(cmd: AppealMeasure, actor: Actor, uow: SqlUnitOfWork, ctx: _C
 
 def decide_appeal(cmd: DecideMeasureAppeal, actor: Actor, uow: SqlUnitOfWork, ctx: _Ctx) -> str:
     row = uow.conn.execute(select(t.measure_appeals).where(t.measure_appeals.c.id == cmd.appeal_id)).first()
-    if row is None or not (actor.is_platform or (actor.is_staff and actor.shop_id == row.shop_id)):
+    if row is None or not actor.sees_shop(row.shop_id):
         raise not_found("measure appeal", cmd.appeal_id)
     appeal = _appeal(row)
     inst = _get_measure(uow, appeal.measure_id, lock=True)
@@ -583,7 +581,7 @@ def _after_change(uow: SqlUnitOfWork, ctx: _Ctx, shop: Shop, actor: Actor) -> No
 
 def _visible_measure(uow: SqlUnitOfWork, actor: Actor, measure_id: str, lock: bool = False) -> g.MeasureInstance:
     inst = _get_measure(uow, measure_id, lock=lock)
-    if inst is None or not (actor.is_platform or (actor.is_staff and actor.shop_id == inst.shop_id)):
+    if inst is None or not actor.sees_shop(inst.shop_id):
         raise not_found("measure", measure_id)
     return inst
 
@@ -623,7 +621,7 @@ def appeal_view(a: g.MeasureAppeal) -> dict[str, Any]:
 
 def _visible_shop(uow: SqlUnitOfWork, actor: Actor, shop_id: str) -> Shop:
     shop: Shop | None = uow.shops.get(shop_id)
-    if shop is None or not (actor.is_platform or (actor.is_staff and actor.shop_id == shop_id)):
+    if shop is None or not actor.sees_shop(shop_id):
         raise not_found("shop", shop_id)
     return shop
 
@@ -690,7 +688,7 @@ def get_measure(uow: SqlUnitOfWork, actor: Actor, measure_id: str) -> dict[str, 
 
 def get_appeal(uow: SqlUnitOfWork, actor: Actor, appeal_id: str) -> dict[str, Any]:
     row = uow.conn.execute(select(t.measure_appeals).where(t.measure_appeals.c.id == appeal_id)).first()
-    if row is None or not (actor.is_platform or (actor.is_staff and actor.shop_id == row.shop_id)):
+    if row is None or not actor.sees_shop(row.shop_id):
         raise not_found("measure appeal", appeal_id)
     return appeal_view(_appeal(row))
 

@@ -131,7 +131,7 @@ def set_shop_status(cmd: c.SetShopStatus, actor: Actor, uow: SqlUnitOfWork, ctx:
 
 def add_staff(cmd: c.AddStaff, actor: Actor, uow: SqlUnitOfWork, ctx: Context) -> str:
     shop = uow.shops.get(cmd.shop_id)
-    if shop is None or not (actor.is_platform or (actor.is_staff and actor.shop_id == shop.id)):
+    if shop is None or not actor.sees_shop(shop.id):
         raise not_found("shop", cmd.shop_id)
     require(actor.is_platform or actor.role in ("owner", "admin"), "只有主账号或管理员可以添加员工",
             "only the owner or an admin may add staff")
@@ -315,8 +315,7 @@ def request_reopen(cmd: c.RequestReopen, actor: Actor, uow: SqlUnitOfWork, ctx: 
 
 def decline_reopen(cmd: c.DeclineReopen, actor: Actor, uow: SqlUnitOfWork, ctx: Context) -> str:
     req = uow.reopen_requests.get(cmd.request_id, lock=True)
-    if req is None or not (actor.is_platform or (actor.is_staff and actor.shop_id == req.shop_id)
-                           or (actor.is_buyer and actor.id == req.buyer_id)):
+    if req is None or not (actor.sees_shop(req.shop_id) or (actor.is_buyer and actor.id == req.buyer_id)):
         raise not_found("reopen request", cmd.request_id)
     req.decline(ctx.now, actor, cmd.reason)
     return req.id
@@ -324,9 +323,10 @@ def decline_reopen(cmd: c.DeclineReopen, actor: Actor, uow: SqlUnitOfWork, ctx: 
 
 # -- money (RULES §8, KS-EXIT-1) -------------------------------------------------------------------
 
-def _own_shop(uow: SqlUnitOfWork, actor: Actor, shop_id: str, lock: bool = False) -> Shop:
+def visible_shop(uow: SqlUnitOfWork, actor: Actor, shop_id: str, lock: bool = False) -> Shop:
+    """The shop, if the actor may see it (others' answer 404)."""
     shop = uow.shops.get(shop_id, lock=lock)
-    if shop is None or not (actor.is_platform or (actor.is_staff and actor.shop_id == shop_id)):
+    if shop is None or not actor.sees_shop(shop_id):
         raise not_found("shop", shop_id)
     return shop
 
@@ -336,7 +336,7 @@ MONEY_ROLES = ("owner", "admin")
 
 def top_up(cmd: c.TopUp, actor: Actor, uow: SqlUnitOfWork, ctx: Context) -> int:
     """The shop pays money in; an outstanding debt is recovered first. Returns what went to the debt."""
-    shop = _own_shop(uow, actor, cmd.shop_id, lock=True)
+    shop = visible_shop(uow, actor, cmd.shop_id, lock=True)
     require(actor.is_platform or actor.role in MONEY_ROLES, "只有主账号或管理员可以充值",
             "only the owner or an admin may top up")
     if cmd.account not in ("wallet", "deposit"):
@@ -352,7 +352,7 @@ def top_up(cmd: c.TopUp, actor: Actor, uow: SqlUnitOfWork, ctx: Context) -> int:
 
 def withdraw_deposit(cmd: c.WithdrawDeposit, actor: Actor, uow: SqlUnitOfWork, ctx: Context) -> None:
     """KS-EXIT-1: the deposit leaves only when the after-sales waiting period is over."""
-    shop = _own_shop(uow, actor, cmd.shop_id, lock=True)
+    shop = visible_shop(uow, actor, cmd.shop_id, lock=True)
     require(actor.is_platform or actor.role == "owner", "只有主账号可以提取保证金", "only the owner may withdraw the deposit")
     pv = ctx.policies.get(shop.policy).at(ctx.now)
     check = exit_check(uow, shop, pv, ctx.now)
@@ -535,7 +535,7 @@ def _file_appeal(cmd: c.FileAppeal, ticket: Ticket, actor: Actor, pv: PolicyVers
 
 def _decide_appeal(cmd: c.DecideAppeal, actor: Actor, uow: SqlUnitOfWork, ctx: Context) -> str:
     appeal = uow.appeals.get(cmd.appeal_id, lock=True)
-    if appeal is None or not (actor.is_platform or (actor.is_staff and actor.shop_id == appeal.shop_id)):
+    if appeal is None or not actor.sees_shop(appeal.shop_id):
         raise not_found("appeal", cmd.appeal_id)
     ticket = uow.tickets.get(appeal.ticket_id, lock=True)
     case = uow.interventions.get(appeal.intervention_id, lock=True)

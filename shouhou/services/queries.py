@@ -22,7 +22,7 @@ from ..domain.tickets import STATUS_ZH, STATUSES, TICKET_TYPES, Ticket
 from ..errors import not_found, refuse
 from ..money import format_yuan
 from ..policies import PolicyPack, PolicyRegistry
-from .handlers import exit_check, load_order, load_ticket
+from .handlers import exit_check, load_order, load_ticket, visible_shop
 
 OVER_PERIOD_LABEL = "超期售后"
 
@@ -137,7 +137,7 @@ def list_tickets(
 
 def get_shop(uow: SqlUnitOfWork, actor: Actor, shop_id: str) -> dict[str, Any]:
     shop = uow.shops.get(shop_id)
-    if shop is None or not (actor.is_platform or (actor.is_staff and actor.shop_id == shop_id)):
+    if shop is None or not actor.sees_shop(shop_id):
         raise not_found("shop", shop_id)
     open_count = uow.tickets.count(t.tickets.c.shop_id == shop_id, t.tickets.c.due_at.is_not(None))
     overdue = uow.conn.execute(
@@ -216,8 +216,7 @@ def reopen_view(req: ReopenRequest) -> dict[str, Any]:
 
 def get_reopen_request(uow: SqlUnitOfWork, actor: Actor, request_id: str) -> dict[str, Any]:
     req = uow.reopen_requests.get(request_id)
-    if req is None or not (actor.is_platform or (actor.is_staff and actor.shop_id == req.shop_id)
-                           or (actor.is_buyer and actor.id == req.buyer_id)):
+    if req is None or not (actor.sees_shop(req.shop_id) or (actor.is_buyer and actor.id == req.buyer_id)):
         raise not_found("reopen request", request_id)
     return reopen_view(req)
 
@@ -258,7 +257,7 @@ def list_messages(uow: SqlUnitOfWork, actor: Actor, limit: int, offset: int) -> 
 
 def shop_balances(uow: SqlUnitOfWork, actor: Actor, shop_id: str) -> dict[str, Any]:
     """The shop's money, each figure the sum of its journal lines."""
-    shop = _visible_shop(uow, actor, shop_id)
+    shop = visible_shop(uow, actor, shop_id)
     return {
         "shop": shop.id,
         "wallet": format_yuan(uow.balance(ledger.wallet(shop.id))),
@@ -270,13 +269,6 @@ def shop_balances(uow: SqlUnitOfWork, actor: Actor, shop_id: str) -> dict[str, A
     }
 
 
-def _visible_shop(uow: SqlUnitOfWork, actor: Actor, shop_id: str) -> Any:
-    shop = uow.shops.get(shop_id)
-    if shop is None or not (actor.is_platform or (actor.is_staff and actor.shop_id == shop_id)):
-        raise not_found("shop", shop_id)
-    return shop
-
-
 STATEMENT_ACCOUNTS = ("wallet", "deposit", "debt")
 
 
@@ -284,7 +276,7 @@ def statement(uow: SqlUnitOfWork, actor: Actor, shop_id: str, *, account: str | 
               kind: str | None = None, order: str | None = None, since: datetime | None = None,
               until: datetime | None = None, limit: int | None = 200, offset: int = 0) -> dict[str, Any]:
     """Journal lines on the shop's own accounts (wallet, deposit, debt), oldest first, with filters."""
-    shop = _visible_shop(uow, actor, shop_id)
+    shop = visible_shop(uow, actor, shop_id)
     if account is not None and account not in STATEMENT_ACCOUNTS:
         raise refuse("invalid_input", f"账户须为 {'、'.join(STATEMENT_ACCOUNTS)}",
                      f"account must be one of {list(STATEMENT_ACCOUNTS)}")
@@ -322,7 +314,7 @@ def statement_csv(view: dict[str, Any]) -> str:
 
 def exit_check_view(uow: SqlUnitOfWork, actor: Actor, shop_id: str, policies: PolicyRegistry,
                     now: datetime) -> dict[str, Any]:
-    shop = _visible_shop(uow, actor, shop_id)
+    shop = visible_shop(uow, actor, shop_id)
     return exit_check(uow, shop, policies.get(shop.policy).at(now), now)
 
 
@@ -416,6 +408,6 @@ def list_appeals(uow: SqlUnitOfWork, actor: Actor, status: str | None, limit: in
 
 def get_appeal(uow: SqlUnitOfWork, actor: Actor, appeal_id: str) -> dict[str, Any]:
     a = uow.appeals.get(appeal_id)
-    if a is None or not (actor.is_platform or (actor.is_staff and actor.shop_id == a.shop_id)):
+    if a is None or not actor.sees_shop(a.shop_id):
         raise not_found("appeal", appeal_id)
     return appeal_view(a)

@@ -103,6 +103,9 @@ def test_deadline_fires_and_timeline_names_the_rule(world: Any) -> None:
         ("get", "/v1/policies/nope", None, "own1", 404, "not_found"),
         # times and offsets out of any range a database or datetime arithmetic can take: 422, never 500
         ("get", "/v1/tickets?due_before=0001-01-01T00:00:00%2B08:00", None, "own1", 422, "invalid_input"),
+        ("get", "/v1/tickets?due_before=2026-03-02T09:00:00", None, "own1", 422, "invalid_input"),  # no zone
+        ("get", "/v1/shops/S1/statement?since=2026-03-02T09:00:00", None, "own1", 422, "invalid_input"),
+        ("get", "/v1/shops/S1/governance?at=2026-03-02T09:00:00", None, "own1", 422, "invalid_input"),
         ("get", "/v1/tickets?offset=99999999999999999999", None, "own1", 422, "invalid_input"),
         ("get", "/v1/shops/S1/statement?since=0001-01-01T00:00:00%2B08:00", None, "own1", 422, "invalid_input"),
         ("get", "/v1/shops/S1/statement?until=9999-12-31T23:59:59%2B00:00", None, "own1", 422, "invalid_input"),

@@ -277,6 +277,10 @@ class MeasureInstance(Recorder):
     def active(self) -> bool:
         return self.status == "active"
 
+    def runs_out_by(self, at: datetime) -> bool:
+        """In force, with an end that has come by `at` (to be ended before anything is judged at `at`)."""
+        return self.active and self.ends_at is not None and self.ends_at <= at
+
     def event(self, type_: str, at: datetime, actor: str, rule: str | None, payload: dict[str, Any]) -> None:
         body = {"measure": self.measure, "measure_zh": MEASURE_ZH.get(self.measure, self.measure),
                 "measure_id": self.id, **payload}

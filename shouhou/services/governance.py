@@ -364,7 +364,7 @@ def evaluate(uow: SqlUnitOfWork, policies: PolicyRegistry, shop_id: str, at: dat
     gov = pv.governance
     history = measures_of(uow.conn, shop.id)
     for inst in history:
-        if inst.active and inst.ends_at is not None and inst.ends_at <= at:
+        if inst.runs_out_by(at):
             g.expire(inst)
             _save_measure(uow, inst)
     if metrics is None or metrics.end != at:
@@ -433,7 +433,7 @@ def _reaches_rung(uow: SqlUnitOfWork, policies: PolicyRegistry, shop_id: str,
         raise not_found("shop", shop_id)
     gov = policies.get(shop.policy).at(at).governance
     history = [dataclasses.replace(m, status="ended", ended_at=m.ends_at, pending_events=[])
-               if m.active and m.ends_at is not None and m.ends_at <= at else m
+               if m.runs_out_by(at) else m
                for m in measures_of(uow.conn, shop_id)]
     metrics = metrics_for(uow.conn, shop_id, at, gov.window.delta)
     return bool(g.due_measures(metrics, gov, history)), metrics

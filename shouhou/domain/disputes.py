@@ -120,13 +120,18 @@ def respond(case: Intervention, ticket: Ticket, actor: Actor, pv: PolicyVersion,
     late = at > case.response_due_at
     if late and case.sla_missed_at is None:
         # The deadline passed before the worker got to it: the miss is recorded all the same, at its time.
-        case.sla_missed_at = case.response_due_at
-        ticket.event("intervention_sla_missed", case.response_due_at, "system", pv.intervention.response.rule,
-                     {"intervention": case.id, "response_due_at": case.response_due_at.isoformat()})
+        _sla_missed(case, ticket, case.response_due_at, pv.intervention.response.rule)
     case.responded_at, case.responded_by, case.status = at, actor.label, "coordinating"
     case.reschedule(pv)
     ticket.event("intervention_responded", at, actor.label, pv.intervention.response.rule,
                  {"intervention": case.id, "within_sla": not late, "response_due_at": case.response_due_at.isoformat()})
+
+
+def _sla_missed(case: Intervention, ticket: Ticket, at: datetime, rule: str | None) -> None:
+    """KS-PI-1: the platform did not respond in time; the miss is on the record (nothing else changes)."""
+    case.sla_missed_at = at
+    ticket.event("intervention_sla_missed", at, "system", rule,
+                 {"intervention": case.id, "response_due_at": case.response_due_at.isoformat()})
 
 
 def request_evidence(case: Intervention, ticket: Ticket, actor: Actor, pv: PolicyVersion, at: datetime) -> None:
@@ -277,9 +282,7 @@ def fire(case: Intervention, ticket: Ticket, order: Order, pv: PolicyVersion, at
     action, rule_id = case.due_action, case.due_rule
     iv = pv.intervention
     if action == "sla_miss":
-        case.sla_missed_at = at
-        ticket.event("intervention_sla_missed", at, "system", rule_id,
-                     {"intervention": case.id, "response_due_at": case.response_due_at.isoformat()})
+        _sla_missed(case, ticket, at, rule_id)
     elif action == "buyer_evidence_closed":
         case.buyer_evidence_closed = True
         ticket.event("evidence_window_closed", at, "system", rule_id,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -545,6 +545,16 @@ def parse_pack(raw: dict[str, Any], source: str) -> PolicyPack:
     return PolicyPack(name=name, title=str(raw.get("title", name)), versions=tuple(versions), source=source)
 
 
+class KeepsPolicy(Protocol):
+    """Anything that keeps the pack version it started under (a ticket, an order, a measure)."""
+
+    @property
+    def policy(self) -> str: ...
+
+    @property
+    def policy_version(self) -> str: ...
+
+
 class PolicyRegistry:
     """The packs this engine knows: the built-in ones plus any custom pack files."""
 
@@ -576,4 +586,14 @@ class PolicyRegistry:
         return sorted(self._packs)
 
     def resolve(self, name: str, version: str) -> PolicyVersion:
+        """One named version of a pack (`kuaishou@2026.1`)."""
         return self.get(name).version(version)
+
+    def in_force(self, name: str, at: datetime) -> PolicyVersion:
+        """The version of pack `name` in force at `at`: what a new ticket, order or evaluation takes."""
+        return self.get(name).at(at)
+
+    def kept_by(self, holder: KeepsPolicy) -> PolicyVersion:
+        """The version a ticket, order or measure keeps from its start: a newer version never moves a
+        running deadline."""
+        return self.get(holder.policy).version(holder.policy_version)

@@ -4,7 +4,7 @@ Generates N shops and M after-sales tickets (with orders, overdue records, inter
 and over-period openings) by Core bulk inserts into a SQLite file (or the PostgreSQL database given by
 --database-url), then, in the same process and over the same rows:
 
-- times `services.governance.metrics_all` (every metric family for all shops, one grouped query each),
+- times `adapters.metrics.metrics_all` (every metric family for all shops, one grouped query each),
 - times a raw SQL aggregate baseline (applications and overdue records per shop in the window: the
   cheapest query that still reads the same ticket and overdue rows),
 - prints both, their ratio, and the full report (metrics + score + measures, sorted) for comparison.
@@ -50,13 +50,13 @@ from sqlalchemy import (
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from shouhou.adapters import metrics as gs  # noqa: E402
 from shouhou.adapters import tables as t  # noqa: E402
 from shouhou.adapters.db import create_schema, drop_schema, make_engine  # noqa: E402
 from shouhou.adapters.uow import SqlUnitOfWork  # noqa: E402
 from shouhou.clock import SHANGHAI, VirtualClock  # noqa: E402
 from shouhou.domain.actors import Actor  # noqa: E402
 from shouhou.policies import PolicyRegistry  # noqa: E402
-from shouhou.services import governance as gs  # noqa: E402
 
 AT = datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI)  # the evaluation instant: the data set is built around it
 SPAN = timedelta(days=45)  # tickets are created over the 45 days before AT (the window is the last 30)
@@ -300,7 +300,7 @@ def main() -> int:
     params = {"start": start, "end": end}
     with engine.connect() as conn:
         conn.execute(baseline[0], params).all()  # warm the page cache alike for both
-        metrics_times, metrics = _timed(lambda: gs.metrics_all(conn, policies, AT), args.runs)
+        metrics_times, metrics = _timed(lambda: gs.metrics_all(conn, lambda name: policies.in_force(name, AT).governance.window.delta, AT), args.runs)
         base_times, base = _timed(lambda: [conn.execute(q, params).all() for q in baseline], args.runs)
     with SqlUnitOfWork(engine, VirtualClock(AT), write=False) as uow:  # the full report, as the CLI reads it
         report_times, report = _timed(lambda: gs.report(uow, PLATFORM, policies, AT, sort="overdue_rate"), 1)

@@ -107,7 +107,7 @@ def copy(src: Path, dst: Path) -> None:
 
 def run_shouhou(path: Path, batch: int, profile: int) -> tuple[int, float, str]:
     engine = make_engine(f"sqlite:///{path}")
-    app = Shouhou(engine, VirtualClock(NOW), PolicyRegistry.default())
+    app = Shouhou.with_fakes(engine, VirtualClock(NOW), PolicyRegistry.default())
     prof = cProfile.Profile() if profile else None
     started = time.perf_counter()
     if prof:

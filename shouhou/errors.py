@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal, TypeVar, get_args
 
-CODES = ("invalid_state", "forbidden", "ineligible", "limit_reached", "invalid_input", "not_found", "unauthenticated")
+Code = Literal["invalid_state", "forbidden", "ineligible", "limit_reached", "invalid_input", "not_found",
+               "unauthenticated"]
+CODES: tuple[Code, ...] = get_args(Code)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -20,7 +24,7 @@ class Reason:
 class Refusal(Exception):
     """A command refused. Raised before anything is written; the transaction rolls back."""
 
-    code: str
+    code: Code
     reasons: list[Reason] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -53,10 +57,22 @@ class Refusal(Exception):
         }
 
 
-def refuse(code: str, zh: str, en: str, rule: str | None = None) -> Refusal:
+def refuse(code: Code, zh: str, en: str, rule: str | None = None) -> Refusal:
     return Refusal(code, [Reason(rule, zh, en)])
 
 
 def not_found(what: str, ident: str) -> Refusal:
     zh_what = {"order": "订单", "ticket": "售后单", "shop": "店铺", "buyer": "买家", "staff": "员工"}.get(what, what)
     return refuse("not_found", f"{zh_what} {ident} 不存在", f"{what} {ident} not found")
+
+
+class BrokenInvariant(RuntimeError):
+    """Stored data contradicts itself (a ticket whose order is gone): a bug or a damaged database,
+    never the caller's fault. Unlike `assert`, it is raised under `python -O` too."""
+
+
+def present(value: T | None, what: str) -> T:
+    """`value`, which the data's own references promise exists; BrokenInvariant when it does not."""
+    if value is None:
+        raise BrokenInvariant(f"{what} is missing")
+    return value

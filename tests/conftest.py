@@ -89,7 +89,7 @@ def notifier() -> MemoryNotifier:
 
 @pytest.fixture
 def app(engine: Engine, clock: VirtualClock, policies: PolicyRegistry, notifier: MemoryNotifier) -> Shouhou:
-    return Shouhou(engine, clock, policies, notifier)
+    return Shouhou.with_fakes(engine, clock, policies, notifier)
 
 
 def run_threads(targets: list[Callable[[], None]]) -> list[BaseException]:

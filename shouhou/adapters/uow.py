@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
-from typing import Any, TypeVar
+from datetime import datetime, timedelta
+from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy import Connection, Engine, Table, and_, func, insert, select, update
 
@@ -14,13 +14,21 @@ from ..clock import Clock
 from ..domain.disputes import Appeal, EvidenceItem, Intervention
 from ..domain.entry import ReopenRequest, SiteMessage
 from ..domain.events import Event
+from ..domain.governance import MeasureAppeal, MeasureInstance, Metrics
 from ..domain.ledger import Clawback, Entry, Payout
 from ..domain.orders import Order
 from ..domain.shops import Buyer, Shop, Staff
 from ..domain.tickets import Ticket
+from . import metrics as m
 from . import tables as t
 
-A = TypeVar("A")
+
+class Identified(Protocol):
+    id: str
+
+
+A = TypeVar("A", bound=Identified)
+Reactor = Callable[["SqlUnitOfWork", list[Event]], None]
 
 
 def _columns(table: Table) -> list[str]:
@@ -38,16 +46,18 @@ def _from_row(cls: type[A], row: Any, cols: list[str]) -> A:
     return obj
 
 
-class Repository:
-    """Loads aggregates of one table and remembers each as loaded, so flush writes only changes."""
+class Repository(Generic[A]):
+    """Loads aggregates of one table and remembers each as loaded (an identity map), so flush writes
+    only changes and collects the events recorded on them. Queries first write the aggregates added
+    to this repository (autoflush), so a query sees what this transaction added."""
 
-    def __init__(self, uow: SqlUnitOfWork, table: Table, cls: type[Any]) -> None:
+    def __init__(self, uow: SqlUnitOfWork, table: Table, cls: type[A]) -> None:
         self.uow, self.table, self.cls = uow, table, cls
         self.cols = _columns(table)
-        self.seen: dict[str, tuple[Any, dict[str, Any]]] = {}
-        self.new: list[Any] = []
+        self.seen: dict[str, tuple[A, dict[str, Any]]] = {}
+        self.new: list[A] = []
 
-    def _load(self, rows: Iterable[Any]) -> list[Any]:
+    def _load(self, rows: Iterable[Any]) -> list[A]:
         out = []
         for row in rows:
             key = row._mapping["id"]
@@ -59,7 +69,7 @@ class Repository:
             out.append(obj)
         return out
 
-    def get(self, ident: str, lock: bool = False) -> Any | None:
+    def get(self, ident: str, lock: bool = False) -> A | None:
         if ident in self.seen:
             return self.seen[ident][0]
         for obj in self.new:
@@ -82,7 +92,8 @@ class Repository:
             self._load(self.uow.conn.execute(stmt))
 
     def where(self, *conds: Any, order_by: Sequence[Any] = (), limit: int | None = None,
-              offset: int | None = None) -> list[Any]:
+              offset: int | None = None, lock: bool = False) -> list[A]:
+        self._write_new()
         stmt = select(self.table).where(and_(*conds)) if conds else select(self.table)
         if order_by:
             stmt = stmt.order_by(*order_by)
@@ -90,9 +101,12 @@ class Repository:
             stmt = stmt.limit(limit)
         if offset:
             stmt = stmt.offset(offset)
+        if lock and self.uow.dialect == "postgresql":
+            stmt = stmt.with_for_update()
         return self._load(self.uow.conn.execute(stmt))
 
     def count(self, *conds: Any) -> int:
+        self._write_new()
         stmt = select(func.count()).select_from(self.table)
         if conds:
             stmt = stmt.where(and_(*conds))
@@ -104,19 +118,46 @@ class Repository:
         stmt = select(self.table.c.id).where(self.table.c.id == ident)
         return self.uow.conn.execute(stmt).first() is not None
 
-    def add(self, obj: Any) -> None:
+    def add(self, obj: A) -> None:
         self.new.append(obj)
 
-    def flush(self) -> list[Any]:
-        """Write new and changed rows; return the aggregates written (for their events)."""
-        conn = self.uow.conn
-        touched = []
+    def lock(self, idents: Iterable[str]) -> None:
+        """Take the rows' locks in id order (PostgreSQL; SQLite's transaction holds the database's write
+        lock already), whether or not they were loaded before, so that transactions that lock the same
+        rows wait for each other instead of deadlocking."""
+        ids = sorted(set(idents))
+        if ids and self.uow.dialect == "postgresql":
+            self.uow.conn.execute(select(self.table.c.id).where(self.table.c.id.in_(ids))
+                                  .order_by(self.table.c.id).with_for_update())
+
+    def refresh(self, ident: str, columns: Sequence[str]) -> None:
+        """Lock the row (PostgreSQL) and take `columns` as committed, for those this transaction has
+        not changed: another transaction may have changed them since this one read the row."""
+        seen = self.seen.get(ident)
+        if self.uow.dialect != "postgresql" or seen is None:
+            return
+        row = self.uow.conn.execute(select(*(self.table.c[c] for c in columns))
+                                    .where(self.table.c.id == ident).with_for_update()).first()
+        if row is None:
+            return
+        obj, before = seen
+        for col in columns:
+            if getattr(obj, col) == before[col]:
+                setattr(obj, col, row._mapping[col])
+                before[col] = row._mapping[col]
+
+    def _write_new(self) -> None:
         if self.new:
-            conn.execute(insert(self.table), [_to_row(o, self.cols) for o in self.new])
+            self.uow.conn.execute(insert(self.table), [_to_row(o, self.cols) for o in self.new])
             for o in self.new:
                 self.seen[o.id] = (o, _to_row(o, self.cols))
-            touched.extend(self.new)
             self.new = []
+
+    def flush(self) -> list[A]:
+        """Write new and changed rows; return every aggregate this repository holds (for their events)."""
+        conn = self.uow.conn
+        touched: list[A] = []
+        self._write_new()
         for key, (obj, before) in list(self.seen.items()):
             now = _to_row(obj, self.cols)
             changed = {c: v for c, v in now.items() if v != before[c]}
@@ -127,11 +168,27 @@ class Repository:
         return touched
 
 
-class SqlUnitOfWork:
-    """`with uow: ...; uow.commit()`. Leaving without commit rolls back: a refused command changes nothing."""
+class MeasureRepository(Repository[MeasureInstance]):
+    def of_shop(self, shop_id: str) -> list[MeasureInstance]:
+        """Every measure the shop has had, in the order they started."""
+        c = self.table.c
+        return self.where(c.shop_id == shop_id, order_by=(c.started_at, c.id))
 
-    def __init__(self, engine: Engine, clock: Clock, write: bool = True,
-                 reactor: Callable[[SqlUnitOfWork, list[Event]], None] | None = None) -> None:
+
+class MeasureAppealRepository(Repository[MeasureAppeal]):
+    def of_measure(self, measure_id: str) -> list[MeasureAppeal]:
+        c = self.table.c
+        return self.where(c.measure_id == measure_id, order_by=(c.filed_at, c.id))
+
+
+class SqlUnitOfWork:
+    """`with uow: ...; uow.commit()`. Leaving without commit rolls back: a refused command changes nothing.
+
+    Every aggregate goes through a repository; `commit` writes what changed, stores the events
+    recorded on the aggregates (the only way events travel), lets the reactor answer them in the
+    same transaction (services.reactions: money and governance), and commits."""
+
+    def __init__(self, engine: Engine, clock: Clock, write: bool = True, reactor: Reactor | None = None) -> None:
         self.engine, self.clock, self.write, self.reactor = engine, clock, write, reactor
         self.conn: Connection
 
@@ -150,8 +207,13 @@ class SqlUnitOfWork:
         self.interventions = Repository(self, t.interventions, Intervention)
         self.appeals = Repository(self, t.appeals, Appeal)
         self.evidence = Repository(self, t.evidence_items, EvidenceItem)
+        self.measures = MeasureRepository(self, t.measures, MeasureInstance)
+        self.measure_appeals = MeasureAppealRepository(self, t.measure_appeals, MeasureAppeal)
+        self.repositories: tuple[Repository[Any], ...] = (
+            self.shops, self.staff, self.buyers, self.orders, self.tickets, self.reopen_requests, self.messages,
+            self.payouts, self.clawbacks, self.interventions, self.appeals, self.evidence, self.measures,
+            self.measure_appeals)
         self.committed = False
-        self.extra_events: list[Event] = []
         self.journal: list[Entry] = []  # entries posted in this transaction, written at flush
         return self
 
@@ -167,8 +229,8 @@ class SqlUnitOfWork:
         return self.conn.dialect.name
 
     def commit(self) -> list[Event]:
-        """Write everything, let the reactor (money) answer the new events in the same transaction,
-        write what it changed, and commit."""
+        """Write everything, let the reactor answer the new events in the same transaction, write what
+        it changed (its own events answered in turn, a few rounds at most), and commit."""
         events = self.flush()
         fresh = events
         for _ in range(4):
@@ -183,13 +245,10 @@ class SqlUnitOfWork:
 
     def flush(self) -> list[Event]:
         touched: list[Any] = []
-        for repo in (self.shops, self.staff, self.buyers, self.orders, self.tickets, self.reopen_requests,
-                     self.messages, self.payouts, self.clawbacks, self.interventions, self.appeals,
-                     self.evidence):
+        for repo in self.repositories:
             touched.extend(repo.flush())
         self._write_journal()
-        events = list(self.extra_events)
-        self.extra_events = []
+        events: list[Event] = []
         for agg in touched:
             drain = getattr(agg, "drain_events", None)
             if drain:
@@ -201,9 +260,12 @@ class SqlUnitOfWork:
     def _write_journal(self) -> None:
         recorded_at = self.clock.now()
         for e in self.journal:
-            entry_id = self.conn.execute(insert(t.journal_entries).values(
+            key = self.conn.execute(insert(t.journal_entries).values(
                 kind=e.kind, at=e.at, shop_id=e.shop_id, order_id=e.order_id, ticket_id=e.ticket_id, rule=e.rule,
-                memo=e.memo, recorded_at=recorded_at)).inserted_primary_key[0]
+                memo=e.memo, recorded_at=recorded_at)).inserted_primary_key
+            if key is None:
+                raise RuntimeError("the database gave no id for a journal entry")
+            entry_id = key[0]
             self.conn.execute(insert(t.journal_lines),
                               [{"entry_id": entry_id, "account": x.account, "amount": x.amount} for x in e.lines])
         self.journal = []
@@ -283,6 +345,14 @@ class SqlUnitOfWork:
         if best is not None and best.tzinfo is None:  # raw aggregate on SQLite bypasses the type
             best = t.Instant().process_result_value(best, self.conn.dialect)
         return best
+
+    def metrics(self, shop_id: str, at: datetime, window: timedelta) -> Metrics:
+        """One shop's governance metrics over (at - window, at] (KS-GOV-2), in this transaction."""
+        return m.metrics_for(self.conn, shop_id, at, window)
+
+    def metrics_all(self, window_of: Callable[[str], timedelta], at: datetime) -> dict[str, Metrics]:
+        """Every shop's metrics at `at`, each over its pack's window."""
+        return m.metrics_all(self.conn, window_of, at)
 
     def token(self, token_hash: str) -> dict[str, Any] | None:
         row = self.conn.execute(select(t.tokens).where(t.tokens.c.token_hash == token_hash)).first()

@@ -36,9 +36,15 @@ class Actor:
     def is_platform(self) -> bool:
         return self.kind in ("platform", "system")
 
-    def sees_shop(self, shop_id: str) -> bool:
-        """Tenancy: the platform sees every shop, staff only their own, buyers none."""
-        return self.is_platform or (self.is_staff and self.shop_id == shop_id)
+    def sees(self, shop_id: str, buyer_id: str | None = None) -> bool:
+        """Tenancy, the one rule: the platform sees everything, shop staff what belongs to their shop,
+        a buyer what is theirs (an object with a buyer: an order, a ticket, a request). A shop's own
+        records (measures, balances) have no buyer: buyers see none of them."""
+        if self.is_platform:
+            return True
+        if self.is_staff:
+            return self.shop_id == shop_id
+        return self.is_buyer and buyer_id is not None and self.id == buyer_id
 
     @property
     def is_platform_staff(self) -> bool:

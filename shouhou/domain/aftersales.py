@@ -10,14 +10,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ..clock import SHANGHAI
-from ..errors import Reason, Refusal, refuse
+from ..errors import Code, Reason, Refusal, refuse
 from ..money import format_yuan
 from ..policies import REASONS, PolicyVersion, Span
 from .actors import Actor, require
 from .orders import Order
 from .tickets import TICKET_TYPES, Ticket
 
-_CODE_PRECEDENCE = ("ineligible", "limit_reached", "invalid_input")
+_CODE_PRECEDENCE: tuple[Code, ...] = ("ineligible", "limit_reached", "invalid_input")
 
 
 def _fmt(at: datetime) -> str:

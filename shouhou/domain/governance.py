@@ -13,11 +13,13 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from ..errors import refuse
+from ..clock import SHANGHAI
+from ..errors import Refusal, refuse
 from ..money import format_yuan
 from ..policies import MEASURES, GovernanceRules, Measure, PolicyVersion, ScoreFormula
 from .actors import Actor, require
 from .events import Event, Recorder
+from .shops import Shop
 
 PENALTY = "platform:penalty"  # the platform's income from liquidated damages (违约金); never negative
 
@@ -427,3 +429,26 @@ def decide_appeal(appeal: MeasureAppeal, inst: MeasureInstance, actor: Actor, at
         void(inst, actor, at, answer)
     inst.event("measure_appeal_decided", at, actor.label, inst.rule,
                {"appeal": appeal.id, "upheld": upheld, "answer": answer, "status": inst.status})
+
+
+# -- effects read by the other use cases ------------------------------------------------------------
+
+def refund_handling_off(shop: Shop, pv: PolicyVersion) -> str | None:
+    """KS-GOV-4: the rule that took the shop's refund handling away, or None while it has it."""
+    if shop.refund_handling != "disabled":
+        return None
+    return pv.governance.high_risk.rule if pv.governance.high_risk else pv.governance.evaluation.rule
+
+
+def cart_refusal(shop: Shop, pv: PolicyVersion, suspension: MeasureInstance | None) -> Refusal:
+    """KS-GOV-3: the shop's shopping cart is suspended (by `suspension`, the measure in force that
+    ends last): no order can be created for it."""
+    gov = pv.governance
+    rule = suspension.rule if suspension else (gov.cart_suspension.rule if gov.cart_suspension
+                                               else gov.evaluation.rule)
+    ends = suspension.ends_at if suspension else None
+    until = ends.astimezone(SHANGHAI).isoformat() if ends else None
+    return refuse("ineligible",
+                  f"店铺 {shop.id} 的购物车功能已被暂停" + (f",至 {until}" if until else "") + ",不能创建订单(大量售后逾期)",
+                  f"shop {shop.id}'s shopping cart is suspended" + (f" until {until}" if until else "")
+                  + " (mass overdue after-sales): orders cannot be created", rule)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+
+from .events import Event, Recorder
 
 SHOP_STATUSES = ("normal", "suspended", "closed")
 
 
-@dataclass
-class Shop:
+@dataclass(eq=False)
+class Shop(Recorder):
     id: str
     name: str
     policy: str
@@ -28,6 +30,7 @@ class Shop:
     cart_suspended: bool = False  # KS-GOV-3: no new orders
     governance_evaluated_at: datetime | None = None
     governance_due_at: datetime | None = None  # the next evaluation or the next end of a measure
+    pending_events: list[Event] = field(default_factory=list, repr=False, compare=False)
 
 
 @dataclass

@@ -38,6 +38,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from ..adapters import calendar, db
 from ..adapters.blobs import LocalBlobStore
+from ..adapters.notifier import LogNotifier, LogPusher
 from ..adapters.payment import FakeChannel
 from ..adapters.tables import metadata
 from ..clock import SHANGHAI, SystemClock
@@ -46,8 +47,8 @@ from ..domain.actors import PLATFORM_ROLES, Actor
 from ..errors import Refusal
 from ..policies import PolicyPack, PolicyPackError, PolicyRegistry, PolicyVersion, load_pack
 from ..services import commands as c
-from ..services import governance as gs
 from ..services.app import Shouhou
+from ..services.views import governance as gs
 from .api import create_app
 from .demo import load_demo
 from .scenario import run_file
@@ -160,7 +161,8 @@ def _shouhou(settings: Settings, engine: Engine, policies: PolicyRegistry) -> Sh
             days = calendar.OfficialCalendar(calendar.load_calendar_file(settings.calendar_file))
         except calendar.CalendarFileError as e:
             _fail(str(e), 2)
-    return Shouhou(engine, SystemClock(), policies, channel=channel, blobs=LocalBlobStore(settings.blob_dir),
+    return Shouhou(engine, SystemClock(), policies, notifier=LogNotifier(), pusher=LogPusher(), channel=channel,
+                   blobs=LocalBlobStore(settings.blob_dir),
                    is_workday=days.is_workday)
 
 

@@ -31,8 +31,8 @@ from typing import Any
 from ..domain.actors import Actor
 from ..money import parse_yuan
 from ..services import commands as c
-from ..services import queries
 from ..services.app import Shouhou
+from ..services.views import tickets as queries
 
 PLATFORM = Actor("platform", "demo-ops", role="platform_operator")
 KS_SHOP, DY_SHOP, SLOW_SHOP = "ks-demo", "dy-demo", "ks-slow"

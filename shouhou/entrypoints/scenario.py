@@ -21,8 +21,8 @@ from ..errors import Refusal
 from ..money import MoneyFormatError, format_yuan, parse_yuan
 from ..policies import PolicyPackError, PolicyRegistry, load_pack
 from ..services import commands as c
-from ..services import governance
 from ..services.app import Shouhou
+from ..services.views import governance
 from .scenario_file import Node, ScenarioFileError, load_yaml, parse_instant, parse_time
 
 PLATFORM = Actor("platform", "scenario", role="platform_operator")
@@ -95,7 +95,7 @@ class _Run:
         self.pack = self._policy()
         self.start = self._time(doc, "start", None)
         self.clock = VirtualClock(self.start)
-        self.app = Shouhou(engine, self.clock, self.policies, MemoryNotifier())
+        self.app = Shouhou.with_fakes(engine, self.clock, self.policies, MemoryNotifier())
         self.staff: dict[str, Actor] = {}
         self.tickets: dict[str, str] = {}  # scenario name -> engine id
         self.names: dict[str, str] = {}  # engine id -> scenario name
@@ -407,7 +407,7 @@ class _Run:
                     "debt": format_yuan(-uow.balance(ledger.debt(name))),
                     # governance (KS-GOV-3, KS-GOV-4): measures in force in ladder order
                     "refund_handling": s.refund_handling,
-                    "measures": governance.measures_in_force(uow.conn, name)}
+                    "measures": governance.measures_in_force(uow, name)}
 
     def _same(self, key: str, want: Any, have: Any, node: Node) -> bool:
         if key in ("refunded", "wallet", "deposit", "debt"):

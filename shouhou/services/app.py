@@ -1,4 +1,5 @@
-"""The one wiring point: clock, database, policy registry and notifier, and the command bus."""
+"""The one wiring point: the engine with its clock, database, policy packs and adapters, the table of
+commands and their handlers, and the worker's tick."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 from ..adapters import calendar
 from ..adapters.blobs import BlobStore, MemoryBlobStore
-from ..adapters.notifier import LogNotifier, LogPusher, Notifier, Pusher
+from ..adapters.notifier import MemoryNotifier, MemoryPusher, Notifier, Pusher
 from ..adapters.payment import FakeChannel, PaymentChannel
 from ..adapters.uow import SqlUnitOfWork
 from ..clock import Clock
@@ -21,8 +22,60 @@ from ..domain.events import Event
 from ..domain.workdays import IsWorkday
 from ..errors import Refusal, refuse
 from ..policies import PolicyRegistry
-from . import deadlines, money
-from .handlers import HANDLERS, Context
+from . import commands as c
+from . import deadlines, disputes, entry, governance, money, orders, reactions, shops, tickets
+from .context import Context
+
+Handler = Callable[[Any, Actor, SqlUnitOfWork, Context], Any]
+
+HANDLERS: dict[type, Handler] = {
+    # shops, staff, buyers, tokens
+    c.CreateShop: shops.create_shop,
+    c.SetShopStatus: shops.set_shop_status,
+    c.AddStaff: shops.add_staff,
+    c.AddBuyer: shops.add_buyer,
+    c.IssueToken: shops.issue_token,
+    # orders
+    c.ImportOrder: orders.import_order,
+    c.ShipOrder: orders.ship_order,
+    c.SignOrder: orders.sign_order,
+    c.ConfirmOrder: orders.confirm_order,
+    # tickets (RULES §2–§5)
+    c.Apply: tickets.apply,
+    c.Cancel: tickets.cancel,
+    c.Approve: tickets.approve,
+    c.Reject: tickets.reject,
+    c.SubmitWaybill: tickets.submit_waybill,
+    c.ConfirmReturn: tickets.confirm_return,
+    c.ShipReplacement: tickets.ship_replacement,
+    c.SignReplacement: tickets.sign_replacement,
+    c.ConfirmReplacement: tickets.confirm_replacement,
+    c.RefundInstead: tickets.refund_instead,
+    # the over-period entry (RULES §7)
+    c.OpenEntry: entry.open_entry,
+    c.RequestReopen: entry.request_reopen,
+    c.DeclineReopen: entry.decline_reopen,
+    # money (RULES §8)
+    c.TopUp: money.top_up,
+    c.WithdrawDeposit: money.withdraw_deposit,
+    # platform intervention (RULES §6)
+    c.RefuseReturn: disputes.refuse_return,
+    c.RequestIntervention: disputes.request_intervention,
+    c.RespondIntervention: disputes.respond,
+    c.RequestEvidence: disputes.request_evidence,
+    c.SubmitEvidence: disputes.submit_evidence,
+    c.Rule: disputes.rule,
+    c.FileAppeal: disputes.file_ruling_appeal,
+    c.DecideAppeal: disputes.decide_ruling_appeal,
+    # merchant governance (RULES §9)
+    c.EvaluateShop: governance.evaluate_shop,
+    c.LiftMeasure: governance.lift_measure,
+    c.AppealMeasure: governance.appeal_measure,
+    c.DecideMeasureAppeal: governance.decide_measure_appeal,
+}
+
+RETRYABLE = ("40001", "40P01")  # PostgreSQL: serialization failure, deadlock detected
+log = logging.getLogger("shouhou.app")
 
 
 def data_refusal() -> Refusal:
@@ -32,39 +85,48 @@ def data_refusal() -> Refusal:
                   "that cannot be stored (such as NUL)")
 
 
-RETRYABLE = ("40001", "40P01")  # PostgreSQL: serialization failure, deadlock detected
-log = logging.getLogger("shouhou.app")
-
-
 class Shouhou:
     """The engine: `handle(command, actor)` runs one use case in one transaction; `tick()` fires
-    what is due. Notifications leave only after the commit."""
+    what is due. Notifications leave only after the commit.
 
-    def __init__(self, engine: Engine, clock: Clock, policies: PolicyRegistry,
-                 notifier: Notifier | None = None, pusher: Pusher | None = None,
-                 channel: PaymentChannel | None = None, blobs: BlobStore | None = None,
-                 is_workday: IsWorkday | None = None) -> None:
+    Every adapter is named: a process that forgets its payment channel or blob store fails at start
+    instead of refunding through a fake. Tests, the demo and the scenario runner build the engine
+    with in-memory stand-ins through `Shouhou.with_fakes`."""
+
+    def __init__(self, engine: Engine, clock: Clock, policies: PolicyRegistry, *, notifier: Notifier,
+                 pusher: Pusher, channel: PaymentChannel, blobs: BlobStore,
+                 is_workday: IsWorkday = calendar.is_workday) -> None:
         self.engine, self.clock, self.policies = engine, clock, policies
-        self.notifier = notifier or LogNotifier()
-        self.pusher = pusher or LogPusher()
-        self.channel = channel or FakeChannel()
-        self.blobs = blobs or MemoryBlobStore()
-        self.is_workday = is_workday or calendar.is_workday
-        self._reactor = money.react(policies)
+        self.notifier, self.pusher, self.channel, self.blobs = notifier, pusher, channel, blobs
+        self.is_workday = is_workday
 
-    def uow(self, write: bool = True) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, self.clock, write=write, reactor=self._reactor)
+    @classmethod
+    def with_fakes(cls, engine: Engine, clock: Clock, policies: PolicyRegistry, notifier: Notifier | None = None,
+                   pusher: Pusher | None = None, channel: PaymentChannel | None = None,
+                   blobs: BlobStore | None = None, is_workday: IsWorkday | None = None) -> Shouhou:
+        """For tests, the demo and scenarios: in-memory notifier, pusher and blob store and the fake
+        payment channel, wherever no adapter is given."""
+        return cls(engine, clock, policies, notifier=notifier or MemoryNotifier(), pusher=pusher or MemoryPusher(),
+                   channel=channel or FakeChannel(), blobs=blobs or MemoryBlobStore(),
+                   is_workday=is_workday or calendar.is_workday)
+
+    def context(self, now: datetime | None = None) -> Context:
+        return Context(now=now or self.clock.now(), policies=self.policies, blobs=self.blobs,
+                       is_workday=self.is_workday)
+
+    def uow(self, write: bool = True, ctx: Context | None = None) -> SqlUnitOfWork:
+        """A unit of work whose commit runs the reaction table at ctx.now (the clock's now unless given)."""
+        return SqlUnitOfWork(self.engine, self.clock, write=write, reactor=reactions.reactor(ctx or self.context()))
 
     def handle(self, cmd: object, actor: Actor, now: datetime | None = None) -> Any:
         """Run one command in one transaction. A transaction that loses a race the database detects
         (a PostgreSQL deadlock or serialization failure) is run again from the start; a unique key
         taken meanwhile is an invalid_state refusal. Nothing is written unless it all commits."""
-        handler: Callable[..., Any] = HANDLERS[type(cmd)]
-        ctx = Context(now=now or self.clock.now(), policies=self.policies, blobs=self.blobs,
-                      is_workday=self.is_workday)
+        handler = HANDLERS[type(cmd)]
+        ctx = self.context(now)
         for attempt in range(3):
             try:
-                with self.uow() as uow:
+                with self.uow(ctx=ctx) as uow:
                     result = handler(cmd, actor, uow, ctx)
                     events = uow.commit()
                 break
@@ -92,10 +154,10 @@ class Shouhou:
 
     def tick(self, now: datetime | None = None, batch: int = 200) -> int:
         """Fire every automatic action due by `now`, then send due refunds through the channel."""
-        now = now or self.clock.now()
-        fired = deadlines.sweep(self.uow, self.policies, now, batch, self._publish)
+        ctx = self.context(now)
+        fired = deadlines.sweep(lambda: self.uow(ctx=ctx), ctx, batch, self._publish)
         for _ in range(1000):  # batch by batch until no refund is due at `now` (each claim moves its due)
-            events = money.pay_out(self.uow, self.channel, self.policies, now, batch)
+            events = money.pay_out(lambda: self.uow(ctx=ctx), self.channel, self.policies, ctx.now, batch)
             if not events:
                 break
             self._publish(events)

@@ -138,9 +138,6 @@ class RequestIntervention:
     reason: str | None = None
 
 
-TicketCommand = Cancel | Approve | Reject | SubmitWaybill | ConfirmReturn | RefuseReturn | RequestIntervention
-
-
 @dataclass(frozen=True)
 class OpenEntry:
     order_id: str
@@ -237,3 +234,29 @@ class DecideAppeal:
     upheld: bool
     answer: str | None = None
     fault_after: str | None = None
+
+
+# -- merchant governance (RULES §9) -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class EvaluateShop:
+    shop_id: str
+
+
+@dataclass(frozen=True)
+class LiftMeasure:
+    measure_id: str
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class AppealMeasure:
+    measure_id: str
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class DecideMeasureAppeal:
+    appeal_id: str
+    upheld: bool
+    answer: str | None = None

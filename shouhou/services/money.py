@@ -1,99 +1,113 @@
-"""Money in the same transaction as the state change that causes it (RULES §8): the unit of work
-hands this module the events it is about to commit, and it posts the journal entries they call for.
+"""Money (RULES §8): journal entries posted in the same transaction as the state change that causes
+them, and the payouts that leave after it.
 
-- `order_created`  (a paid order) -> payment into the order's escrow
-- `order_completed`               -> settlement net of refunds (GEN-ORD-3); nothing for a fully
-                                     refunded order, which closed instead (GEN-ORD-4)
-- `refunded`                      -> refund funding: from escrow before settlement; after it from
-                                     wallet -> deposit -> advance compensation, owed as debt (DY-OP-9);
-                                     commissions and TR back to the shop where KS-FEE-1 / KS-OP-8 say
-                                     so (never on Douyin, DY-OP-8); a payout to the buyer's account
-- `overdue_recorded`, `ruled`,    -> the shop's governance evaluation (services.governance, KS-GOV-3):
-  `appeal_upheld`                    measures, and liquidated damages debited through `Books`
-The payout itself leaves through the payment channel after commit (`pay_out`).
+Reactions (services.reactions runs them inside the unit of work's commit):
+- `shop_created`    -> the shop's opening balances
+- `order_created`   -> payment into the order's escrow (or, for an order that settled before shouhou
+                       knew it, the promoters' and the platform's opening shares)
+- `order_completed` -> settlement net of refunds (GEN-ORD-3); nothing for a fully refunded order,
+                       which closed instead (GEN-ORD-4)
+- `refunded`        -> refund funding: from escrow before settlement; after it from wallet -> deposit
+                       -> advance compensation, owed as debt (DY-OP-9); commissions and TR back to the
+                       shop where KS-FEE-1 / KS-OP-8 say so (never on Douyin, DY-OP-8); a payout to the
+                       buyer's account
+Commands: top-up (debt first) and deposit withdrawal (KS-EXIT-1). The worker retries clawbacks
+(`retry_clawback`) and sends due payouts through the payment channel after commit (`pay_out`).
 """
 
 from __future__ import annotations
 
 import logging
-import secrets
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
 from ..adapters import tables
 from ..adapters.payment import ChannelResult, PaymentChannel
 from ..adapters.uow import SqlUnitOfWork
 from ..domain import ledger as L
+from ..domain.actors import Actor, require
 from ..domain.events import Event
 from ..domain.orders import Order
 from ..domain.shops import Shop
 from ..domain.tickets import Ticket
+from ..errors import BrokenInvariant, Reason, Refusal, present, refuse
 from ..money import format_yuan
 from ..policies import PolicyRegistry, PolicyVersion
-from . import governance
+from . import commands as c
+from .access import shop_of, visible_shop
+from .books import Books
+from .context import Context, Fired, new_id
+from .views.money import exit_check
 
 log = logging.getLogger("shouhou.money")
+MONEY_ROLES = ("owner", "admin")
 
 
-class Books:
-    """Posting to the journal within one unit of work, keeping the shop's cached balances equal to
-    the sums of their lines."""
+# -- commands -------------------------------------------------------------------------------------
 
-    def __init__(self, uow: SqlUnitOfWork) -> None:
-        self.uow = uow
-
-    def balance(self, account: str) -> int:
-        return self.uow.balance(account)
-
-    def post(self, e: L.Entry | None) -> L.Entry | None:
-        if e is None:
-            return None
-        self.uow.journal.append(e)
-        for line in e.lines:
-            kind, _, shop_id = line.account.partition(":")
-            if kind in ("wallet", "deposit", "debt"):
-                shop: Shop | None = self.uow.shops.get(shop_id)
-                if shop is None:
-                    continue
-                if kind == "wallet":
-                    shop.wallet_fen += line.amount
-                elif kind == "deposit":
-                    shop.deposit_fen += line.amount
-                else:
-                    shop.debt_fen -= line.amount
-        return e
-
-    def pay_shop(self, shop_id: str, amount: int, into: str, at: datetime, source: str, kind: str,
-                 **kw: Any) -> int:
-        """Money for a shop from `source`: its debt first, the rest `into` its wallet or deposit.
-        Returns how much went to the debt."""
-        repay_moves, rest = L.recover_debt(shop_id, self.balance(L.debt(shop_id)), amount)
-        target = L.wallet(shop_id) if into == "wallet" else L.deposit(shop_id)
-        self.post(L.entry(kind, at, [(source, -amount), *repay_moves, (target, rest)], shop_id=shop_id, **kw))
-        return amount - rest
+def top_up(cmd: c.TopUp, actor: Actor, uow: SqlUnitOfWork, ctx: Context) -> int:
+    """The shop pays money in; an outstanding debt is recovered first. Returns what went to the debt."""
+    shop = visible_shop(uow, actor, cmd.shop_id, lock=True)
+    require(actor.is_platform or actor.role in MONEY_ROLES, "只有主账号或管理员可以充值",
+            "only the owner or an admin may top up")
+    if cmd.account not in ("wallet", "deposit"):
+        raise refuse("invalid_input", "账户须为 wallet 或 deposit", "account must be wallet or deposit")
+    if cmd.amount_fen <= 0:
+        raise refuse("invalid_input", "充值金额须大于 0", "amount must be > 0")
+    repaid = Books(uow).pay_shop(shop.id, cmd.amount_fen, cmd.account, ctx.now, L.topup(shop.id), "top_up")
+    shop.record(Event("topped_up", ctx.now, actor.label, shop_id=shop.id,
+                      payload={"account": cmd.account, "amount": format_yuan(cmd.amount_fen),
+                               "debt_recovered": format_yuan(repaid)}))
+    return repaid
 
 
-def opening_balances(uow: SqlUnitOfWork, shop: Shop, at: datetime) -> None:
+def withdraw_deposit(cmd: c.WithdrawDeposit, actor: Actor, uow: SqlUnitOfWork, ctx: Context) -> None:
+    """KS-EXIT-1: the deposit leaves only when the after-sales waiting period is over."""
+    shop = visible_shop(uow, actor, cmd.shop_id, lock=True)
+    require(actor.is_platform or actor.role == "owner", "只有主账号可以提取保证金", "only the owner may withdraw the deposit")
+    pv = ctx.policies.in_force(shop.policy, ctx.now)
+    check = exit_check(uow, shop, pv, ctx.now)
+    if check["blocking"]:
+        head = Reason(check["rule"], "售后等待期未满足,不能提取保证金", "the after-sales waiting period is not over")
+        raise Refusal("ineligible", [head, *(Reason(b["rule"], b["message_zh"], b["message_en"])
+                                             for b in check["blocking"][:20])])
+    books = Books(uow)
+    available = books.balance(L.deposit(shop.id))
+    if cmd.amount_fen <= 0 or cmd.amount_fen > available:
+        raise refuse("invalid_input", f"提取金额须大于 0 且不超过保证金余额 {format_yuan(available)}",
+                     f"amount must be > 0 and at most the deposit {format_yuan(available)}")
+    books.post(L.entry("deposit_withdrawal", ctx.now, [(L.deposit(shop.id), -cmd.amount_fen),
+                                                       (L.topup(shop.id), cmd.amount_fen)],
+                       shop_id=shop.id, rule=pv.governance.exit_waiting.rule))
+    shop.record(Event("deposit_withdrawn", ctx.now, actor.label, shop_id=shop.id,
+                      rule=pv.governance.exit_waiting.rule, payload={"amount": format_yuan(cmd.amount_fen)}))
+
+
+# -- reactions ------------------------------------------------------------------------------------
+
+def open_accounts(uow: SqlUnitOfWork, ctx: Context, e: Event) -> None:
     """A shop arrives with balances from before shouhou: one opening entry. (The shop row already
     carries them, so the entry goes straight to the journal rather than through Books.post.)"""
-    e = L.entry("opening", at, [(L.OPENING, -(shop.wallet_fen + shop.deposit_fen)),
-                                (L.wallet(shop.id), shop.wallet_fen), (L.deposit(shop.id), shop.deposit_fen)],
-                shop_id=shop.id)
-    if e is not None:
-        uow.journal.append(e)
+    shop = shop_of(uow, present(e.shop_id, "the shop of shop_created"))
+    opening = L.entry("opening", ctx.now, [(L.OPENING, -(shop.wallet_fen + shop.deposit_fen)),
+                                        (L.wallet(shop.id), shop.wallet_fen), (L.deposit(shop.id), shop.deposit_fen)],
+                      shop_id=shop.id)
+    if opening is not None:
+        uow.journal.append(opening)
 
 
-def order_arrived(uow: SqlUnitOfWork, order: Order, at: datetime) -> None:
+def take_payment(uow: SqlUnitOfWork, ctx: Context, e: Event) -> None:
     """A paid order: its money waits in escrow. An order imported as already completed settled before
     shouhou knew it: the shop's opening wallet has its share; the promoters and the platform get theirs
     as opening balances, so a later clawback has something to take back."""
+    order = present(uow.orders.get(present(e.order_id, "the order of order_created")), f"order {e.order_id}")
     books = Books(uow)
     if order.status == "completed":
         order.settled_at = order.completed_at
         net = order.amount_fen - order.refunded_fen
         cut = L.split(net, order.commission)
         moves = [(promoter_account(order, r), v) for r, v in cut.promoters.items()] + [(L.FEE, cut.fee)]
-        books.post(L.entry("opening", at, [(L.OPENING, -(cut.fee + sum(cut.promoters.values()))), *moves],
+        books.post(L.entry("opening", ctx.now, [(L.OPENING, -(cut.fee + sum(cut.promoters.values()))), *moves],
                            shop_id=order.shop_id, order_id=order.id, memo={"settled_before_import": True}))
         return
     books.post(L.entry("payment", order.created_at, [(L.CHANNEL, -order.amount_fen),
@@ -105,37 +119,19 @@ def promoter_account(order: Order, role: str) -> str:
     return L.promoter(role, order.promoters.get(role) or f"{order.shop_id}-{role}")
 
 
-# -- reactions ------------------------------------------------------------------------------------
-
-def react(policies: PolicyRegistry) -> Any:
-    def reactor(uow: SqlUnitOfWork, events: list[Event]) -> None:
-        governance.lock_shops(uow, events)
-        triggered: dict[str, list[tuple[datetime, str]]] = {}
-        for e in events:
-            if e.type == "order_completed" and e.order_id:
-                settle(uow, policies, e.order_id, e.at)
-            elif e.type == "refunded" and e.ticket_id:
-                fund_refund(uow, policies, e.ticket_id, e.at, e.rule)
-            elif e.type in governance.TRIGGERS and e.shop_id:
-                triggered.setdefault(e.shop_id, []).append((e.at, e.type))
-        # KS-GOV-3: overdue records (KS-GOV-1) and rulings are evaluated in the transaction that makes
-        # them, each at its own time (a sweep's batch may hold many of one shop's).
-        for shop_id, records in triggered.items():
-            governance.evaluate_records(uow, policies, shop_id, records)
-    return reactor
-
-
-def settle(uow: SqlUnitOfWork, policies: PolicyRegistry, order_id: str, at: datetime) -> None:
+def settle(uow: SqlUnitOfWork, ctx: Context, e: Event) -> None:
     """GEN-ORD-3: the shop, the promoters and the platform are paid on the amount net of refunds."""
-    order = uow.orders.get(order_id, lock=True)
-    assert order is not None
+    if e.order_id is None:
+        return
+    at = e.at
+    order = present(uow.orders.get(e.order_id, lock=True), f"order {e.order_id}")
     if order.settled_at is not None:
         return
-    pv = policies.resolve(order.policy, order.policy_version)
+    pv = ctx.policies.kept_by(order)
     books = Books(uow)
     net = books.balance(L.escrow(order.id))
     if net != order.amount_fen - order.refunded_fen:
-        raise AssertionError(f"escrow of {order.id} holds {net}, expected {order.amount_fen - order.refunded_fen}")
+        raise BrokenInvariant(f"escrow of {order.id} holds {net}, expected {order.amount_fen - order.refunded_fen}")
     order.settled_at = at
     if net == 0:
         return  # GEN-ORD-4: nothing to settle
@@ -152,14 +148,15 @@ def settle(uow: SqlUnitOfWork, policies: PolicyRegistry, order_id: str, at: date
                                 "debt_recovered": format_yuan(cut.shop - shop_rest)}))
 
 
-def fund_refund(uow: SqlUnitOfWork, policies: PolicyRegistry, ticket_id: str, at: datetime,
-                cause: str | None) -> None:
-    ticket = uow.tickets.get(ticket_id, lock=True)
-    assert ticket is not None
-    order = uow.orders.get(ticket.order_id, lock=True)
-    shop = uow.shops.get(ticket.shop_id, lock=True)
-    assert order is not None and shop is not None
-    pv = policies.resolve(ticket.policy, ticket.policy_version)
+def fund_refund(uow: SqlUnitOfWork, ctx: Context, e: Event) -> None:
+    """A ticket refunded: the money leaves escrow or the shop's accounts for the buyer's payout."""
+    if e.ticket_id is None:
+        return
+    at, cause = e.at, e.rule
+    ticket = present(uow.tickets.get(e.ticket_id, lock=True), f"ticket {e.ticket_id}")
+    order = present(uow.orders.get(ticket.order_id, lock=True), f"order {ticket.order_id}")
+    shop = present(uow.shops.get(ticket.shop_id, lock=True), f"shop {ticket.shop_id}")
+    pv = ctx.policies.kept_by(ticket)
     amount = ticket.refunded_fen
     books = Books(uow)
     to_buyer = (L.payable(ticket.buyer_id), amount)
@@ -231,7 +228,7 @@ def commission_back(uow: SqlUnitOfWork, books: Books, pv: PolicyVersion, order: 
         value = left if fully_refunded else min(share, left)
         if value <= 0:
             continue
-        claw = L.Clawback(id=f"C{secrets.token_hex(8)}", ticket_id=ticket.id, order_id=order.id, shop_id=shop.id,
+        claw = L.Clawback(id=new_id("C"), ticket_id=ticket.id, order_id=order.id, shop_id=shop.id,
                           account=account, amount_fen=value, rule=rule, created_at=at)
         uow.clawbacks.add(claw)
         try_clawback(uow, books, pv, claw, ticket, at)
@@ -255,22 +252,20 @@ def try_clawback(uow: SqlUnitOfWork, books: Books, pv: PolicyVersion, claw: L.Cl
     return True
 
 
-def retry_clawback(uow: SqlUnitOfWork, policies: PolicyRegistry, clawback_id: str, now: datetime) -> list[Any]:
+def retry_clawback(uow: SqlUnitOfWork, ctx: Context, clawback_id: str) -> Fired | None:
     """The worker: a failed clawback's retry has fallen due (KS-FEE-1: daily)."""
     claw = uow.clawbacks.get(clawback_id, lock=True)
-    if claw is None or claw.due_at is None or claw.due_at > now:
-        return []
-    ticket = uow.tickets.get(claw.ticket_id)
-    assert ticket is not None
-    pv = policies.resolve(ticket.policy, ticket.policy_version)
-    try_clawback(uow, Books(uow), pv, claw, ticket, claw.due_at)
-    return [claw]
+    if claw is None or claw.due_at is None or claw.due_at > ctx.now:
+        return None
+    ticket = present(uow.tickets.get(claw.ticket_id), f"ticket {claw.ticket_id}")
+    try_clawback(uow, Books(uow), ctx.policies.kept_by(ticket), claw, ticket, claw.due_at)
+    return Fired.on(claw)
 
 
 # -- payouts: after commit, through the payment channel ------------------------------------------
 
-def pay_out(uow_factory: Any, channel: PaymentChannel, policies: PolicyRegistry, now: datetime,
-            limit: int = 100) -> list[Event]:
+def pay_out(uow_factory: Callable[[], SqlUnitOfWork], channel: PaymentChannel, policies: PolicyRegistry,
+            now: datetime, limit: int = 100) -> list[Event]:
     """Send due refunds to the buyers' accounts. Claim (attempt + next retry time) and commit, call the
     channel outside any transaction with the payout id as idempotency key, then record the result
     once. A crash between the call and the record retries with the same key: the channel answers
@@ -282,9 +277,8 @@ def pay_out(uow_factory: Any, channel: PaymentChannel, policies: PolicyRegistry,
             p = uow.payouts.get(ident, lock=True)
             if p is None or p.status != "pending" or p.due_at is None or p.due_at > now:
                 continue
-            ticket = uow.tickets.get(p.ticket_id)
-            assert ticket is not None
-            pv = policies.resolve(ticket.policy, ticket.policy_version)
+            ticket = present(uow.tickets.get(p.ticket_id), f"ticket {p.ticket_id}")
+            pv = policies.kept_by(ticket)
             p.attempts += 1
             p.due_at = now + pv.money.payout_retry.delta
             claimed.append((p.id, p.buyer_id, p.amount_fen))
@@ -299,9 +293,8 @@ def pay_out(uow_factory: Any, channel: PaymentChannel, policies: PolicyRegistry,
             p = uow.payouts.get(pid, lock=True)
             if p is None or p.status != "pending":
                 continue
-            ticket = uow.tickets.get(p.ticket_id)
-            assert ticket is not None
-            pv = policies.resolve(ticket.policy, ticket.policy_version)
+            ticket = present(uow.tickets.get(p.ticket_id), f"ticket {p.ticket_id}")
+            pv = policies.kept_by(ticket)
             books = Books(uow)
             common = {"shop_id": p.shop_id, "order_id": p.order_id, "ticket_id": p.ticket_id}
             if result.ok:

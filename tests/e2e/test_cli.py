@@ -27,9 +27,9 @@ from shouhou.clock import SystemClock, VirtualClock
 from shouhou.entrypoints import cli
 from shouhou.entrypoints.demo import DY_SHOP, KS_SHOP, SLOW_SHOP, load_demo
 from shouhou.policies import PolicyRegistry
-from shouhou.services import governance
+from shouhou.services.access import actor_for_token
 from shouhou.services.app import Shouhou
-from shouhou.services.handlers import actor_for_token
+from shouhou.services.views import governance
 
 from ..conftest import SHARED
 
@@ -253,7 +253,7 @@ def test_worker_once_fires_what_is_due_and_then_nothing(sqlite_url: str) -> None
     engine = make_engine(sqlite_url)
     try:
         # The demo as it was loaded three days ago: its short deadlines have all fallen due since.
-        past = Shouhou(engine, VirtualClock(SystemClock().now() - timedelta(days=3)), PolicyRegistry.default(),
+        past = Shouhou.with_fakes(engine, VirtualClock(SystemClock().now() - timedelta(days=3)), PolicyRegistry.default(),
                        MemoryNotifier())
         load_demo(past)
     finally:
@@ -273,7 +273,7 @@ def test_token_create_prints_a_token_that_authenticates(sqlite_url: str) -> None
     token = result.stdout.strip()
     engine = make_engine(sqlite_url)
     try:
-        app = Shouhou(engine, SystemClock(), PolicyRegistry.default())
+        app = Shouhou.with_fakes(engine, SystemClock(), PolicyRegistry.default())
         with app.uow(write=False) as uow:
             actor = actor_for_token(uow, token)
     finally:
@@ -335,7 +335,7 @@ def test_demo_slow_shop_is_under_the_first_measures_of_the_ladder(app: Shouhou) 
         records = [e for e in uow.events_for(shop_id=SLOW_SHOP) if e["type"] == "overdue_recorded"]
         applied = [e for e in uow.events_for(shop_id=SLOW_SHOP) if e["type"] == "measure_applied"]
         shop = uow.shops.get(SLOW_SHOP)
-        in_force = governance.measures_in_force(uow.conn, SLOW_SHOP)
+        in_force = governance.measures_in_force(uow, SLOW_SHOP)
     assert len(records) == 10 and {e["rule"] for e in records} == {"KS-GOV-1"}
     # the fifth record brings the warning, the tenth forced study, each at its record's own time
     assert [(e["payload"]["measure"], e["at"]) for e in applied] == [

@@ -32,7 +32,7 @@ def pusher() -> MemoryPusher:
 
 @pytest.fixture
 def world(engine: Engine, clock: VirtualClock, pusher: MemoryPusher) -> Iterator[tuple[TestClient, Shouhou]]:
-    app = Shouhou(engine, clock, PolicyRegistry.default(), MemoryNotifier(), pusher)
+    app = Shouhou.with_fakes(engine, clock, PolicyRegistry.default(), MemoryNotifier(), pusher)
     app.handle(c.CreateShop("KS", "快手店", "kuaishou", wallet_fen=2000, deposit_fen=100_000), PLATFORM)
     app.handle(c.CreateShop("DY", "抖店", "douyin"), PLATFORM)
     for mid, sid, role in (("KOWN", "KS", "owner"), ("KAG", "KS", "cs_agent"), ("DAG", "DY", "cs_agent")):
@@ -184,7 +184,7 @@ def test_a_failing_notifier_or_pusher_never_fails_what_was_committed(world: Any,
     """DY-OP-10: pushes leave after the commit; when the push service is down the openings stand, the
     bulk request answers for every order and the site messages are there to read."""
     client, app = world
-    down = Shouhou(engine, clock, PolicyRegistry.default(), _Down(), _Down())  # type: ignore[arg-type]
+    down = Shouhou.with_fakes(engine, clock, PolicyRegistry.default(), _Down(), _Down())  # type: ignore[arg-type]
     with TestClient(create_app(down)) as broken:
         r = broken.post("/v1/entries/open", json={"orders": ["K1", "K2"]}, headers=h("kown"))
         assert r.status_code == 200, r.text

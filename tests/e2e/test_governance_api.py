@@ -191,7 +191,7 @@ def test_the_shop_appeals_and_the_platform_decides(world: Any) -> None:
 def test_cli_governance_report_as_table_csv_and_json(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     migrate(url)
-    app = Shouhou(make_engine(url), VirtualClock(START), PolicyRegistry.default())
+    app = Shouhou.with_fakes(make_engine(url), VirtualClock(START), PolicyRegistry.default())
     make_shop(app, "S1")
     make_shop(app, "S2")
     seed_history(app.engine, "S1", applications=29, overdue=11, created=START - 5 * D, overdue_at=START - 3 * D)

@@ -25,8 +25,8 @@ from shouhou.domain import ledger as L
 from shouhou.domain.actors import Actor
 from shouhou.errors import Refusal
 from shouhou.services import commands as c
-from shouhou.services import governance as gs
 from shouhou.services.app import Shouhou
+from shouhou.services.views import governance as gs
 
 from ..conftest import PLATFORM, START
 
@@ -101,7 +101,7 @@ def events(app: Shouhou, type_: str) -> list[dict[str, Any]]:
 
 def in_force(app: Shouhou, shop: str = "S1") -> list[str]:
     with app.uow(write=False) as uow:
-        return gs.measures_in_force(uow.conn, shop)
+        return gs.measures_in_force(uow, shop)
 
 
 def shop_row(app: Shouhou, shop: str = "S1") -> Any:
@@ -212,11 +212,11 @@ def test_metrics_in_sql_equal_a_python_computation_on_the_same_rows(app: Shouhou
     rows = _random_world(engine, random.Random(seed), at)
     window = 30 * D
     with app.uow(write=False) as uow:
-        everyone = gs.metrics_all(uow.conn, app.policies, at)
+        everyone = uow.metrics_all(lambda name: app.policies.in_force(name, at).governance.window.delta, at)
         assert set(everyone) == {s["id"] for s in rows["shops"]}
         for shop in everyone:
             expected = _python_metrics(rows, shop, at, window)
-            one = gs.metrics_for(uow.conn, shop, at, window)
+            one = uow.metrics(shop, at, window)
             for got in (one, everyone[shop]):
                 fields = _as_fields(got)
                 for key, want in expected.items():
@@ -280,7 +280,7 @@ def test_exchange_and_reship_reviews_that_run_out_count_as_overdue(ks: Shouhou) 
     kinds = sorted(e["payload"]["overdue_type"] for e in events(ks, "overdue_recorded"))
     assert kinds == ["exchange_overdue", "refund_only_overdue", "reship_overdue"]
     with ks.uow(write=False) as uow:
-        m = gs.metrics_for(uow.conn, "S1", START + 3 * D, 30 * D)
+        m = uow.metrics("S1", START + 3 * D, 30 * D)
     assert (m.refund_only_overdue, m.return_refund_overdue, m.exchange_overdue, m.overdue) == (1, 0, 2, 3)
     assert m.as_dict()["exchange_overdue"] == 2 and m.value("overdue_rate") == 1
 
@@ -426,7 +426,7 @@ def test_point_deduction_lowers_the_score_and_level_with_its_inputs_shown(ks: Sh
 
 def _measure_id(app: Shouhou, name: str, shop: str = "S1") -> str:
     with app.uow(write=False) as uow:
-        return next(m.id for m in gs.measures_of(uow.conn, shop) if m.measure == name and m.active)
+        return next(m.id for m in uow.measures.of_shop(shop) if m.measure == name and m.active)
 
 
 def test_only_platform_staff_lift_a_measure_and_only_with_a_reason(ks: Shouhou) -> None:
@@ -434,12 +434,12 @@ def test_only_platform_staff_lift_a_measure_and_only_with_a_reason(ks: Shouhou) 
     mid = _measure_id(ks, "high_risk")
     for who in (OWNER, OTHER, BUYER):
         with pytest.raises(Refusal) as e:
-            ks.handle(gs.LiftMeasure(mid, "done"), who, now=DUE + D)
+            ks.handle(c.LiftMeasure(mid, "done"), who, now=DUE + D)
         assert e.value.code in ("forbidden", "not_found")
     with pytest.raises(Refusal) as e:
-        ks.handle(gs.LiftMeasure(mid, ""), STAFF_PLATFORM, now=DUE + D)
+        ks.handle(c.LiftMeasure(mid, ""), STAFF_PLATFORM, now=DUE + D)
     assert (e.value.code, e.value.rules) == ("invalid_input", ["KS-GOV-4"])
-    ks.handle(gs.LiftMeasure(mid, "整改完成 the shop cleared its queue"), STAFF_PLATFORM, now=DUE + D)
+    ks.handle(c.LiftMeasure(mid, "整改完成 the shop cleared its queue"), STAFF_PLATFORM, now=DUE + D)
     [lifted] = events(ks, "measure_lifted")
     assert (lifted["at"], lifted["actor"], lifted["rule"], lifted["payload"]["reason"]) == (
         DUE + D, "platform:cs", "KS-GOV-4", "整改完成 the shop cleared its queue")
@@ -449,7 +449,7 @@ def test_only_platform_staff_lift_a_measure_and_only_with_a_reason(ks: Shouhou) 
     ks.tick(DUE + 2 * D)  # the daily evaluation does not bring it back: no new record since the lift
     assert "high_risk" not in in_force(ks)
     with pytest.raises(Refusal) as e:
-        ks.handle(gs.LiftMeasure(mid, "again"), STAFF_PLATFORM, now=DUE + 2 * D)
+        ks.handle(c.LiftMeasure(mid, "again"), STAFF_PLATFORM, now=DUE + 2 * D)
     assert e.value.code == "invalid_state"
 
 
@@ -457,18 +457,18 @@ def test_an_upheld_appeal_voids_the_measure_and_returns_the_liquidated_damages(k
     high_risk(ks)
     mid = _measure_id(ks, "liquidated_damages")
     with pytest.raises(Refusal) as e:
-        ks.handle(gs.AppealMeasure(mid, "reason"), AGENT, now=DUE + H)
+        ks.handle(c.AppealMeasure(mid, "reason"), AGENT, now=DUE + H)
     assert e.value.code == "forbidden"
-    appeal = ks.handle(gs.AppealMeasure(mid, "系统故障导致逾期 an outage caused the delays"), OWNER, now=DUE + H)
+    appeal = ks.handle(c.AppealMeasure(mid, "系统故障导致逾期 an outage caused the delays"), OWNER, now=DUE + H)
     with pytest.raises(Refusal) as e:
-        ks.handle(gs.DecideMeasureAppeal(appeal, True, "ok"), OWNER, now=DUE + 2 * H)
+        ks.handle(c.DecideMeasureAppeal(appeal, True, "ok"), OWNER, now=DUE + 2 * H)
     assert e.value.code == "forbidden"
     with pytest.raises(Refusal) as e:
-        ks.handle(gs.DecideMeasureAppeal(appeal, True, "ok"), OTHER, now=DUE + 2 * H)
+        ks.handle(c.DecideMeasureAppeal(appeal, True, "ok"), OTHER, now=DUE + 2 * H)
     assert e.value.code == "not_found"
-    ks.handle(gs.DecideMeasureAppeal(appeal, True, "属实 confirmed"), STAFF_PLATFORM, now=DUE + 2 * H)
+    ks.handle(c.DecideMeasureAppeal(appeal, True, "属实 confirmed"), STAFF_PLATFORM, now=DUE + 2 * H)
     with ks.uow(write=False) as uow:
-        inst = next(m for m in gs.measures_of(uow.conn, "S1") if m.id == mid)
+        inst = next(m for m in uow.measures.of_shop("S1") if m.id == mid)
         assert (inst.status, inst.ended_at, inst.end_reason) == ("voided", DUE + 2 * H, "appeal_upheld")
         # 2000.00 back: the 500.00 debt first, 1500.00 into the wallet
         assert (uow.balance(L.wallet("S1")), uow.balance(L.debt("S1")), uow.balance(g.PENALTY)) == (150_000, 0, 0)
@@ -482,11 +482,11 @@ def test_an_upheld_appeal_voids_the_measure_and_returns_the_liquidated_damages(k
 def test_a_rejected_appeal_changes_nothing(ks: Shouhou) -> None:
     high_risk(ks)
     mid = _measure_id(ks, "cart_suspension")
-    appeal = ks.handle(gs.AppealMeasure(mid, "reason"), OWNER, now=DUE + H)
-    ks.handle(gs.DecideMeasureAppeal(appeal, False, "不属实"), STAFF_PLATFORM, now=DUE + 2 * H)
+    appeal = ks.handle(c.AppealMeasure(mid, "reason"), OWNER, now=DUE + H)
+    ks.handle(c.DecideMeasureAppeal(appeal, False, "不属实"), STAFF_PLATFORM, now=DUE + 2 * H)
     assert "cart_suspension" in in_force(ks) and shop_row(ks).cart_suspended
     with pytest.raises(Refusal) as e:
-        ks.handle(gs.AppealMeasure(mid, "again"), OWNER, now=DUE + 3 * H)
+        ks.handle(c.AppealMeasure(mid, "again"), OWNER, now=DUE + 3 * H)
     assert e.value.code == "limit_reached"
 
 
@@ -517,7 +517,7 @@ def test_a_shop_sees_only_its_own_metrics_and_the_platform_sees_all(ks: Shouhou)
             gs.get_measure(uow, OTHER, mid)
         assert e.value.code == "not_found"
     with pytest.raises(Refusal) as e:
-        ks.handle(gs.AppealMeasure(mid, "x"), OTHER, now=DUE)
+        ks.handle(c.AppealMeasure(mid, "x"), OTHER, now=DUE)
     assert e.value.code == "not_found"
 
 

@@ -101,7 +101,7 @@ class MoneyFlows(RuleBasedStateMachine):
         self.clock = VirtualClock(START)
         self.policies = PolicyRegistry.default()
         self.channel = FakeChannel(fail_buyers={BAD_BUYER})
-        self.app = Shouhou(engine, self.clock, self.policies, MemoryNotifier(), channel=self.channel)
+        self.app = Shouhou.with_fakes(engine, self.clock, self.policies, MemoryNotifier(), channel=self.channel)
         self.n_orders = 0
         self.payout_attempts = {s: self.policies.get(p).at(START).money.payout_attempts.value
                                 for s, p in PACKS.items()}

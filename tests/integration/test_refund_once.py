@@ -31,6 +31,7 @@ from shouhou.adapters.payment import ChannelResult, FakeChannel
 from shouhou.clock import VirtualClock
 from shouhou.domain import ledger as L
 from shouhou.domain.actors import Actor
+from shouhou.domain.events import Event
 from shouhou.policies import PolicyRegistry
 from shouhou.services import commands as c
 from shouhou.services import money
@@ -53,7 +54,7 @@ postgres_only = pytest.mark.skipif(
 # -- building blocks ------------------------------------------------------------------------------
 
 def engine_app(engine: Engine, clock: VirtualClock, channel: Any) -> Shouhou:
-    return Shouhou(engine, clock, PolicyRegistry.default(), MemoryNotifier(), channel=channel)
+    return Shouhou.with_fakes(engine, clock, PolicyRegistry.default(), MemoryNotifier(), channel=channel)
 
 
 def open_shop(app: Shouhou, pack: str = "kuaishou", wallet: int = 100_000, deposit: int = 100_000) -> None:
@@ -150,7 +151,7 @@ def test_the_reactor_replayed_cannot_refund_a_ticket_twice(engine: Engine, clock
     amount = amount_of(app, ticket)
     with pytest.raises(IntegrityError):
         with app.uow() as uow:
-            money.fund_refund(uow, app.policies, ticket, START, None)
+            money.fund_refund(uow, app.context(START), Event("refunded", START, "system", ticket_id=ticket))
             uow.commit()
     assert len(entries(engine, "refund", ticket)) == 1
     assert balance(app, L.payable(BUYER)) == amount
@@ -237,7 +238,7 @@ def workers(db_url: str) -> Iterator[Callable[[Any], Shouhou]]:
     made: list[Shouhou] = []
 
     def make(channel: Any) -> Shouhou:
-        made.append(Shouhou(make_engine(db_url), VirtualClock(START), PolicyRegistry.default(), MemoryNotifier(),
+        made.append(Shouhou.with_fakes(make_engine(db_url), VirtualClock(START), PolicyRegistry.default(), MemoryNotifier(),
                             channel=channel))
         return made[-1]
 

@@ -74,7 +74,7 @@ class AfterSales(RuleBasedStateMachine):
         _empty(engine)
         self.engine = engine
         self.clock = VirtualClock(START)
-        self.app = Shouhou(engine, self.clock, PolicyRegistry.default(), MemoryNotifier())
+        self.app = Shouhou.with_fakes(engine, self.clock, PolicyRegistry.default(), MemoryNotifier())
         self.tickets_of: dict[str, list[str]] = {o: [] for o in ORDER_IDS}
         for shop, pack in PACKS.items():
             self.app.handle(c.CreateShop(shop, shop, pack, wallet_fen=50_000, deposit_fen=20_000,

@@ -64,7 +64,7 @@ def seed(app: Shouhou, n: int, spacing: timedelta = timedelta(0)) -> list[tuple[
 
 def new_app(url: str) -> Shouhou:
     """A worker of its own: its own engine and connection pool."""
-    return Shouhou(make_engine(url), VirtualClock(START), PolicyRegistry.default())
+    return Shouhou.with_fakes(make_engine(url), VirtualClock(START), PolicyRegistry.default())
 
 
 def count_by_ticket(engine: Engine, event_type: str) -> Counter[str]:
@@ -137,6 +137,7 @@ def test_concurrent_sweepers_fire_each_due_ticket_exactly_once(
 
 WORKER = r"""
 import sys
+import dataclasses
 from datetime import datetime
 
 from shouhou.adapters.db import make_engine
@@ -146,13 +147,13 @@ from shouhou.services import deadlines
 from shouhou.services.app import Shouhou
 
 url, now, batch, stop_after = sys.argv[1], datetime.fromisoformat(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-fire_ticket = deadlines._fire_ticket
+fire_ticket = next(d.fire for d in deadlines.DEADLINES if d.kind == "ticket")
 calls = 0
 
 
-def fire_then_wait(uow, policies, ticket_id, at):
+def fire_then_wait(uow, ctx, ticket_id):
     global calls
-    touched = fire_ticket(uow, policies, ticket_id, at)
+    touched = fire_ticket(uow, ctx, ticket_id)
     calls += 1
     if calls == stop_after:
         uow.flush()  # this batch's rows are written, not committed
@@ -162,8 +163,9 @@ def fire_then_wait(uow, policies, ticket_id, at):
     return touched
 
 
-deadlines._fire_ticket = fire_then_wait
-app = Shouhou(make_engine(url), VirtualClock(now), PolicyRegistry.default())
+deadlines.DEADLINES = tuple(dataclasses.replace(d, fire=fire_then_wait) if d.kind == "ticket" else d
+                            for d in deadlines.DEADLINES)
+app = Shouhou.with_fakes(make_engine(url), VirtualClock(now), PolicyRegistry.default())
 print(f"finished {app.tick(now, batch=batch)}", flush=True)
 """
 

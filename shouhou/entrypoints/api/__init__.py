@@ -18,9 +18,13 @@ from ...domain.actors import Actor
 from ...errors import Refusal, refuse
 from ...money import parse_yuan
 from ...services import commands as c
-from ...services import queries as q
+from ...services.access import actor_for_token
 from ...services.app import Shouhou, data_refusal
-from ...services.handlers import actor_for_token
+from ...services.views import disputes as disputes_views
+from ...services.views import entry as entry_views
+from ...services.views import money as money_views
+from ...services.views import shops as shops_views
+from ...services.views import tickets as tickets_views
 from . import schemas as s
 
 log = logging.getLogger("shouhou.api")
@@ -148,11 +152,11 @@ def create_app(shouhou: Shouhou, *, worker: bool = False, worker_interval: float
     # -- policies -------------------------------------------------------------------------------
     @app.get("/v1/policies", tags=["policies"], response_model=list[s.PolicyOut])
     def policies(sh: ShouhouDep, actor: ActorDep) -> list[dict[str, Any]]:
-        return q.policy_list(sh.policies)
+        return shops_views.policy_list(sh.policies)
 
     @app.get("/v1/policies/{name}", tags=["policies"], response_model=s.PolicyDetailOut)
     def policy(name: str, sh: ShouhouDep, actor: ActorDep, version: str | None = None) -> dict[str, Any]:
-        return q.policy_detail(sh.policies, name, version, sh.clock.now())
+        return shops_views.policy_detail(sh.policies, name, version, sh.clock.now())
 
     # -- shops, staff, buyers, tokens -------------------------------------------------------------
     @app.post("/v1/shops", tags=["shops"], status_code=201, response_model=s.ShopOut)
@@ -160,16 +164,16 @@ def create_app(shouhou: Shouhou, *, worker: bool = False, worker_interval: float
         run(sh, c.CreateShop(id=body.id, name=body.name, policy=body.policy, status=body.status,
                              wallet_fen=parse_yuan(body.wallet), deposit_fen=parse_yuan(body.deposit),
                              wallet_opened_at=body.wallet_opened_at, return_address=body.return_address), actor)
-        return read(sh, q.get_shop, actor, body.id)  # type: ignore[no-any-return]
+        return read(sh, shops_views.get_shop, actor, body.id)  # type: ignore[no-any-return]
 
     @app.get("/v1/shops/{shop_id}", tags=["shops"], response_model=s.ShopOut)
     def get_shop(shop_id: str, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
-        return read(sh, q.get_shop, actor, shop_id)  # type: ignore[no-any-return]
+        return read(sh, shops_views.get_shop, actor, shop_id)  # type: ignore[no-any-return]
 
     @app.post("/v1/shops/{shop_id}/status", tags=["shops"], response_model=s.ShopOut)
     def shop_status(shop_id: str, body: s.ShopStatusIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
         run(sh, c.SetShopStatus(shop_id, body.status, body.reason), actor)
-        return read(sh, q.get_shop, actor, shop_id)  # type: ignore[no-any-return]
+        return read(sh, shops_views.get_shop, actor, shop_id)  # type: ignore[no-any-return]
 
     @app.post("/v1/shops/{shop_id}/staff", tags=["shops"], status_code=201)
     def add_staff(shop_id: str, body: s.StaffIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, str]:
@@ -194,26 +198,26 @@ def create_app(shouhou: Shouhou, *, worker: bool = False, worker_interval: float
             goods=body.goods, category=body.category, no_reason_return=body.no_reason_return,
             commission=dict(body.commission), created_at=body.created_at, shipped_at=body.shipped_at,
             signed_at=body.signed_at, confirmed_at=body.confirmed_at), actor)
-        return read(sh, q.get_order, actor, order_id, sh.clock.now())  # type: ignore[no-any-return]
+        return read(sh, tickets_views.get_order, actor, order_id, sh.clock.now())  # type: ignore[no-any-return]
 
     @app.get("/v1/orders/{order_id}", tags=["orders"], response_model=s.OrderOut)
     def get_order(order_id: str, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
-        return read(sh, q.get_order, actor, order_id, sh.clock.now())  # type: ignore[no-any-return]
+        return read(sh, tickets_views.get_order, actor, order_id, sh.clock.now())  # type: ignore[no-any-return]
 
     @app.get("/v1/orders/{order_id}/events", tags=["orders"], response_model=list[s.EventOut])
     def order_events(order_id: str, sh: ShouhouDep, actor: ActorDep) -> list[dict[str, Any]]:
-        return read(sh, q.order_events, actor, order_id)  # type: ignore[no-any-return]
+        return read(sh, tickets_views.order_events, actor, order_id)  # type: ignore[no-any-return]
 
     def order_action(path: str, make: Callable[[str, Any], object], body_model: type[Any] | None,
                      summary: str) -> None:
         if body_model is None:
             def endpoint(order_id: str, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
                 run(sh, make(order_id, None), actor)
-                return read(sh, q.get_order, actor, order_id, sh.clock.now())  # type: ignore[no-any-return]
+                return read(sh, tickets_views.get_order, actor, order_id, sh.clock.now())  # type: ignore[no-any-return]
         else:
             def endpoint(order_id: str, body: body_model, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:  # type: ignore[valid-type]
                 run(sh, make(order_id, body), actor)
-                return read(sh, q.get_order, actor, order_id, sh.clock.now())  # type: ignore[no-any-return]
+                return read(sh, tickets_views.get_order, actor, order_id, sh.clock.now())  # type: ignore[no-any-return]
         app.post(f"/v1/orders/{{order_id}}/{path}", tags=["orders"], response_model=s.OrderOut,
                  summary=summary, name=f"order_{path}")(endpoint)
 
@@ -226,7 +230,7 @@ def create_app(shouhou: Shouhou, *, worker: bool = False, worker_interval: float
     def apply(order_id: str, body: s.ApplyIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
         ticket_id = run(sh, c.Apply(order_id, body.type, body.reason, yuan(body.amount), tuple(body.evidence),
                                     body.note), actor)
-        return read(sh, q.get_ticket, actor, ticket_id)  # type: ignore[no-any-return]
+        return read(sh, tickets_views.get_ticket, actor, ticket_id)  # type: ignore[no-any-return]
 
     # -- tickets --------------------------------------------------------------------------------
     @app.get("/v1/tickets", tags=["tickets"], response_model=s.TicketPage,
@@ -241,29 +245,29 @@ def create_app(shouhou: Shouhou, *, worker: bool = False, worker_interval: float
         offset: s.Offset = 0,
     ) -> dict[str, Any]:
         statuses = [x for part in (status or []) for x in part.split(",") if x]
-        return read(sh, q.list_tickets, actor, statuses=statuses, type_=type,  # type: ignore[no-any-return]
+        return read(sh, tickets_views.list_tickets, actor, statuses=statuses, type_=type,  # type: ignore[no-any-return]
                     over_period=over_period, shop=shop, order=order, due_before=due_before, limit=limit,
                     offset=offset)
 
     @app.get("/v1/tickets/{ticket_id}", tags=["tickets"], response_model=s.TicketOut,
              summary="A ticket with its timeline")
     def get_ticket(ticket_id: str, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
-        return read(sh, q.get_ticket, actor, ticket_id)  # type: ignore[no-any-return]
+        return read(sh, tickets_views.get_ticket, actor, ticket_id)  # type: ignore[no-any-return]
 
     @app.get("/v1/tickets/{ticket_id}/events", tags=["tickets"], response_model=list[s.EventOut])
     def ticket_events(ticket_id: str, sh: ShouhouDep, actor: ActorDep) -> list[dict[str, Any]]:
-        return read(sh, q.ticket_events, actor, ticket_id)  # type: ignore[no-any-return]
+        return read(sh, tickets_views.ticket_events, actor, ticket_id)  # type: ignore[no-any-return]
 
     def ticket_action(path: str, make: Callable[[str, Any], object], body_model: type[Any] | None,
                       summary: str) -> None:
         if body_model is None:
             def endpoint(ticket_id: str, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
                 run(sh, make(ticket_id, None), actor)
-                return read(sh, q.get_ticket, actor, ticket_id)  # type: ignore[no-any-return]
+                return read(sh, tickets_views.get_ticket, actor, ticket_id)  # type: ignore[no-any-return]
         else:
             def endpoint(ticket_id: str, body: body_model, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:  # type: ignore[valid-type]
                 run(sh, make(ticket_id, body), actor)
-                return read(sh, q.get_ticket, actor, ticket_id)  # type: ignore[no-any-return]
+                return read(sh, tickets_views.get_ticket, actor, ticket_id)  # type: ignore[no-any-return]
         app.post(f"/v1/tickets/{{ticket_id}}/{path}", tags=["tickets"], response_model=s.TicketOut,
                  summary=summary, name=f"ticket_{path.replace('-', '_')}")(endpoint)
 
@@ -306,16 +310,16 @@ def create_app(shouhou: Shouhou, *, worker: bool = False, worker_interval: float
                              f"{item.name}: content_base64 is not valid base64") from None
             files.append(c.EvidenceFile(item.name, item.content_type, content))
         run(sh, c.SubmitEvidence(ticket_id, tuple(files)), actor)
-        return read(sh, q.get_case, actor, ticket_id, sh.clock.now())  # type: ignore[no-any-return]
+        return read(sh, disputes_views.get_case, actor, ticket_id, sh.clock.now())  # type: ignore[no-any-return]
 
     @app.get("/v1/tickets/{ticket_id}/intervention", tags=["intervention"], response_model=s.CaseOut,
              summary="The ticket's intervention: deadlines, evidence, ruling, appeals")
     def get_case(ticket_id: str, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
-        return read(sh, q.get_case, actor, ticket_id, sh.clock.now())  # type: ignore[no-any-return]
+        return read(sh, disputes_views.get_case, actor, ticket_id, sh.clock.now())  # type: ignore[no-any-return]
 
     @app.get("/v1/evidence/{evidence_id}/content", tags=["intervention"], summary="Download a piece of evidence")
     def evidence_content(evidence_id: str, sh: ShouhouDep, actor: ActorDep) -> Response:
-        item = read(sh, q.evidence_content, actor, evidence_id)
+        item = read(sh, disputes_views.evidence_content, actor, evidence_id)
         return Response(sh.blobs.get(item.blob_key), media_type=item.content_type,
                         headers={"X-Content-SHA256": item.sha256})
 
@@ -323,40 +327,40 @@ def create_app(shouhou: Shouhou, *, worker: bool = False, worker_interval: float
               summary="Appeal a ruling against the shop within 48 h of the refund (KS-PI-3)")
     def file_appeal(ticket_id: str, body: s.AppealIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
         appeal_id = run(sh, c.FileAppeal(ticket_id, body.reason), actor)
-        return read(sh, q.get_appeal, actor, appeal_id)  # type: ignore[no-any-return]
+        return read(sh, disputes_views.get_appeal, actor, appeal_id)  # type: ignore[no-any-return]
 
     @app.get("/v1/appeals", tags=["intervention"], response_model=s.AppealPage,
              summary="Appeals by answer deadline (platform: all; shop: its own)")
     def appeals(sh: ShouhouDep, actor: ActorDep, status: str | None = None,
                 limit: Annotated[int, Query(ge=1, le=500)] = 50,
                 offset: s.Offset = 0) -> dict[str, Any]:
-        return read(sh, q.list_appeals, actor, status, limit, offset)  # type: ignore[no-any-return]
+        return read(sh, disputes_views.list_appeals, actor, status, limit, offset)  # type: ignore[no-any-return]
 
     @app.post("/v1/appeals/{appeal_id}/decision", tags=["intervention"], response_model=s.AppealOut,
               summary="Uphold or reject an appeal (platform, KS-PI-3)")
     def decide_appeal(appeal_id: str, body: s.AppealDecisionIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
         run(sh, c.DecideAppeal(appeal_id, body.upheld, body.answer, body.fault_after), actor)
-        return read(sh, q.get_appeal, actor, appeal_id)  # type: ignore[no-any-return]
+        return read(sh, disputes_views.get_appeal, actor, appeal_id)  # type: ignore[no-any-return]
 
     @app.get("/v1/platform/interventions", tags=["intervention"], response_model=s.CasePage,
              summary="The platform console: open cases by response deadline, SLA misses flagged (KS-PI-1)")
     def platform_interventions(sh: ShouhouDep, actor: ActorDep, status: str | None = None,
                                sla_missed: bool | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 50,
                                offset: s.Offset = 0) -> dict[str, Any]:
-        return read(sh, q.platform_interventions, actor, sh.clock.now(), status, sla_missed,  # type: ignore[no-any-return]
+        return read(sh, disputes_views.platform_interventions, actor, sh.clock.now(), status, sla_missed,  # type: ignore[no-any-return]
                     limit, offset)
 
     # -- the over-period entry (超售后期打开售后入口) ------------------------------------------------
     @app.get("/v1/orders/{order_id}/entry", tags=["entry"], response_model=s.EntryOut,
              summary="The entry's state and every condition of opening it, with rule, figures and why")
     def get_entry(order_id: str, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
-        return read(sh, q.entry_view, actor, order_id, sh.policies, sh.clock.now())  # type: ignore[no-any-return]
+        return read(sh, entry_views.entry_view, actor, order_id, sh.policies, sh.clock.now())  # type: ignore[no-any-return]
 
     @app.post("/v1/orders/{order_id}/entry/open", tags=["entry"], response_model=s.EntryOut,
               summary="Open the entry past the period (owner, admin, CS admin on Kuaishou: KS-OP-6)")
     def open_entry(order_id: str, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
         run(sh, c.OpenEntry(order_id), actor)
-        return read(sh, q.entry_view, actor, order_id, sh.policies, sh.clock.now())  # type: ignore[no-any-return]
+        return read(sh, entry_views.entry_view, actor, order_id, sh.policies, sh.clock.now())  # type: ignore[no-any-return]
 
     @app.post("/v1/entries/open", tags=["entry"], response_model=s.BulkOpenOut,
               summary="Open the entry of many orders: each its own result")
@@ -365,7 +369,7 @@ def create_app(shouhou: Shouhou, *, worker: bool = False, worker_interval: float
         for order_id, (_, refusal) in zip(body.orders, sh.handle_each([c.OpenEntry(o) for o in body.orders], actor),
                                            strict=True):
             if refusal is None:
-                view = read(sh, q.entry_view, actor, order_id, sh.policies, sh.clock.now())
+                view = read(sh, entry_views.entry_view, actor, order_id, sh.policies, sh.clock.now())
                 results.append({"order": order_id, "ok": True, "closes_at": view["closes_at"]})
             else:
                 results.append({"order": order_id, "ok": False, "error": refusal.as_dict()})
@@ -376,30 +380,30 @@ def create_app(shouhou: Shouhou, *, worker: bool = False, worker_interval: float
               summary="Ask the shop to open the entry again (buyer, DY-OP-6)")
     def request_reopen(order_id: str, body: s.ReopenIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
         req_id = run(sh, c.RequestReopen(order_id, body.note), actor)
-        return read(sh, q.get_reopen_request, actor, req_id)  # type: ignore[no-any-return]
+        return read(sh, entry_views.get_reopen_request, actor, req_id)  # type: ignore[no-any-return]
 
     @app.get("/v1/reopen-requests", tags=["entry"], response_model=s.ReopenPage,
              summary="Buyers' requests to open the entry: the shop's queue")
     def reopen_requests(sh: ShouhouDep, actor: ActorDep, status: str | None = None,
                         limit: Annotated[int, Query(ge=1, le=500)] = 50,
                         offset: s.Offset = 0) -> dict[str, Any]:
-        return read(sh, q.list_reopen_requests, actor, status, limit, offset)  # type: ignore[no-any-return]
+        return read(sh, entry_views.list_reopen_requests, actor, status, limit, offset)  # type: ignore[no-any-return]
 
     @app.post("/v1/reopen-requests/{request_id}/decline", tags=["entry"], response_model=s.ReopenOut,
               summary="Decline a buyer's request with a reason (shop)")
     def decline(request_id: str, body: s.DeclineIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
         run(sh, c.DeclineReopen(request_id, body.reason), actor)
-        return read(sh, q.get_reopen_request, actor, request_id)  # type: ignore[no-any-return]
+        return read(sh, entry_views.get_reopen_request, actor, request_id)  # type: ignore[no-any-return]
 
     @app.get("/v1/messages", tags=["entry"], response_model=s.MessagePage, summary="The buyer's site messages (站内信)")
     def messages(sh: ShouhouDep, actor: ActorDep, limit: Annotated[int, Query(ge=1, le=500)] = 50,
                  offset: s.Offset = 0) -> dict[str, Any]:
-        return read(sh, q.list_messages, actor, limit, offset)  # type: ignore[no-any-return]
+        return read(sh, entry_views.list_messages, actor, limit, offset)  # type: ignore[no-any-return]
 
     # -- money (RULES §8, KS-EXIT-1) -----------------------------------------------------------
     @app.get("/v1/shops/{shop_id}/balances", tags=["money"], response_model=s.BalancesOut)
     def balances(shop_id: str, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
-        return read(sh, q.shop_balances, actor, shop_id)  # type: ignore[no-any-return]
+        return read(sh, money_views.shop_balances, actor, shop_id)  # type: ignore[no-any-return]
 
     @app.get("/v1/shops/{shop_id}/statement", tags=["money"], response_model=s.StatementOut,
              responses={200: {"content": {"text/csv": {}}}},
@@ -414,10 +418,10 @@ def create_app(shouhou: Shouhou, *, worker: bool = False, worker_interval: float
             raise refuse("invalid_input", "format 须为 json 或 csv", "format must be json or csv")
         if limit is None and format == "json":
             limit = 200
-        view = read(sh, q.statement, actor, shop_id, account=account, kind=kind, order=order, since=since,
+        view = read(sh, money_views.statement, actor, shop_id, account=account, kind=kind, order=order, since=since,
                     until=until, limit=limit, offset=offset)
         if format == "csv":
-            return Response(q.statement_csv(view), media_type="text/csv; charset=utf-8",
+            return Response(money_views.statement_csv(view), media_type="text/csv; charset=utf-8",
                             headers={"Content-Disposition": f'attachment; filename="statement-{shop_id}.csv"',
                                      "X-Total-Count": str(view["total"])})
         return view
@@ -426,18 +430,18 @@ def create_app(shouhou: Shouhou, *, worker: bool = False, worker_interval: float
               summary="Pay into the wallet or deposit; debt is recovered first")
     def top_up(shop_id: str, body: s.TopUpIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
         run(sh, c.TopUp(shop_id, body.account, parse_yuan(body.amount)), actor)
-        return read(sh, q.shop_balances, actor, shop_id)  # type: ignore[no-any-return]
+        return read(sh, money_views.shop_balances, actor, shop_id)  # type: ignore[no-any-return]
 
     @app.get("/v1/shops/{shop_id}/exit-check", tags=["money"], response_model=s.ExitCheckOut,
              summary="KS-EXIT-1: what still blocks exit or deposit withdrawal")
     def exit_check(shop_id: str, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
-        return read(sh, q.exit_check_view, actor, shop_id, sh.policies, sh.clock.now())  # type: ignore[no-any-return]
+        return read(sh, money_views.exit_check_view, actor, shop_id, sh.policies, sh.clock.now())  # type: ignore[no-any-return]
 
     @app.post("/v1/shops/{shop_id}/deposit/withdraw", tags=["money"], response_model=s.BalancesOut,
               summary="Withdraw the deposit (owner), only when the exit check passes")
     def withdraw(shop_id: str, body: s.WithdrawIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
         run(sh, c.WithdrawDeposit(shop_id, parse_yuan(body.amount)), actor)
-        return read(sh, q.shop_balances, actor, shop_id)  # type: ignore[no-any-return]
+        return read(sh, money_views.shop_balances, actor, shop_id)  # type: ignore[no-any-return]
 
     from .governance import add_routes  # RULES §9; imported here because it uses this module's helpers
     add_routes(app)

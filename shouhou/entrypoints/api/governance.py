@@ -11,7 +11,8 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from ...errors import refuse
-from ...services import governance as gs
+from ...services import commands as c
+from ...services.views import governance as gs
 from . import ActorDep, ShouhouDep, read, run
 from .schemas import Offset, When
 
@@ -132,7 +133,7 @@ def add_routes(app: FastAPI) -> None:
     @app.post("/v1/shops/{shop_id}/governance/evaluate", tags=TAGS, response_model=GovernanceOut,
               summary="Evaluate the shop now (platform staff; the worker does it daily and on each overdue record)")
     def evaluate(shop_id: str, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
-        run(sh, gs.EvaluateShop(shop_id), actor)
+        run(sh, c.EvaluateShop(shop_id), actor)
         return read(sh, gs.shop_view, actor, sh.policies, shop_id, sh.clock.now())  # type: ignore[no-any-return]
 
     @app.get("/v1/shops/{shop_id}/measures", tags=TAGS, response_model=MeasurePage,
@@ -147,25 +148,25 @@ def add_routes(app: FastAPI) -> None:
     @app.post("/v1/measures/{measure_id}/lift", tags=TAGS, response_model=MeasureOut,
               summary="Lift a measure in force, with a reason (platform staff)")
     def lift(measure_id: str, body: LiftIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
-        run(sh, gs.LiftMeasure(measure_id, body.reason), actor)
+        run(sh, c.LiftMeasure(measure_id, body.reason), actor)
         return read(sh, gs.get_measure, actor, measure_id)  # type: ignore[no-any-return]
 
     @app.post("/v1/measures/{measure_id}/appeals", tags=TAGS, status_code=201, response_model=AppealOut,
               summary="Appeal a measure in force (the shop's owner or admin; once per measure)")
     def appeal(measure_id: str, body: AppealIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
-        appeal_id = run(sh, gs.AppealMeasure(measure_id, body.reason), actor)
-        return read(sh, gs.get_appeal, actor, appeal_id)  # type: ignore[no-any-return]
+        appeal_id = run(sh, c.AppealMeasure(measure_id, body.reason), actor)
+        return read(sh, gs.get_measure_appeal, actor, appeal_id)  # type: ignore[no-any-return]
 
     @app.get("/v1/measure-appeals", tags=TAGS, response_model=AppealPage,
              summary="Appeals against measures: the platform's queue, or the shop's own")
     def appeals(sh: ShouhouDep, actor: ActorDep, status: str | None = None) -> dict[str, Any]:
-        return read(sh, gs.list_appeals, actor, status)  # type: ignore[no-any-return]
+        return read(sh, gs.list_measure_appeals, actor, status)  # type: ignore[no-any-return]
 
     @app.post("/v1/measure-appeals/{appeal_id}/decision", tags=TAGS, response_model=AppealOut,
               summary="Decide an appeal (platform staff): upheld voids the measure")
     def decide(appeal_id: str, body: DecideIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
-        run(sh, gs.DecideMeasureAppeal(appeal_id, body.upheld, body.answer), actor)
-        return read(sh, gs.get_appeal, actor, appeal_id)  # type: ignore[no-any-return]
+        run(sh, c.DecideMeasureAppeal(appeal_id, body.upheld, body.answer), actor)
+        return read(sh, gs.get_measure_appeal, actor, appeal_id)  # type: ignore[no-any-return]
 
     @app.get("/v1/governance/report", tags=TAGS, response_model=ReportOut,
              responses={200: {"content": {"text/csv": {}}}},

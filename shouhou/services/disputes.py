@@ -1,0 +1,140 @@
+"""Platform intervention (平台介入, RULES §6): a dispute opens on a refused parcel or at a party's
+request, platform CS responds within working days, asks both sides for evidence, rules, and the shop
+may appeal a ruling (KS-PI-3). Deadlines count on the official calendar (ctx.is_workday)."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+
+from ..adapters import tables as t
+from ..adapters.uow import SqlUnitOfWork
+from ..clock import SHANGHAI
+from ..domain import aftersales, disputes
+from ..domain.actors import Actor
+from ..domain.tickets import Ticket
+from ..errors import not_found, present
+from ..policies import PolicyVersion
+from . import commands as c
+from .access import case_of, load_ticket_and_order, shop_of
+from .context import Context, Fired, new_id
+
+
+def _open_case(uow: SqlUnitOfWork, ctx: Context, ticket: Ticket, pv: PolicyVersion,
+               opening: aftersales.CaseOpening) -> str:
+    case = disputes.open_case(ticket, pv, ctx.now, opening, new_id("I"), ctx.is_workday)
+    uow.interventions.add(case)
+    return case.id
+
+
+def refuse_return(cmd: c.RefuseReturn, actor: Actor, uow: SqlUnitOfWork, ctx: Context) -> str:
+    """The shop refuses the returned parcel: a dispute for the platform."""
+    ticket, order = load_ticket_and_order(uow, actor, cmd.ticket_id)
+    pv = ctx.policies.kept_by(ticket)
+    opening = aftersales.refuse_return(ticket, order, actor, pv, ctx.now, cmd.reason, list(cmd.evidence))
+    return _open_case(uow, ctx, ticket, pv, opening)
+
+
+def request_intervention(cmd: c.RequestIntervention, actor: Actor, uow: SqlUnitOfWork, ctx: Context) -> str:
+    """A party asks the platform to step in (after a rejection, on a stalled exchange)."""
+    ticket, order = load_ticket_and_order(uow, actor, cmd.ticket_id)
+    pv = ctx.policies.kept_by(ticket)
+    opening = aftersales.request_intervention(ticket, order, actor, pv, ctx.now, cmd.reason)
+    return _open_case(uow, ctx, ticket, pv, opening)
+
+
+def respond(cmd: c.RespondIntervention, actor: Actor, uow: SqlUnitOfWork, ctx: Context) -> None:
+    ticket, _order = load_ticket_and_order(uow, actor, cmd.ticket_id)
+    disputes.respond(case_of(uow, ticket), ticket, actor, ctx.policies.kept_by(ticket), ctx.now)
+
+
+def request_evidence(cmd: c.RequestEvidence, actor: Actor, uow: SqlUnitOfWork, ctx: Context) -> None:
+    ticket, _order = load_ticket_and_order(uow, actor, cmd.ticket_id)
+    disputes.request_evidence(case_of(uow, ticket), ticket, actor, ctx.policies.kept_by(ticket), ctx.now)
+
+
+def submit_evidence(cmd: c.SubmitEvidence, actor: Actor, uow: SqlUnitOfWork, ctx: Context) -> list[str]:
+    """Evidence items checked against the pack's limits, stored through the blob store by SHA-256."""
+    ticket, _order = load_ticket_and_order(uow, actor, cmd.ticket_id)
+    pv = ctx.policies.kept_by(ticket)
+    case = case_of(uow, ticket)
+    side = disputes.evidence_side(case, ticket, actor, pv, ctx.now,
+                                  [(f.name, f.content_type, len(f.content)) for f in cmd.items])
+    ids = []
+    for f in cmd.items:
+        key = ctx.blobs.put(f.content)
+        item = disputes.EvidenceItem(
+            id=new_id("E"), intervention_id=case.id, ticket_id=ticket.id, side=side, submitted_by=actor.label,
+            name=f.name, content_type=f.content_type, size=len(f.content), sha256=hashlib.sha256(f.content).hexdigest(),
+            blob_key=key, submitted_at=ctx.now)
+        uow.evidence.add(item)
+        ids.append(item.id)
+    return ids
+
+
+def rule(cmd: c.Rule, actor: Actor, uow: SqlUnitOfWork, ctx: Context) -> None:
+    """Platform CS rules, naming who was at fault (KS-PI-2)."""
+    ticket, order = load_ticket_and_order(uow, actor, cmd.ticket_id)
+    disputes.rule(case_of(uow, ticket), ticket, order, actor, ctx.policies.kept_by(ticket), ctx.now,
+                  cmd.in_favour_of, cmd.remedy, cmd.amount_fen, cmd.fault, shop_of(uow, ticket.shop_id).return_address)
+
+
+def _failed_appeals(uow: SqlUnitOfWork, shop_id: str, now: datetime) -> tuple[int, int]:
+    """KS-PI-3's count: appeals rejected this calendar month / year (by the month of the rejection),
+    plus the shop's appeals still pending, which may fail too: otherwise six appeals filed at once
+    and all rejected would make six failures in a month whose limit is three."""
+    local = now.astimezone(SHANGHAI)
+    year_start = local.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
+    month_start = year_start.replace(month=local.month)
+    a = t.appeals.c
+    failed = uow.appeals.where(a.shop_id == shop_id, a.status == "rejected", a.answered_at >= year_start)
+    pending = uow.appeals.count(a.shop_id == shop_id, a.status == "pending")
+    month = sum(1 for x in failed if x.answered_at is not None and x.answered_at >= month_start)
+    return month + pending, len(failed) + pending
+
+
+def file_ruling_appeal(cmd: c.FileAppeal, actor: Actor, uow: SqlUnitOfWork, ctx: Context) -> str:
+    """The shop appeals a ruling against it within 48 h of the refund (KS-PI-3)."""
+    ticket, _order = load_ticket_and_order(uow, actor, cmd.ticket_id)
+    pv = ctx.policies.kept_by(ticket)
+    case = case_of(uow, ticket)
+    month, year = _failed_appeals(uow, case.shop_id, ctx.now)
+    pending = uow.appeals.count(t.appeals.c.intervention_id == case.id, t.appeals.c.status == "pending") > 0
+    appeal = disputes.file_appeal(case, ticket, actor, pv, ctx.now, cmd.reason, month, year, pending, new_id("A"),
+                                  ctx.is_workday)
+    uow.appeals.add(appeal)
+    return appeal.id
+
+
+def decide_ruling_appeal(cmd: c.DecideAppeal, actor: Actor, uow: SqlUnitOfWork, ctx: Context) -> str:
+    """Platform staff uphold or reject an appeal against a ruling (KS-PI-3)."""
+    appeal = uow.appeals.get(cmd.appeal_id, lock=True)
+    if appeal is None or not actor.sees(appeal.shop_id):
+        raise not_found("appeal", cmd.appeal_id)
+    ticket = present(uow.tickets.get(appeal.ticket_id, lock=True), f"ticket {appeal.ticket_id}")
+    case = present(uow.interventions.get(appeal.intervention_id, lock=True), f"intervention {appeal.intervention_id}")
+    disputes.decide_appeal(appeal, case, ticket, actor, ctx.policies.kept_by(ticket), ctx.now, cmd.upheld,
+                           cmd.answer, cmd.fault_after)
+    return appeal.id
+
+
+def fire_case_deadline(uow: SqlUnitOfWork, ctx: Context, case_id: str) -> Fired | None:
+    """The worker: an intervention's deadline fell due (a missed response, evidence that never came)."""
+    case = uow.interventions.get(case_id, lock=True)
+    if case is None or case.due_at is None or case.due_at > ctx.now:
+        return None
+    ticket = present(uow.tickets.get(case.ticket_id, lock=True), f"ticket {case.ticket_id}")
+    order = present(uow.orders.get(case.order_id, lock=True), f"order {case.order_id}")
+    disputes.fire(case, ticket, order, ctx.policies.kept_by(ticket), case.due_at,
+                  shop_of(uow, case.shop_id).return_address)
+    return Fired.on(case, ticket, order)
+
+
+def fire_appeal_deadline(uow: SqlUnitOfWork, ctx: Context, appeal_id: str) -> Fired | None:
+    """The worker: an appeal went unanswered past its deadline (KS-PI-3)."""
+    appeal = uow.appeals.get(appeal_id, lock=True)
+    if appeal is None or appeal.due_at is None or appeal.due_at > ctx.now:
+        return None
+    ticket = present(uow.tickets.get(appeal.ticket_id, lock=True), f"ticket {appeal.ticket_id}")
+    disputes.fire_appeal(appeal, ticket, appeal.due_at)
+    return Fired.on(appeal)

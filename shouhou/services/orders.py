@@ -1,0 +1,119 @@
+"""Orders as the platform's order system reports them: import (with their history), shipping,
+signing and the buyer's confirmation. Their money follows through the reaction table (money)."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from ..adapters import tables as t
+from ..adapters.uow import SqlUnitOfWork
+from ..domain import governance
+from ..domain.actors import Actor, require
+from ..domain.events import Event
+from ..domain.orders import GOODS, KINDS, PAYMENTS, Order, derive_imported
+from ..errors import not_found, refuse
+from ..money import format_yuan
+from . import commands as c
+from .access import load_order, platform_only
+from .context import Context, Fired, new_id
+
+COMMISSION_KEYS = ("creator", "group_leader", "affiliate", "tech_fee")
+
+
+def import_order(cmd: c.ImportOrder, actor: Actor, uow: SqlUnitOfWork, ctx: Context) -> str:
+    """A paid order arrives from the platform's order system, possibly with its history."""
+    platform_only(actor, "导入订单", "create or import orders")
+    shop = uow.shops.get(cmd.shop_id)
+    if shop is None:
+        raise not_found("shop", cmd.shop_id)
+    if shop.cart_suspended:  # KS-GOV-3: shopping-cart suspension
+        m = t.measures.c
+        suspensions = uow.measures.where(m.shop_id == shop.id, m.status == "active", m.measure == "cart_suspension",
+                                         order_by=(m.ends_at.desc(),), limit=1)
+        raise governance.cart_refusal(shop, ctx.policies.in_force(shop.policy, ctx.now),
+                                      suspensions[0] if suspensions else None)
+    if not uow.buyers.exists(cmd.buyer_id):
+        raise not_found("buyer", cmd.buyer_id)
+    problems = _order_problems(cmd)
+    if problems:
+        raise refuse("invalid_input", ";".join(p[0] for p in problems), "; ".join(p[1] for p in problems))
+    order_id = cmd.id or new_id("O")
+    if uow.orders.exists(order_id):
+        raise refuse("invalid_state", f"订单 {order_id} 已存在", f"order {order_id} exists already")
+    created = cmd.created_at or ctx.now
+    pv = ctx.policies.in_force(shop.policy, created)
+    order = Order(
+        id=order_id, shop_id=shop.id, buyer_id=cmd.buyer_id, policy=shop.policy, policy_version=pv.version,
+        amount_fen=cmd.amount_fen, freight_fen=cmd.freight_fen, payment=cmd.payment, kind=cmd.kind,
+        marketing=cmd.marketing, goods=cmd.goods, category=cmd.category, no_reason_return=cmd.no_reason_return,
+        commission=dict(cmd.commission), created_at=created, shipped_at=cmd.shipped_at, signed_at=cmd.signed_at,
+        confirmed_at=cmd.confirmed_at,
+    )
+    derived = derive_imported(order, pv, ctx.now)
+    payload: dict[str, Any] = {"amount": format_yuan(order.amount_fen), "status": order.status,
+                               "policy": f"{order.policy}@{pv.version}"}
+    for key, (when, rule) in derived.items():
+        payload[key] = {"at": when.isoformat(), "rule": rule}
+    order.record(Event("order_created", created if cmd.created_at else ctx.now, actor.label, shop_id=shop.id,
+                       order_id=order.id, to_status=order.status, payload=payload))
+    uow.orders.add(order)
+    return order.id
+
+
+def _order_problems(cmd: c.ImportOrder) -> list[tuple[str, str]]:
+    problems = []
+    if cmd.amount_fen <= 0:
+        problems.append(("订单金额须大于 0", "amount must be > 0"))
+    if not 0 <= cmd.freight_fen <= cmd.amount_fen:
+        problems.append(("运费须在 0 与订单金额之间", "freight must be between 0 and the amount"))
+    for name, value, allowed in (("payment", cmd.payment, PAYMENTS), ("kind", cmd.kind, KINDS),
+                                 ("goods", cmd.goods, GOODS)):
+        if value not in allowed:
+            problems.append((f"{name} 须为 {list(allowed)}", f"{name} must be one of {list(allowed)}"))
+    for key, rate in cmd.commission.items():
+        if key not in COMMISSION_KEYS:
+            problems.append((f"未知的佣金项 {key}", f"unknown commission {key!r}; one of {list(COMMISSION_KEYS)}"))
+        elif not _is_rate(rate):
+            problems.append((f"佣金比例 {key} 须为 0 到 1 之间的小数", f"commission {key} must be a decimal rate in [0, 1)"))
+    if not problems and sum(Decimal(str(v)) for v in cmd.commission.values()) >= 1:
+        problems.append(("佣金与技术服务费比例合计须小于 1", "commissions and the technical fee must add up to less than 1"))
+    return problems
+
+
+def _is_rate(value: object) -> bool:
+    try:
+        rate = Decimal(str(value))
+    except InvalidOperation:
+        return False
+    return rate.is_finite() and Decimal(0) <= rate < Decimal(1)
+
+
+def ship_order(cmd: c.ShipOrder, actor: Actor, uow: SqlUnitOfWork, ctx: Context) -> None:
+    order = load_order(uow, actor, cmd.order_id, lock=True)
+    require(actor.is_staff or actor.is_platform, "只有店铺员工可以发货", "only the shop's staff may ship")
+    order.ship(ctx.now, actor.label, cmd.carrier, cmd.waybill)
+
+
+def sign_order(cmd: c.SignOrder, actor: Actor, uow: SqlUnitOfWork, ctx: Context) -> None:
+    order = load_order(uow, actor, cmd.order_id, lock=True)
+    require(actor.is_platform, "签收由物流回传(平台)记录", "signing is reported by the carrier through the platform")
+    order.sign(ctx.now, actor.label, ctx.policies.kept_by(order))
+
+
+def confirm_order(cmd: c.ConfirmOrder, actor: Actor, uow: SqlUnitOfWork, ctx: Context) -> None:
+    order = load_order(uow, actor, cmd.order_id, lock=True)
+    require(actor.is_buyer, "只有买家可以确认收货", "only the buyer may confirm receipt")
+    if order.due_at is not None and order.due_at <= ctx.now:
+        raise refuse("invalid_state", "系统已到期自动确认收货", "the automatic confirmation has fallen due",
+                     order.due_rule)
+    order.confirm(ctx.now, actor.label, ctx.policies.kept_by(order))
+
+
+def fire_order_deadline(uow: SqlUnitOfWork, ctx: Context, order_id: str) -> Fired | None:
+    """The worker: the order's automatic action (confirmation of receipt, completion) fell due."""
+    order = uow.orders.get(order_id, lock=True)
+    if order is None or order.due_at is None or order.due_at > ctx.now:
+        return None  # fired meanwhile by another worker
+    order.fire(order.due_at, ctx.policies.kept_by(order))
+    return Fired.on(order)

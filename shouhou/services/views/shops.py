@@ -1,0 +1,57 @@
+"""A shop's card and the policy packs in force."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+
+from ...adapters import tables as t
+from ...adapters.uow import SqlUnitOfWork
+from ...domain.actors import Actor
+from ...errors import not_found
+from ...money import format_yuan
+from ...policies import PolicyPack, PolicyRegistry
+from ..access import visible_shop
+from .common import iso
+
+
+def get_shop(uow: SqlUnitOfWork, actor: Actor, shop_id: str) -> dict[str, Any]:
+    shop = visible_shop(uow, actor, shop_id)
+    open_count = uow.tickets.count(t.tickets.c.shop_id == shop_id, t.tickets.c.due_at.is_not(None))
+    overdue = uow.conn.execute(
+        select(func.count()).select_from(t.overdue_records).where(t.overdue_records.c.shop_id == shop_id)
+    ).scalar_one()
+    return {
+        "id": shop.id, "name": shop.name, "policy": shop.policy, "status": shop.status,
+        "wallet": format_yuan(shop.wallet_fen), "deposit": format_yuan(shop.deposit_fen),
+        "wallet_opened_at": iso(shop.wallet_opened_at), "return_address": shop.return_address,
+        "waiting_tickets": open_count, "overdue_records": int(overdue),
+    }
+
+
+def policy_list(policies: PolicyRegistry) -> list[dict[str, Any]]:
+    return [_pack_summary(policies.get(n)) for n in policies.names()]
+
+
+def _pack_summary(pack: PolicyPack) -> dict[str, Any]:
+    return {"name": pack.name, "title": pack.title,
+            "versions": [{"version": v.version, "effective_from": iso(v.effective_from), "summary": v.summary}
+                         for v in pack.versions]}
+
+
+def policy_detail(policies: PolicyRegistry, name: str, version: str | None, now: datetime) -> dict[str, Any]:
+    if name not in policies:
+        raise not_found("policy", name)
+    pack = policies.get(name)
+    try:
+        pv = pack.version(version) if version else pack.at(now)
+    except KeyError:
+        raise not_found("policy version", f"{name}@{version}") from None
+    out = _pack_summary(pack)
+    out["version"] = pv.version
+    out["effective_from"] = iso(pv.effective_from)
+    out["rules"] = [{"setting": s, "value": v, "rule": r, "source": src, "note": note}
+                    for s, v, r, src, note in pv.rows()]
+    return out

@@ -1,0 +1,114 @@
+"""Orders and tickets: one ticket with its timeline, the work queue, an order and its record."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_
+
+from ...adapters import tables as t
+from ...adapters.uow import SqlUnitOfWork
+from ...domain.actors import Actor
+from ...domain.orders import Order
+from ...domain.tickets import STATUS_ZH, STATUSES, TICKET_TYPES, Ticket
+from ...errors import refuse
+from ...money import format_yuan
+from ..access import load_order, load_ticket, scope
+from .common import due, iso
+
+OVER_PERIOD_LABEL = "超期售后"
+
+
+def ticket_view(ticket: Ticket) -> dict[str, Any]:
+    return {
+        "id": ticket.id, "order": ticket.order_id, "shop": ticket.shop_id, "buyer": ticket.buyer_id,
+        "type": ticket.type, "status": ticket.status, "status_zh": STATUS_ZH.get(ticket.status, ticket.status),
+        "reason": ticket.reason, "amount": format_yuan(ticket.amount_fen),
+        "refunded": format_yuan(ticket.refunded_fen), "over_period": ticket.over_period,
+        "labels": [OVER_PERIOD_LABEL] if ticket.over_period else [],
+        "evidence": list(ticket.evidence), "note": ticket.note, "return_address": ticket.return_address,
+        "carrier": ticket.carrier, "waybill": ticket.waybill, "reject_reason": ticket.reject_reason,
+        "policy": ticket.policy, "policy_version": ticket.policy_version,
+        "created_at": iso(ticket.created_at), "updated_at": iso(ticket.updated_at), "ended_at": iso(ticket.ended_at),
+        "due": due(ticket),
+    }
+
+
+def order_view(order: Order, now: datetime) -> dict[str, Any]:
+    return {
+        "id": order.id, "shop": order.shop_id, "buyer": order.buyer_id, "status": order.status,
+        "amount": format_yuan(order.amount_fen), "freight": format_yuan(order.freight_fen),
+        "refunded": format_yuan(order.refunded_fen), "refundable": format_yuan(max(order.refundable_fen, 0)),
+        "payment": order.payment, "kind": order.kind, "marketing": order.marketing, "goods": order.goods,
+        "category": order.category, "no_reason_return": order.no_reason_return,
+        "commission": dict(order.commission), "policy": order.policy, "policy_version": order.policy_version,
+        "created_at": iso(order.created_at), "shipped_at": iso(order.shipped_at), "signed_at": iso(order.signed_at),
+        "confirmed_at": iso(order.confirmed_at), "completed_at": iso(order.completed_at),
+        "closed_at": iso(order.closed_at), "open_ticket": order.open_ticket_id,
+        "applications_in_period": order.applications_in_period,
+        "entry": {"state": "open" if order.entry_open(now) else "closed", "closes_at": iso(order.entry_closes_at)},
+        "due": due(order),
+    }
+
+
+def event_view(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"], "at": iso(row["at"]), "type": row["type"], "actor": row["actor"], "rule": row["rule"],
+        "from": row["from_status"], "to": row["to_status"], "ticket": row["ticket_id"], "order": row["order_id"],
+        "shop": row["shop_id"], "payload": row["payload"],
+    }
+
+
+def get_ticket(uow: SqlUnitOfWork, actor: Actor, ticket_id: str) -> dict[str, Any]:
+    ticket = load_ticket(uow, actor, ticket_id)
+    view = ticket_view(ticket)
+    view["timeline"] = [event_view(e) for e in uow.events_for(ticket_id=ticket.id)]
+    return view
+
+
+def ticket_events(uow: SqlUnitOfWork, actor: Actor, ticket_id: str) -> list[dict[str, Any]]:
+    ticket = load_ticket(uow, actor, ticket_id)
+    return [event_view(e) for e in uow.events_for(ticket_id=ticket.id)]
+
+
+def get_order(uow: SqlUnitOfWork, actor: Actor, order_id: str, now: datetime) -> dict[str, Any]:
+    return order_view(load_order(uow, actor, order_id), now)
+
+
+def order_events(uow: SqlUnitOfWork, actor: Actor, order_id: str) -> list[dict[str, Any]]:
+    """The order's operation record: its own events and its tickets'."""
+    order = load_order(uow, actor, order_id)
+    return [event_view(e) for e in uow.events_for(order_id=order.id)]
+
+
+def list_tickets(
+    uow: SqlUnitOfWork, actor: Actor, *, statuses: list[str] | None = None, type_: str | None = None,
+    over_period: bool | None = None, shop: str | None = None, order: str | None = None,
+    due_before: datetime | None = None, limit: int = 50, offset: int = 0,
+) -> dict[str, Any]:
+    """The work queue: tickets the actor may see, soonest deadline first (no deadline last), then
+    oldest first."""
+    c = t.tickets.c
+    conds: list[Any] = scope(actor, c.shop_id, c.buyer_id)
+    for s in statuses or []:
+        if s not in STATUSES:
+            raise refuse("invalid_input", f"未知的状态 {s}", f"unknown status {s!r}; one of {list(STATUSES)}")
+    if type_ is not None and type_ not in TICKET_TYPES:
+        raise refuse("invalid_input", f"未知的售后类型 {type_}", f"unknown type {type_!r}")
+    if statuses:
+        conds.append(c.status.in_(statuses))
+    if type_:
+        conds.append(c.type == type_)
+    if over_period is not None:
+        conds.append(c.over_period.is_(over_period))
+    if shop:
+        conds.append(c.shop_id == shop)
+    if order:
+        conds.append(c.order_id == order)
+    if due_before is not None:
+        conds.append(and_(c.due_at.is_not(None), c.due_at <= due_before))
+    total = uow.tickets.count(*conds)
+    rows = uow.tickets.where(
+        *conds, order_by=(c.due_at.is_(None), c.due_at, c.created_at, c.id), limit=limit, offset=offset)
+    return {"items": [ticket_view(x) for x in rows], "total": total, "limit": limit, "offset": offset}

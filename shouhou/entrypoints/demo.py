@@ -32,7 +32,7 @@ from ..domain.actors import Actor
 from ..money import parse_yuan
 from ..services import commands as c
 from ..services.app import Shouhou
-from ..services.views import tickets as queries
+from ..services.views import tickets as ticket_views
 
 PLATFORM = Actor("platform", "demo-ops", role="platform_operator")
 KS_SHOP, DY_SHOP, SLOW_SHOP = "ks-demo", "dy-demo", "ks-slow"
@@ -108,7 +108,7 @@ def load_demo(shouhou: Shouhou) -> dict[str, Any]:
 def describe(shouhou: Shouhou) -> dict[str, Any]:
     with shouhou.uow(write=False) as uow:
         tickets = [v for shop in (KS_SHOP, DY_SHOP)
-                   for v in queries.list_tickets(uow, PLATFORM, shop=shop, limit=500)["items"]]
+                   for v in ticket_views.list_tickets(uow, PLATFORM, shop=shop, limit=500)["items"]]
     tickets.sort(key=lambda v: (v["due"] is None, v["due"]["at"] if v["due"] else "", v["order"]))
     return {
         "tokens": dict(TOKENS),

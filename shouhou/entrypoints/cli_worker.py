@@ -1,0 +1,77 @@
+"""`shouhou worker`: the deadline worker as a process of its own, sweeping until told to stop."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from types import FrameType
+from typing import Annotated
+
+import typer
+from sqlalchemy.exc import SQLAlchemyError
+
+from ..services.app import Shouhou
+from .cli_common import DatabaseUrl, database_errors, load_settings, log_to_stderr, shouhou_at_head, shown
+
+log = logging.getLogger("shouhou.cli")
+
+
+def worker_command(
+    once: Annotated[bool, typer.Option("--once", help="Sweep once, print how many actions fired, and exit.")] = False,
+    interval: Annotated[float | None, typer.Option(help="Seconds between sweeps [default: $SHOUHOU_WORKER_INTERVAL or 1].",
+                                                   min=0.001, show_default=False)] = None,
+    batch: Annotated[int | None, typer.Option(help="Actions per transaction [default: $SHOUHOU_WORKER_BATCH or 200].",
+                                              min=1, max=10_000, show_default=False)] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Run the deadline worker alone (several may share a PostgreSQL database).
+
+    It fires every automatic action (auto-approve, auto-close, auto-refund, auto-confirm, completion)
+    when it falls due."""
+    settings = load_settings(database_url)
+    every = interval if interval is not None else settings.worker_interval
+    size = batch if batch is not None else settings.worker_batch
+    shouhou, engine = shouhou_at_head(settings)
+    try:
+        if once:
+            with database_errors(settings.database_url):
+                fired = shouhou.tick(batch=size)
+            typer.echo(f"fired {fired}")
+            return
+        log_to_stderr()
+        run_worker(shouhou, every, size, settings.database_url)
+    finally:
+        engine.dispose()
+
+
+def run_worker(shouhou: Shouhou, interval: float, batch: int, url: str) -> None:
+    """Sweep, sleep, repeat. The first SIGTERM or Ctrl-C lets the sweep in progress finish and stops;
+    a second one stops at once (the batch in progress rolls back and fires again on the next start)."""
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        log.info("%s: stopping after the sweep in progress", signal.Signals(signum).name)
+        stop.set()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    log.info("deadline worker on %s: every %s s, batches of %d", shown(url), interval, batch)
+    try:
+        while not stop.is_set():
+            try:
+                fired = shouhou.tick(batch=batch)
+            except SQLAlchemyError as e:  # the batch rolled back; try again on the next sweep
+                log.warning("sweep failed, retrying in %s s: %s", interval, e)
+                fired = 0
+            if fired:
+                log.info("fired %d", fired)
+            stop.wait(interval)
+    except KeyboardInterrupt:
+        log.info("stopped at once; the batch in progress rolled back")
+        raise typer.Exit(130) from None
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    log.info("deadline worker stopped")

@@ -1,0 +1,205 @@
+"""A scenario step's command (`do:` with `args:` and `as:`): the commands a scenario may give, how
+each becomes an engine command, and what happens when the engine refuses it (an `expect_error:`
+checks the refusal; an unexpected one is a failed expectation)."""
+
+from __future__ import annotations
+
+import mimetypes
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from ..domain.actors import SYSTEM, Actor
+from ..errors import Refusal
+from ..services import commands as c
+from .scenario_file import Node
+from .scenario_state import Run, Unborn
+
+COMMANDS: dict[str, tuple[set[str], set[str]]] = {
+    # do: (required args, optional args)
+    "ship_order": ({"order"}, {"carrier", "waybill"}),
+    "sign_order": ({"order"}, set()),
+    "confirm_order": ({"order"}, set()),
+    "apply": ({"order", "type", "reason"}, {"amount", "evidence", "note"}),
+    "cancel": ({"ticket"}, set()),
+    "approve": ({"ticket"}, {"return_address"}),
+    "reject": ({"ticket"}, {"reason", "evidence"}),
+    "submit_waybill": ({"ticket"}, {"carrier", "waybill"}),
+    "confirm_return": ({"ticket"}, set()),
+    "refuse_return": ({"ticket"}, {"reason", "evidence"}),
+    "ship_replacement": ({"ticket"}, {"carrier", "waybill"}),
+    "confirm_replacement": ({"ticket"}, set()),
+    "request_intervention": ({"ticket"}, {"reason"}),
+    "respond_intervention": ({"ticket"}, set()),
+    "request_evidence": ({"ticket"}, set()),
+    "submit_evidence": ({"ticket", "items"}, set()),
+    "rule": ({"ticket", "in_favour_of"}, {"remedy", "amount", "fault"}),
+    "sign_replacement": ({"ticket"}, set()),
+    "refund_instead": ({"ticket"}, set()),
+    "appeal": ({"ticket"}, {"reason"}),
+    "decide_appeal": ({"appeal", "upheld"}, {"answer", "fault_after"}),
+    "open_entry": ({"order"}, set()),
+    "request_reopen": ({"order"}, {"note"}),
+    "top_up": ({"shop", "account", "amount"}, set()),
+    "set_shop_status": ({"shop", "status"}, {"reason"}),
+}
+
+
+def play_command(run: Run, step: Node, where: str, at: datetime) -> None:
+    """Gives the step's command to the engine at `at` and records what the step expected of it."""
+    do = step.get("do")
+    if do not in COMMANDS:
+        raise run.bad(step, "do", f"unknown command {do!r}; known: {sorted(COMMANDS)}")
+    args = step.get("args") or Node()
+    required, optional = COMMANDS[do]
+    run.keys(args, required | optional, f"args of {do}", step, "args")
+    for r in required - {"reason"}:
+        if r not in args:
+            raise run.bad(args, r, f"{do} needs {r}")
+    actor = _actor(run, step)
+    expect_error = step.get("expect_error")
+    if expect_error is not None:
+        run.keys(expect_error, {"code", "rule"}, "expect_error", step, "expect_error")
+    build = _BUILDERS.get(do)
+    if build is None:
+        run.outcome.expectations += 1
+        run.outcome.failures.append(f"{where}: command {do} is not available in this version of shouhou")
+        return
+    try:
+        cmd = build(run, args, step)
+    except Unborn as e:
+        run.outcome.expectations += 1
+        run.outcome.failures.append(f"{where}: ticket {e.name} does not exist: its apply was refused")
+        return
+    refusal: Refusal | None = None
+    result = None
+    try:
+        result = run.app.handle(cmd, actor, now=at)
+    except Refusal as e:
+        refusal = e
+    if expect_error is not None:
+        run.outcome.expectations += 1
+        if refusal is None:
+            run.outcome.failures.append(f"{where}: expected {do} to be refused with {dict(expect_error)}, but it succeeded")
+        else:
+            problems = []
+            if "code" in expect_error and expect_error["code"] != refusal.code:
+                problems.append(f"code {refusal.code} (expected {expect_error['code']})")
+            if "rule" in expect_error and expect_error["rule"] not in refusal.rules:
+                problems.append(f"rules {refusal.rules} (expected {expect_error['rule']} among them)")
+            if problems:
+                run.outcome.failures.append(
+                    f"{where}: {do} was refused with {', '.join(problems)}: {refusal.message_en}")
+    elif refusal is not None:
+        run.outcome.expectations += 1
+        run.outcome.failures.append(
+            f"{where}: {do} was refused: {refusal.code} {refusal.rules}: {refusal.message_en}")
+    _name_what_it_made(run, step, do, result)
+
+
+def _name_what_it_made(run: Run, step: Node, do: str, result: Any) -> None:
+    """`id:` on apply names the ticket (or marks the name unborn when refused); on appeal, the appeal."""
+    if "id" in step and do == "appeal":
+        if result is not None:
+            run.appeals[str(step["id"])] = result
+        return
+    if "id" in step:
+        if do != "apply":
+            raise run.bad(step, "id", "only apply (a ticket) and appeal name what they create")
+        if result is not None:
+            run.tickets[str(step["id"])] = result
+            run.names[result] = str(step["id"])
+        else:
+            run.unborn.add(str(step["id"]))
+
+
+def _actor(run: Run, step: Node) -> Actor:
+    who = step.get("as")
+    if who == "platform":
+        return Actor("platform", "cs", role="platform_cs")
+    if who == "system":
+        return SYSTEM
+    if isinstance(who, str) and ":" in who:
+        kind, ident = who.split(":", 1)
+        if kind == "buyer":
+            return Actor("buyer", ident)
+        if kind == "staff":
+            if ident not in run.staff:
+                raise run.bad(step, "as", f"no staff member {ident} in this scenario")
+            return run.staff[ident]
+    raise run.bad(step, "as", f"actor must be buyer:ID, staff:ID, platform or system, not {who!r}")
+
+
+def evidence_files(run: Run, args: Node) -> tuple[c.EvidenceFile, ...]:
+    """Evidence in a scenario: file names ("crack.jpg") or mappings {name, content_type?, size?}.
+    The content is made up (its size as given), so limits and hashes work as they would live."""
+    items = args.get("items")
+    if not isinstance(items, list):
+        raise run.bad(args, "items", "items must be a list of file names or {name, content_type, size}")
+    out = []
+    for item in items:
+        if isinstance(item, dict):
+            name = str(item.get("name", ""))
+            ctype = str(item.get("content_type") or mimetypes.guess_type(name)[0] or "application/octet-stream")
+            size = int(item.get("size", len(name.encode()) or 1))
+            content = (name.encode() * (size // max(len(name.encode()), 1) + 1))[:size]
+        else:
+            name = str(item)
+            ctype = mimetypes.guess_type(name)[0] or "application/octet-stream"
+            content = name.encode()
+        out.append(c.EvidenceFile(name, ctype, content))
+    return tuple(out)
+
+
+def _refs(run: Run, args: Node) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in args.items():
+        if k == "ticket":
+            out[k] = run.ticket_id(args)
+        elif k == "evidence" or k == "items":
+            out[k] = tuple(str(x) for x in (v or []))
+        else:
+            out[k] = v
+    return out
+
+
+def _amount(run: Run, args: Node) -> int | None:
+    return None if args.get("amount") is None else run.money(args, "amount")
+
+
+def _s(v: Any) -> str | None:
+    return None if v is None else str(v)
+
+
+# do -> the engine command, from (the run, the step's args, the step)
+_BUILDERS: dict[str, Callable[[Run, Node, Node], object]] = {
+    "ship_order": lambda r, a, s: c.ShipOrder(str(a["order"]), a.get("carrier"), _s(a.get("waybill"))),
+    "sign_order": lambda r, a, s: c.SignOrder(str(a["order"])),
+    "confirm_order": lambda r, a, s: c.ConfirmOrder(str(a["order"])),
+    "apply": lambda r, a, s: c.Apply(str(a["order"]), str(a.get("type")), str(a.get("reason")), _amount(r, a),
+                                     tuple(str(x) for x in (a.get("evidence") or [])), a.get("note")),
+    "cancel": lambda r, a, s: c.Cancel(r.ticket_id(a)),
+    "approve": lambda r, a, s: c.Approve(r.ticket_id(a), a.get("return_address")),
+    "reject": lambda r, a, s: c.Reject(r.ticket_id(a), _s(a.get("reason")), _refs(r, a).get("evidence", ())),
+    "submit_waybill": lambda r, a, s: c.SubmitWaybill(r.ticket_id(a), _s(a.get("carrier")), _s(a.get("waybill"))),
+    "confirm_return": lambda r, a, s: c.ConfirmReturn(r.ticket_id(a)),
+    "refuse_return": lambda r, a, s: c.RefuseReturn(r.ticket_id(a), _s(a.get("reason")),
+                                                    _refs(r, a).get("evidence", ())),
+    "request_intervention": lambda r, a, s: c.RequestIntervention(r.ticket_id(a), _s(a.get("reason"))),
+    "open_entry": lambda r, a, s: c.OpenEntry(str(a["order"])),
+    "top_up": lambda r, a, s: c.TopUp(str(a["shop"]), str(a["account"]), r.money(a, "amount")),
+    "request_reopen": lambda r, a, s: c.RequestReopen(str(a["order"]), _s(a.get("note"))),
+    "ship_replacement": lambda r, a, s: c.ShipReplacement(r.ticket_id(a), _s(a.get("carrier")), _s(a.get("waybill"))),
+    "sign_replacement": lambda r, a, s: c.SignReplacement(r.ticket_id(a)),
+    "confirm_replacement": lambda r, a, s: c.ConfirmReplacement(r.ticket_id(a)),
+    "refund_instead": lambda r, a, s: c.RefundInstead(r.ticket_id(a)),
+    "respond_intervention": lambda r, a, s: c.RespondIntervention(r.ticket_id(a)),
+    "request_evidence": lambda r, a, s: c.RequestEvidence(r.ticket_id(a)),
+    "submit_evidence": lambda r, a, s: c.SubmitEvidence(r.ticket_id(a), evidence_files(r, a)),
+    "rule": lambda r, a, s: c.Rule(r.ticket_id(a), str(a["in_favour_of"]), _s(a.get("remedy")), _amount(r, a),
+                                   _s(a.get("fault"))),
+    "appeal": lambda r, a, s: c.FileAppeal(r.ticket_id(a), _s(a.get("reason"))),
+    "decide_appeal": lambda r, a, s: c.DecideAppeal(r.appeal_id(a), bool(a["upheld"]), _s(a.get("answer")),
+                                                    _s(a.get("fault_after"))),
+    "set_shop_status": lambda r, a, s: c.SetShopStatus(str(a["shop"]), str(a["status"]), _s(a.get("reason"))),
+}

@@ -1,0 +1,84 @@
+"""A scenario's set-up (../shared/SCENARIOS.md): its shops, staff, buyers and orders, created through
+the engine at the scenario's start. A set-up the engine refuses makes the file invalid (exit 2)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from ..domain.actors import Actor
+from ..errors import Refusal
+from ..services import commands as c
+from .scenario_file import Node
+from .scenario_state import Run
+
+# Who creates the set-up.
+PLATFORM = Actor("platform", "scenario", role="platform_operator")
+# An order's commission when the file gives none (SCENARIOS.md: "every order field ... has the default shown").
+DEFAULT_COMMISSION = {"creator": "0.10", "group_leader": "0.00", "affiliate": "0.00", "tech_fee": "0.05"}
+
+TOP_KEYS = {"name", "policy", "start", "shops", "staff", "buyers", "orders", "steps", "description"}
+SHOP_KEYS = {"id", "status", "wallet", "deposit", "wallet_opened_at", "name", "return_address"}
+STAFF_KEYS = {"id", "shop", "role", "name"}
+ORDER_KEYS = {"id", "shop", "buyer", "amount", "freight", "payment", "kind", "marketing", "goods", "category",
+              "no_reason_return", "commission", "created_at", "shipped_at", "signed_at", "confirmed_at"}
+
+
+def set_up(run: Run) -> None:
+    run.keys(run.doc, TOP_KEYS, "the scenario")
+    at = run.start
+    for shop in run.list_of("shops"):
+        run.keys(shop, SHOP_KEYS, "a shop")
+        sid = run.id_of(shop)
+        opened = run.opt_time(shop, "wallet_opened_at")
+        _do(run, c.CreateShop(
+            id=sid, name=str(shop.get("name", sid)), policy=run.pack, status=str(shop.get("status", "normal")),
+            wallet_fen=run.money(shop, "wallet", "0.00"), deposit_fen=run.money(shop, "deposit", "0.00"),
+            wallet_opened_at=opened, return_address=shop.get("return_address"),
+        ), shop, "shops", at)
+    for member in run.list_of("staff"):
+        run.keys(member, STAFF_KEYS, "a staff member")
+        mid = run.id_of(member)
+        _do(run, c.AddStaff(id=mid, shop_id=str(member.get("shop")), role=str(member.get("role", "cs_agent")),
+                            name=str(member.get("name", mid))), member, "staff", at)
+        run.staff[mid] = Actor("staff", mid, shop_id=str(member.get("shop")), role=str(member.get("role", "cs_agent")))
+    buyers = run.doc.get("buyers") or []
+    if not isinstance(buyers, list):
+        raise run.bad(run.doc, "buyers", "buyers must be a list of ids")
+    for b in buyers:
+        bid = b.get("id") if isinstance(b, dict) else b
+        _do(run, c.AddBuyer(id=str(bid)), run.doc, "buyers", at)
+    for o in run.list_of("orders"):
+        _import_order(run, o, at)
+
+
+def _import_order(run: Run, o: Node, at: datetime) -> None:
+    run.keys(o, ORDER_KEYS, "an order")
+    for req in ("id", "shop", "buyer", "amount"):
+        if req not in o:
+            raise run.bad(o, req, f"an order needs {req}")
+    commission = o["commission"] if "commission" in o else DEFAULT_COMMISSION  # SCENARIOS.md's default
+    if commission is None:
+        commission = {}
+    if not isinstance(commission, dict):
+        raise run.bad(o, "commission", "commission must be a mapping")
+    _do(run, c.ImportOrder(
+        id=str(o["id"]), shop_id=str(o["shop"]), buyer_id=str(o["buyer"]), amount_fen=run.money(o, "amount"),
+        freight_fen=run.money(o, "freight", "0.00"), payment=str(o.get("payment", "online")),
+        kind=str(o.get("kind", "normal")), marketing=bool(o.get("marketing", False)),
+        goods=str(o.get("goods", "physical")), category=str(o.get("category", "apparel")),
+        no_reason_return=bool(o.get("no_reason_return", True)),
+        commission={str(k): str(v) for k, v in commission.items()},
+        created_at=run.opt_time(o, "created_at") or run.start - timedelta(days=5),
+        shipped_at=run.opt_time(o, "shipped_at") if "shipped_at" in o else run.start - timedelta(days=4),
+        signed_at=run.opt_time(o, "signed_at") if "signed_at" in o else run.start - timedelta(days=2),
+        confirmed_at=run.opt_time(o, "confirmed_at"),
+    ), o, "orders", at)
+
+
+def _do(run: Run, cmd: object, node: Node, key: str, at: datetime) -> Any:
+    """Runs a set-up command as the platform; a refusal makes the file invalid at `key`."""
+    try:
+        return run.app.handle(cmd, PLATFORM, now=at)
+    except Refusal as e:
+        raise run.bad(node, key, f"set-up refused: {e.code}: {e.message_en}") from None

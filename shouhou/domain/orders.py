@@ -71,10 +71,6 @@ class Order(Recorder):
         """GEN-APPLY-4: paid - refunded - held by open tickets."""
         return self.amount_fen - self.refunded_fen - self.held_fen
 
-    @property
-    def in_after_sales_period(self) -> bool:
-        return self.status not in ("completed", "closed")
-
     def entry_open(self, at: datetime) -> bool:
         return self.entry_closes_at is not None and at < self.entry_closes_at
 

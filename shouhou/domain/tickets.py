@@ -14,7 +14,6 @@ from ..errors import refuse
 from .events import Event, Recorder
 
 TICKET_TYPES = ("refund_only", "return_refund", "exchange", "repair", "reship")
-SUPPORTED_TYPES = TICKET_TYPES
 WAITING = ("pending_review", "awaiting_return", "awaiting_receipt", "awaiting_replacement", "replacement_shipped")
 OPEN = (*WAITING, "in_intervention")
 TERMINAL = ("refunded", "completed", "rejected", "closed", "cancelled")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ..clock import SHANGHAI
-from ..errors import refuse
+from ..errors import present, refuse
 from ..money import format_yuan
 from ..policies import PolicyVersion
 from . import aftersales
@@ -168,7 +168,7 @@ def evidence_side(case: Intervention, ticket: Ticket, actor: Actor, pv: PolicyVe
     due = case.buyer_evidence_due_at if side == "buyer" else case.shop_evidence_due_at
     closed = case.buyer_evidence_closed if side == "buyer" else case.shop_evidence_closed
     rule = iv.buyer_evidence.rule if side == "buyer" else iv.shop_evidence.rule
-    assert due is not None
+    due = present(due, f"the {side}'s evidence deadline of case {case.id}")
     if closed or at >= due:
         raise refuse("ineligible", f"举证期已于 {_ts(due)} 结束", f"the evidence window closed at {_ts(due)}", rule)
     problems_zh, problems_en = [], []

@@ -59,12 +59,11 @@ def conditions(order: Order, shop: Shop, pv: PolicyVersion, at: datetime) -> lis
     def add(name: str, rule: str, passed: bool, figures: dict[str, Any], zh: str, en: str) -> None:
         out.append(Condition(name, rule, passed, figures, zh, en))
 
-    completed = order.status in ("completed", "closed") and order.completed_at is not None
-    if completed:
-        assert order.completed_at is not None
-        add("past_period", e.past_period.rule, True, {"status": order.status, "completed_at": _ts(order.completed_at)},
-            f"订单已于 {_ts(order.completed_at)} 完成,售后期已过",
-            f"the order completed at {_ts(order.completed_at)}; its after-sales period is over")
+    completed_at = order.completed_at if order.status in ("completed", "closed") else None
+    if completed_at is not None:
+        add("past_period", e.past_period.rule, True, {"status": order.status, "completed_at": _ts(completed_at)},
+            f"订单已于 {_ts(completed_at)} 完成,售后期已过",
+            f"the order completed at {_ts(completed_at)}; its after-sales period is over")
     elif order.status == "closed":
         add("past_period", e.past_period.rule, False, {"status": order.status},
             "订单在完成前已全额退款关闭,没有可退金额", "the order closed fully refunded before it completed: "
@@ -89,9 +88,8 @@ def conditions(order: Order, shop: Shop, pv: PolicyVersion, at: datetime) -> lis
             f"订单{what[0]}已 {zh_d},{'未超过' if ok else '超过'} {limit.show().replace(' d', ' 天')}",
             f"{what[1]} {en_d} ago, limit {limit.show().replace(' d', ' days')}")
 
-    if e.completed_within is not None and completed:
-        assert order.completed_at is not None
-        within("completed_within", order.completed_at, e.completed_within, ("完成", "completed", "completed_at"))
+    if e.completed_within is not None and completed_at is not None:
+        within("completed_within", completed_at, e.completed_within, ("完成", "completed", "completed_at"))
 
     if e.created_after is not None:
         floor = e.created_after
@@ -189,8 +187,7 @@ def open_entry(order: Order, shop: Shop, actor: Actor, pv: PolicyVersion, at: da
                message_id: str) -> SiteMessage | None:
     """The shop opens the entry for `pv.entry.window`; the buyer may then apply (over-period)."""
     may_open(actor, order, pv)
-    if order.entry_open(at):
-        assert order.entry_closes_at is not None
+    if order.entry_closes_at is not None and order.entry_open(at):
         raise refuse("invalid_state", f"售后入口已开启,至 {_ts(order.entry_closes_at)} 关闭",
                      f"the entry is open already, until {_ts(order.entry_closes_at)}", pv.entry.window.rule)
     failed = [x for x in conditions(order, shop, pv, at) if not x.passed]

@@ -14,7 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from ..clock import SHANGHAI
-from ..errors import Refusal, refuse
+from ..errors import Refusal, present, refuse
 from ..money import format_yuan
 from ..policies import MEASURES, GovernanceRules, Measure, PolicyVersion, ScoreFormula
 from .actors import Actor, require
@@ -318,9 +318,9 @@ def announce(inst: MeasureInstance) -> None:
 
 def expire(inst: MeasureInstance) -> None:
     """The measure reached its end (at its own end time)."""
-    assert inst.active and inst.ends_at is not None
-    _close(inst, "ended", inst.ends_at, "expired", "system", None)
-    inst.event("measure_ended", inst.ends_at, "system", inst.rule, {"reason": "expired"})
+    ends = present(inst.ends_at if inst.active else None, f"the end of measure {inst.id} in force")
+    _close(inst, "ended", ends, "expired", "system", None)
+    inst.event("measure_ended", ends, "system", inst.rule, {"reason": "expired"})
 
 
 def lift(inst: MeasureInstance, actor: Actor, at: datetime, reason: str | None) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..errors import refuse
+from ..errors import present, refuse
 from ..policies import PolicyVersion
 from .events import Event, Recorder
 
@@ -88,13 +88,13 @@ class Order(Recorder):
     # -- deadlines -------------------------------------------------------------------------------
     def nominal_due(self, pv: PolicyVersion) -> tuple[datetime, str, str] | None:
         if self.status == "signed":
-            assert self.shipped_at is not None and self.signed_at is not None
+            shipped = present(self.shipped_at, f"shipment of signed order {self.id}")
+            signed = present(self.signed_at, f"signing of signed order {self.id}")
             span = pv.order.auto_confirm
-            return max(self.shipped_at + span.delta, self.signed_at), "auto_confirm", span.rule
+            return max(shipped + span.delta, signed), "auto_confirm", span.rule
         if self.status == "confirmed":
-            assert self.confirmed_at is not None
             span = pv.order.completion
-            return self.confirmed_at + span.delta, "complete", span.rule
+            return present(self.confirmed_at, f"confirmation of order {self.id}") + span.delta, "complete", span.rule
         return None
 
     def schedule(self, pv: PolicyVersion, not_before: datetime | None = None) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 from ..clock import SHANGHAI
 from ..domain import ledger
+from ..errors import present
 from ..money import MoneyFormatError, format_yuan, parse_yuan
 from ..services.views import governance
 from .scenario_file import Node, parse_time
@@ -53,8 +54,7 @@ def _facts(run: Run, subject: str, name: str, check: Node) -> dict[str, Any]:
     now = run.clock.now()
     with run.app.uow(write=False) as uow:
         if subject == "ticket":
-            t = uow.tickets.get(run.ticket_id(check))
-            assert t is not None
+            t = present(uow.tickets.get(run.ticket_id(check)), f"ticket {run.ticket_id(check)}")
             return {"status": t.status, "type": t.type, "over_period": t.over_period,
                     "refunded": format_yuan(t.refunded_fen), "due": t.due_at}
         if subject == "order":

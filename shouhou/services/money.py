@@ -25,7 +25,8 @@ from ..adapters import tables
 from ..adapters.payment import ChannelResult, PaymentChannel
 from ..adapters.uow import SqlUnitOfWork
 from ..domain import ledger as L
-from ..domain.actors import Actor, require
+from ..domain import roles
+from ..domain.actors import Actor
 from ..domain.events import Event
 from ..domain.orders import Order
 from ..domain.shops import Shop
@@ -40,7 +41,6 @@ from .context import Context, Fired, new_id
 from .views.money import exit_check
 
 log = logging.getLogger("shouhou.money")
-MONEY_ROLES = ("owner", "admin")
 
 
 # -- commands -------------------------------------------------------------------------------------
@@ -48,8 +48,7 @@ MONEY_ROLES = ("owner", "admin")
 def top_up(cmd: c.TopUp, actor: Actor, uow: SqlUnitOfWork, ctx: Context) -> int:
     """The shop pays money in; an outstanding debt is recovered first. Returns what went to the debt."""
     shop = visible_shop(uow, actor, cmd.shop_id, lock=True)
-    require(actor.is_platform or actor.role in MONEY_ROLES, "只有主账号或管理员可以充值",
-            "only the owner or an admin may top up")
+    roles.require_act(actor, "top_up")
     if cmd.account not in ("wallet", "deposit"):
         raise refuse("invalid_input", "账户须为 wallet 或 deposit", "account must be wallet or deposit")
     if cmd.amount_fen <= 0:
@@ -64,7 +63,7 @@ def top_up(cmd: c.TopUp, actor: Actor, uow: SqlUnitOfWork, ctx: Context) -> int:
 def withdraw_deposit(cmd: c.WithdrawDeposit, actor: Actor, uow: SqlUnitOfWork, ctx: Context) -> None:
     """KS-EXIT-1: the deposit leaves only when the after-sales waiting period is over."""
     shop = visible_shop(uow, actor, cmd.shop_id, lock=True)
-    require(actor.is_platform or actor.role == "owner", "只有主账号可以提取保证金", "only the owner may withdraw the deposit")
+    roles.require_act(actor, "withdraw_deposit")
     pv = ctx.policies.in_force(shop.policy, ctx.now)
     check = exit_check(uow, shop, pv, ctx.now)
     if check["blocking"]:

@@ -6,7 +6,8 @@ import secrets
 from datetime import timedelta
 
 from ..adapters.uow import SqlUnitOfWork
-from ..domain.actors import PLATFORM_ROLES, SHOP_ROLES, Actor, require
+from ..domain import roles
+from ..domain.actors import PLATFORM_ROLES, SHOP_ROLES, Actor
 from ..domain.events import Event
 from ..domain.shops import SHOP_STATUSES, Buyer, Shop, Staff
 from ..errors import not_found, refuse
@@ -58,10 +59,10 @@ def set_shop_status(cmd: c.SetShopStatus, actor: Actor, uow: SqlUnitOfWork, ctx:
 
 def add_staff(cmd: c.AddStaff, actor: Actor, uow: SqlUnitOfWork, ctx: Context) -> str:
     shop = visible_shop(uow, actor, cmd.shop_id)
-    require(actor.is_platform or actor.role in ("owner", "admin"), "只有主账号或管理员可以添加员工",
-            "only the owner or an admin may add staff")
+    roles.require_act(actor, "add_staff")
     if cmd.role not in SHOP_ROLES:
         raise refuse("invalid_input", f"未知的角色 {cmd.role}", f"role must be one of {list(SHOP_ROLES)}")
+    roles.require_grant(actor, cmd.role)
     if not cmd.id or uow.staff.exists(cmd.id):
         raise refuse("invalid_input", f"员工 ID {cmd.id!r} 为空或已存在", f"staff id {cmd.id!r} is empty or taken")
     uow.staff.add(Staff(id=cmd.id, shop_id=shop.id, role=cmd.role, name=cmd.name or cmd.id))
@@ -77,7 +78,9 @@ def add_buyer(cmd: c.AddBuyer, actor: Actor, uow: SqlUnitOfWork, ctx: Context) -
 
 
 def issue_token(cmd: c.IssueToken, actor: Actor, uow: SqlUnitOfWork, ctx: Context) -> str:
-    platform_only(actor, "签发令牌", "issue tokens")
+    """A bearer token for a buyer, a staff member (in their role) or platform staff; never for a role
+    above the issuer's own (domain.roles)."""
+    roles.require_act(actor, "issue_token")
     role = cmd.role
     if cmd.kind == "buyer":
         if not uow.buyers.exists(cmd.actor_id):
@@ -87,10 +90,12 @@ def issue_token(cmd: c.IssueToken, actor: Actor, uow: SqlUnitOfWork, ctx: Contex
         if member is None:
             raise not_found("staff", cmd.actor_id)
         role = member.role
+        roles.require_grant(actor, member.role)
     elif cmd.kind == "platform":
         if role not in PLATFORM_ROLES:
             raise refuse("invalid_input", f"平台角色须为 {list(PLATFORM_ROLES)}",
                          f"platform role must be one of {list(PLATFORM_ROLES)}")
+        roles.require_grant(actor, role)
     else:
         raise refuse("invalid_input", "令牌类型须为 buyer、staff 或 platform", "kind must be buyer, staff or platform")
     token = cmd.token or f"sh_{secrets.token_urlsafe(24)}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -30,7 +32,7 @@ metadata = MetaData(
 )
 
 
-def _pending(col: str) -> dict[str, object]:
+def _pending(col: str) -> dict[str, Any]:
     cond = text(f"{col} IS NOT NULL")
     return {"postgresql_where": cond, "sqlite_where": cond}
 

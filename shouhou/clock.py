@@ -40,6 +40,11 @@ class VirtualClock:
         self._now = self._now + delta
 
 
+def minutes(at: datetime) -> str:
+    """An instant as refusals and events show it, to the minute in its own zone: 2026-03-02T09:00+08:00."""
+    return at.isoformat(timespec="minutes")
+
+
 def local(at: datetime) -> datetime:
     """The same instant shown in Asia/Shanghai."""
     if at.tzinfo is None:

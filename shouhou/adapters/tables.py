@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
     Column,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -19,10 +18,8 @@ from sqlalchemy import (
     Text,
     text,
 )
-from sqlalchemy.engine import Dialect
-from sqlalchemy.types import TypeDecorator
 
-from ..clock import SHANGHAI
+from .instant import Instant as Instant  # re-exported: services, uow and migrations/env.py use tables.Instant
 
 metadata = MetaData(
     naming_convention={
@@ -35,30 +32,7 @@ metadata = MetaData(
 )
 
 
-class Instant(TypeDecorator[datetime]):
-    """An aware instant. Stored as UTC (timestamptz on PostgreSQL, naive UTC on SQLite), read back in
-    Asia/Shanghai. Naive datetimes are refused: they are bugs."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime reached the database")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        return value.astimezone(SHANGHAI)
-
-
-def _pending(col: str) -> dict[str, object]:
+def _pending(col: str) -> dict[str, Any]:
     cond = text(f"{col} IS NOT NULL")
     return {"postgresql_where": cond, "sqlite_where": cond}
 

@@ -3,138 +3,41 @@ in the domain; who may see what lives in the services (others' objects answer 40
 
 import base64
 import binascii
-import logging
-import threading
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header, Query, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
-from sqlalchemy.exc import DataError
+from fastapi import FastAPI, Query
+from fastapi.responses import Response
 
-from ...domain.actors import Actor
-from ...errors import Refusal, refuse
+from ...errors import refuse
 from ...money import parse_yuan
 from ...services import commands as c
 from ...services import queries as q
-from ...services.app import Shouhou, data_refusal
-from ...services.handlers import actor_for_token
+from ...services.app import Shouhou
 from . import schemas as s
-
-log = logging.getLogger("shouhou.api")
-
-STATUS = {"invalid_state": 409, "forbidden": 403, "ineligible": 422, "limit_reached": 422,
-          "invalid_input": 422, "not_found": 404, "unauthenticated": 401}
-ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": s.ErrorOut} for code in (401, 403, 404, 409, 422)
-}
-
-
-class Worker:
-    """The deadline worker inside the API process: sweeps every `interval` seconds until stopped."""
-
-    def __init__(self, shouhou: Shouhou, interval: float, batch: int) -> None:
-        self.shouhou, self.interval, self.batch = shouhou, interval, batch
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self.run, name="shouhou-worker", daemon=True)
-
-    def run(self) -> None:
-        while not self.stop.is_set():
-            try:
-                fired = self.shouhou.tick(batch=self.batch)
-                if fired:
-                    log.info("worker fired %d due actions", fired)
-            except Exception:  # noqa: BLE001 - keep the worker alive; the batch rolled back
-                log.exception("deadline sweep failed; retrying")
-            self.stop.wait(self.interval)
-
-
-def run(sh: Shouhou, cmd: object, actor: Actor) -> Any:
-    return sh.handle(cmd, actor)
-
-
-def read(sh: Shouhou, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
-    try:
-        with sh.uow(write=False) as uow:
-            return fn(uow, *args, **kw)
-    except DataError:  # e.g. a NUL character in an id of the path: nothing can match it
-        raise data_refusal() from None
+from .deps import ActorDep, ShouhouDep, read, run
+from .errors import ERRORS
+from .errors import install as install_error_handling
+from .worker import lifespan
 
 
 def yuan(v: str | None) -> int | None:
     return None if v is None else parse_yuan(v)
 
 
-def get_shouhou(request: Request) -> Shouhou:
-    return request.app.state.shouhou  # type: ignore[no-any-return]
-
-
-ShouhouDep = Annotated[Shouhou, Depends(get_shouhou)]
-
-
-def current_actor(sh: ShouhouDep, authorization: Annotated[str | None, Header()] = None) -> Actor:
-    """Bearer token -> the actor: buyer, shop staff (with shop and role) or platform staff."""
-    if not authorization or not authorization.lower().startswith("bearer "):
-        raise refuse("unauthenticated", "缺少令牌:Authorization: Bearer <token>",
-                     "missing bearer token: Authorization: Bearer <token>")
-    with sh.uow(write=False) as uow:
-        actor = actor_for_token(uow, authorization[7:].strip())
-    if actor is None:
-        raise refuse("unauthenticated", "令牌无效", "unknown token")
-    return actor
-
-
-ActorDep = Annotated[Actor, Depends(current_actor)]
-
-
 def create_app(shouhou: Shouhou, *, worker: bool = False, worker_interval: float = 1.0,
                worker_batch: int = 200) -> FastAPI:
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        w = Worker(shouhou, worker_interval, worker_batch) if worker else None
-        if w:
-            w.thread.start()
-        try:
-            yield
-        finally:
-            if w:
-                w.stop.set()
-                w.thread.join(timeout=10)
-
     app = FastAPI(
         title="shouhou 售后",
         version="0.1.0",
         description="After-sales engine: tickets whose deadlines act by themselves, policy packs for "
                     "Kuaishou (快手小店) and Douyin (抖店). Errors: `{code, message_zh, message_en, rules}`.",
-        lifespan=lifespan,
+        lifespan=lifespan(shouhou, worker=worker, interval=worker_interval, batch=worker_batch),
         responses=ERRORS,
     )
     app.state.shouhou = shouhou
 
-    @app.middleware("http")
-    async def _no_nul_in_the_address(request: Request, call_next: Callable[[Request], Any]) -> Any:
-        """A NUL character in the path or query matches nothing and no database takes it: refused
-        alike on SQLite and PostgreSQL before any route runs."""
-        if "\x00" in request.url.path or "%00" in request.url.path or "%00" in request.url.query:
-            e = data_refusal()
-            return JSONResponse(e.as_dict(), status_code=STATUS[e.code])
-        return await call_next(request)
-
-    @app.exception_handler(Refusal)
-    async def _refusal(_: Request, exc: Refusal) -> JSONResponse:
-        return JSONResponse(exc.as_dict(), status_code=STATUS[exc.code])
-
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        parts = []
-        for err in exc.errors():
-            loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
-            parts.append(f"{loc}: {err.get('msg')}")
-        body = {"code": "invalid_input", "message_zh": "请求内容有误:" + ";".join(parts),
-                "message_en": "invalid request: " + "; ".join(parts), "rules": []}
-        return JSONResponse(body, status_code=422)
+    install_error_handling(app)
 
     # -- meta -------------------------------------------------------------------------------------
     @app.get("/healthz", tags=["meta"])
@@ -160,16 +63,16 @@ def create_app(shouhou: Shouhou, *, worker: bool = False, worker_interval: float
         run(sh, c.CreateShop(id=body.id, name=body.name, policy=body.policy, status=body.status,
                              wallet_fen=parse_yuan(body.wallet), deposit_fen=parse_yuan(body.deposit),
                              wallet_opened_at=body.wallet_opened_at, return_address=body.return_address), actor)
-        return read(sh, q.get_shop, actor, body.id)  # type: ignore[no-any-return]
+        return read(sh, q.get_shop, actor, body.id)
 
     @app.get("/v1/shops/{shop_id}", tags=["shops"], response_model=s.ShopOut)
     def get_shop(shop_id: str, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
-        return read(sh, q.get_shop, actor, shop_id)  # type: ignore[no-any-return]
+        return read(sh, q.get_shop, actor, shop_id)
 
     @app.post("/v1/shops/{shop_id}/status", tags=["shops"], response_model=s.ShopOut)
     def shop_status(shop_id: str, body: s.ShopStatusIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
         run(sh, c.SetShopStatus(shop_id, body.status, body.reason), actor)
-        return read(sh, q.get_shop, actor, shop_id)  # type: ignore[no-any-return]
+        return read(sh, q.get_shop, actor, shop_id)
 
     @app.post("/v1/shops/{shop_id}/staff", tags=["shops"], status_code=201)
     def add_staff(shop_id: str, body: s.StaffIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, str]:
@@ -194,26 +97,26 @@ def create_app(shouhou: Shouhou, *, worker: bool = False, worker_interval: float
             goods=body.goods, category=body.category, no_reason_return=body.no_reason_return,
             commission=dict(body.commission), created_at=body.created_at, shipped_at=body.shipped_at,
             signed_at=body.signed_at, confirmed_at=body.confirmed_at), actor)
-        return read(sh, q.get_order, actor, order_id, sh.clock.now())  # type: ignore[no-any-return]
+        return read(sh, q.get_order, actor, order_id, sh.clock.now())
 
     @app.get("/v1/orders/{order_id}", tags=["orders"], response_model=s.OrderOut)
     def get_order(order_id: str, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
-        return read(sh, q.get_order, actor, order_id, sh.clock.now())  # type: ignore[no-any-return]
+        return read(sh, q.get_order, actor, order_id, sh.clock.now())
 
     @app.get("/v1/orders/{order_id}/events", tags=["orders"], response_model=list[s.EventOut])
     def order_events(order_id: str, sh: ShouhouDep, actor: ActorDep) -> list[dict[str, Any]]:
-        return read(sh, q.order_events, actor, order_id)  # type: ignore[no-any-return]
+        return read(sh, q.order_events, actor, order_id)
 
     def order_action(path: str, make: Callable[[str, Any], object], body_model: type[Any] | None,
                      summary: str) -> None:
         if body_model is None:
             def endpoint(order_id: str, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
                 run(sh, make(order_id, None), actor)
-                return read(sh, q.get_order, actor, order_id, sh.clock.now())  # type: ignore[no-any-return]
+                return read(sh, q.get_order, actor, order_id, sh.clock.now())
         else:
             def endpoint(order_id: str, body: body_model, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:  # type: ignore[valid-type]
                 run(sh, make(order_id, body), actor)
-                return read(sh, q.get_order, actor, order_id, sh.clock.now())  # type: ignore[no-any-return]
+                return read(sh, q.get_order, actor, order_id, sh.clock.now())
         app.post(f"/v1/orders/{{order_id}}/{path}", tags=["orders"], response_model=s.OrderOut,
                  summary=summary, name=f"order_{path}")(endpoint)
 
@@ -226,7 +129,7 @@ def create_app(shouhou: Shouhou, *, worker: bool = False, worker_interval: float
     def apply(order_id: str, body: s.ApplyIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
         ticket_id = run(sh, c.Apply(order_id, body.type, body.reason, yuan(body.amount), tuple(body.evidence),
                                     body.note), actor)
-        return read(sh, q.get_ticket, actor, ticket_id)  # type: ignore[no-any-return]
+        return read(sh, q.get_ticket, actor, ticket_id)
 
     # -- tickets --------------------------------------------------------------------------------
     @app.get("/v1/tickets", tags=["tickets"], response_model=s.TicketPage,
@@ -241,29 +144,29 @@ def create_app(shouhou: Shouhou, *, worker: bool = False, worker_interval: float
         offset: s.Offset = 0,
     ) -> dict[str, Any]:
         statuses = [x for part in (status or []) for x in part.split(",") if x]
-        return read(sh, q.list_tickets, actor, statuses=statuses, type_=type,  # type: ignore[no-any-return]
+        return read(sh, q.list_tickets, actor, statuses=statuses, type_=type,
                     over_period=over_period, shop=shop, order=order, due_before=due_before, limit=limit,
                     offset=offset)
 
     @app.get("/v1/tickets/{ticket_id}", tags=["tickets"], response_model=s.TicketOut,
              summary="A ticket with its timeline")
     def get_ticket(ticket_id: str, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
-        return read(sh, q.get_ticket, actor, ticket_id)  # type: ignore[no-any-return]
+        return read(sh, q.get_ticket, actor, ticket_id)
 
     @app.get("/v1/tickets/{ticket_id}/events", tags=["tickets"], response_model=list[s.EventOut])
     def ticket_events(ticket_id: str, sh: ShouhouDep, actor: ActorDep) -> list[dict[str, Any]]:
-        return read(sh, q.ticket_events, actor, ticket_id)  # type: ignore[no-any-return]
+        return read(sh, q.ticket_events, actor, ticket_id)
 
     def ticket_action(path: str, make: Callable[[str, Any], object], body_model: type[Any] | None,
                       summary: str) -> None:
         if body_model is None:
             def endpoint(ticket_id: str, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
                 run(sh, make(ticket_id, None), actor)
-                return read(sh, q.get_ticket, actor, ticket_id)  # type: ignore[no-any-return]
+                return read(sh, q.get_ticket, actor, ticket_id)
         else:
             def endpoint(ticket_id: str, body: body_model, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:  # type: ignore[valid-type]
                 run(sh, make(ticket_id, body), actor)
-                return read(sh, q.get_ticket, actor, ticket_id)  # type: ignore[no-any-return]
+                return read(sh, q.get_ticket, actor, ticket_id)
         app.post(f"/v1/tickets/{{ticket_id}}/{path}", tags=["tickets"], response_model=s.TicketOut,
                  summary=summary, name=f"ticket_{path.replace('-', '_')}")(endpoint)
 
@@ -306,12 +209,12 @@ def create_app(shouhou: Shouhou, *, worker: bool = False, worker_interval: float
                              f"{item.name}: content_base64 is not valid base64") from None
             files.append(c.EvidenceFile(item.name, item.content_type, content))
         run(sh, c.SubmitEvidence(ticket_id, tuple(files)), actor)
-        return read(sh, q.get_case, actor, ticket_id, sh.clock.now())  # type: ignore[no-any-return]
+        return read(sh, q.get_case, actor, ticket_id, sh.clock.now())
 
     @app.get("/v1/tickets/{ticket_id}/intervention", tags=["intervention"], response_model=s.CaseOut,
              summary="The ticket's intervention: deadlines, evidence, ruling, appeals")
     def get_case(ticket_id: str, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
-        return read(sh, q.get_case, actor, ticket_id, sh.clock.now())  # type: ignore[no-any-return]
+        return read(sh, q.get_case, actor, ticket_id, sh.clock.now())
 
     @app.get("/v1/evidence/{evidence_id}/content", tags=["intervention"], summary="Download a piece of evidence")
     def evidence_content(evidence_id: str, sh: ShouhouDep, actor: ActorDep) -> Response:
@@ -323,40 +226,40 @@ def create_app(shouhou: Shouhou, *, worker: bool = False, worker_interval: float
               summary="Appeal a ruling against the shop within 48 h of the refund (KS-PI-3)")
     def file_appeal(ticket_id: str, body: s.AppealIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
         appeal_id = run(sh, c.FileAppeal(ticket_id, body.reason), actor)
-        return read(sh, q.get_appeal, actor, appeal_id)  # type: ignore[no-any-return]
+        return read(sh, q.get_appeal, actor, appeal_id)
 
     @app.get("/v1/appeals", tags=["intervention"], response_model=s.AppealPage,
              summary="Appeals by answer deadline (platform: all; shop: its own)")
     def appeals(sh: ShouhouDep, actor: ActorDep, status: str | None = None,
                 limit: Annotated[int, Query(ge=1, le=500)] = 50,
                 offset: s.Offset = 0) -> dict[str, Any]:
-        return read(sh, q.list_appeals, actor, status, limit, offset)  # type: ignore[no-any-return]
+        return read(sh, q.list_appeals, actor, status, limit, offset)
 
     @app.post("/v1/appeals/{appeal_id}/decision", tags=["intervention"], response_model=s.AppealOut,
               summary="Uphold or reject an appeal (platform, KS-PI-3)")
     def decide_appeal(appeal_id: str, body: s.AppealDecisionIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
         run(sh, c.DecideAppeal(appeal_id, body.upheld, body.answer, body.fault_after), actor)
-        return read(sh, q.get_appeal, actor, appeal_id)  # type: ignore[no-any-return]
+        return read(sh, q.get_appeal, actor, appeal_id)
 
     @app.get("/v1/platform/interventions", tags=["intervention"], response_model=s.CasePage,
              summary="The platform console: open cases by response deadline, SLA misses flagged (KS-PI-1)")
     def platform_interventions(sh: ShouhouDep, actor: ActorDep, status: str | None = None,
                                sla_missed: bool | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 50,
                                offset: s.Offset = 0) -> dict[str, Any]:
-        return read(sh, q.platform_interventions, actor, sh.clock.now(), status, sla_missed,  # type: ignore[no-any-return]
+        return read(sh, q.platform_interventions, actor, sh.clock.now(), status, sla_missed,
                     limit, offset)
 
     # -- the over-period entry (超售后期打开售后入口) ------------------------------------------------
     @app.get("/v1/orders/{order_id}/entry", tags=["entry"], response_model=s.EntryOut,
              summary="The entry's state and every condition of opening it, with rule, figures and why")
     def get_entry(order_id: str, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
-        return read(sh, q.entry_view, actor, order_id, sh.policies, sh.clock.now())  # type: ignore[no-any-return]
+        return read(sh, q.entry_view, actor, order_id, sh.policies, sh.clock.now())
 
     @app.post("/v1/orders/{order_id}/entry/open", tags=["entry"], response_model=s.EntryOut,
               summary="Open the entry past the period (owner, admin, CS admin on Kuaishou: KS-OP-6)")
     def open_entry(order_id: str, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
         run(sh, c.OpenEntry(order_id), actor)
-        return read(sh, q.entry_view, actor, order_id, sh.policies, sh.clock.now())  # type: ignore[no-any-return]
+        return read(sh, q.entry_view, actor, order_id, sh.policies, sh.clock.now())
 
     @app.post("/v1/entries/open", tags=["entry"], response_model=s.BulkOpenOut,
               summary="Open the entry of many orders: each its own result")
@@ -376,30 +279,30 @@ def create_app(shouhou: Shouhou, *, worker: bool = False, worker_interval: float
               summary="Ask the shop to open the entry again (buyer, DY-OP-6)")
     def request_reopen(order_id: str, body: s.ReopenIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
         req_id = run(sh, c.RequestReopen(order_id, body.note), actor)
-        return read(sh, q.get_reopen_request, actor, req_id)  # type: ignore[no-any-return]
+        return read(sh, q.get_reopen_request, actor, req_id)
 
     @app.get("/v1/reopen-requests", tags=["entry"], response_model=s.ReopenPage,
              summary="Buyers' requests to open the entry: the shop's queue")
     def reopen_requests(sh: ShouhouDep, actor: ActorDep, status: str | None = None,
                         limit: Annotated[int, Query(ge=1, le=500)] = 50,
                         offset: s.Offset = 0) -> dict[str, Any]:
-        return read(sh, q.list_reopen_requests, actor, status, limit, offset)  # type: ignore[no-any-return]
+        return read(sh, q.list_reopen_requests, actor, status, limit, offset)
 
     @app.post("/v1/reopen-requests/{request_id}/decline", tags=["entry"], response_model=s.ReopenOut,
               summary="Decline a buyer's request with a reason (shop)")
     def decline(request_id: str, body: s.DeclineIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
         run(sh, c.DeclineReopen(request_id, body.reason), actor)
-        return read(sh, q.get_reopen_request, actor, request_id)  # type: ignore[no-any-return]
+        return read(sh, q.get_reopen_request, actor, request_id)
 
     @app.get("/v1/messages", tags=["entry"], response_model=s.MessagePage, summary="The buyer's site messages (站内信)")
     def messages(sh: ShouhouDep, actor: ActorDep, limit: Annotated[int, Query(ge=1, le=500)] = 50,
                  offset: s.Offset = 0) -> dict[str, Any]:
-        return read(sh, q.list_messages, actor, limit, offset)  # type: ignore[no-any-return]
+        return read(sh, q.list_messages, actor, limit, offset)
 
     # -- money (RULES §8, KS-EXIT-1) -----------------------------------------------------------
     @app.get("/v1/shops/{shop_id}/balances", tags=["money"], response_model=s.BalancesOut)
     def balances(shop_id: str, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
-        return read(sh, q.shop_balances, actor, shop_id)  # type: ignore[no-any-return]
+        return read(sh, q.shop_balances, actor, shop_id)
 
     @app.get("/v1/shops/{shop_id}/statement", tags=["money"], response_model=s.StatementOut,
              responses={200: {"content": {"text/csv": {}}}},
@@ -426,18 +329,18 @@ def create_app(shouhou: Shouhou, *, worker: bool = False, worker_interval: float
               summary="Pay into the wallet or deposit; debt is recovered first")
     def top_up(shop_id: str, body: s.TopUpIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
         run(sh, c.TopUp(shop_id, body.account, parse_yuan(body.amount)), actor)
-        return read(sh, q.shop_balances, actor, shop_id)  # type: ignore[no-any-return]
+        return read(sh, q.shop_balances, actor, shop_id)
 
     @app.get("/v1/shops/{shop_id}/exit-check", tags=["money"], response_model=s.ExitCheckOut,
              summary="KS-EXIT-1: what still blocks exit or deposit withdrawal")
     def exit_check(shop_id: str, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
-        return read(sh, q.exit_check_view, actor, shop_id, sh.policies, sh.clock.now())  # type: ignore[no-any-return]
+        return read(sh, q.exit_check_view, actor, shop_id, sh.policies, sh.clock.now())
 
     @app.post("/v1/shops/{shop_id}/deposit/withdraw", tags=["money"], response_model=s.BalancesOut,
               summary="Withdraw the deposit (owner), only when the exit check passes")
     def withdraw(shop_id: str, body: s.WithdrawIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
         run(sh, c.WithdrawDeposit(shop_id, parse_yuan(body.amount)), actor)
-        return read(sh, q.shop_balances, actor, shop_id)  # type: ignore[no-any-return]
+        return read(sh, q.shop_balances, actor, shop_id)
 
     from .governance import add_routes  # RULES §9; imported here because it uses this module's helpers
     add_routes(app)

@@ -14,10 +14,35 @@ from ...money import parse_yuan
 from ...services import commands as c
 from ...services import queries as q
 from ...services.app import Shouhou
-from . import schemas as s
 from .deps import ActorDep, ShouhouDep, read, run
 from .errors import ERRORS
 from .errors import install as install_error_handling
+from .schemas.common import EventOut, Offset, When
+from .schemas.disputes import (
+    AppealDecisionIn,
+    AppealIn,
+    AppealOut,
+    AppealPage,
+    CaseOut,
+    CasePage,
+    EvidenceIn,
+    RulingIn,
+)
+from .schemas.entry import (
+    BulkOpenIn,
+    BulkOpenOut,
+    DeclineIn,
+    EntryOut,
+    MessagePage,
+    ReopenIn,
+    ReopenOut,
+    ReopenPage,
+)
+from .schemas.money import BalancesOut, ExitCheckOut, StatementOut, TopUpIn, WithdrawIn
+from .schemas.orders import OrderIn, OrderOut, ShipIn
+from .schemas.policies import PolicyDetailOut, PolicyOut
+from .schemas.shops import BuyerIn, MeOut, ShopIn, ShopOut, ShopStatusIn, StaffIn, TokenIn, TokenOut
+from .schemas.tickets import ApplyIn, ApproveIn, InterventionIn, ReasonIn, TicketOut, TicketPage, WaybillIn
 from .worker import lifespan
 
 
@@ -44,53 +69,53 @@ def create_app(shouhou: Shouhou, *, worker: bool = False, worker_interval: float
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/v1/me", tags=["meta"], response_model=s.MeOut)
+    @app.get("/v1/me", tags=["meta"], response_model=MeOut)
     def me(actor: ActorDep) -> dict[str, Any]:
         return {"kind": actor.kind, "id": actor.id, "shop": actor.shop_id, "role": actor.role}
 
     # -- policies -------------------------------------------------------------------------------
-    @app.get("/v1/policies", tags=["policies"], response_model=list[s.PolicyOut])
+    @app.get("/v1/policies", tags=["policies"], response_model=list[PolicyOut])
     def policies(sh: ShouhouDep, actor: ActorDep) -> list[dict[str, Any]]:
         return q.policy_list(sh.policies)
 
-    @app.get("/v1/policies/{name}", tags=["policies"], response_model=s.PolicyDetailOut)
+    @app.get("/v1/policies/{name}", tags=["policies"], response_model=PolicyDetailOut)
     def policy(name: str, sh: ShouhouDep, actor: ActorDep, version: str | None = None) -> dict[str, Any]:
         return q.policy_detail(sh.policies, name, version, sh.clock.now())
 
     # -- shops, staff, buyers, tokens -------------------------------------------------------------
-    @app.post("/v1/shops", tags=["shops"], status_code=201, response_model=s.ShopOut)
-    def create_shop(body: s.ShopIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
+    @app.post("/v1/shops", tags=["shops"], status_code=201, response_model=ShopOut)
+    def create_shop(body: ShopIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
         run(sh, c.CreateShop(id=body.id, name=body.name, policy=body.policy, status=body.status,
                              wallet_fen=parse_yuan(body.wallet), deposit_fen=parse_yuan(body.deposit),
                              wallet_opened_at=body.wallet_opened_at, return_address=body.return_address), actor)
         return read(sh, q.get_shop, actor, body.id)
 
-    @app.get("/v1/shops/{shop_id}", tags=["shops"], response_model=s.ShopOut)
+    @app.get("/v1/shops/{shop_id}", tags=["shops"], response_model=ShopOut)
     def get_shop(shop_id: str, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
         return read(sh, q.get_shop, actor, shop_id)
 
-    @app.post("/v1/shops/{shop_id}/status", tags=["shops"], response_model=s.ShopOut)
-    def shop_status(shop_id: str, body: s.ShopStatusIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
+    @app.post("/v1/shops/{shop_id}/status", tags=["shops"], response_model=ShopOut)
+    def shop_status(shop_id: str, body: ShopStatusIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
         run(sh, c.SetShopStatus(shop_id, body.status, body.reason), actor)
         return read(sh, q.get_shop, actor, shop_id)
 
     @app.post("/v1/shops/{shop_id}/staff", tags=["shops"], status_code=201)
-    def add_staff(shop_id: str, body: s.StaffIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, str]:
+    def add_staff(shop_id: str, body: StaffIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, str]:
         run(sh, c.AddStaff(body.id, shop_id, body.role, body.name), actor)
         return {"id": body.id, "shop": shop_id, "role": body.role}
 
     @app.post("/v1/buyers", tags=["buyers"], status_code=201)
-    def add_buyer(body: s.BuyerIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, str]:
+    def add_buyer(body: BuyerIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, str]:
         run(sh, c.AddBuyer(body.id, body.name), actor)
         return {"id": body.id}
 
-    @app.post("/v1/tokens", tags=["meta"], status_code=201, response_model=s.TokenOut)
-    def token(body: s.TokenIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, str]:
+    @app.post("/v1/tokens", tags=["meta"], status_code=201, response_model=TokenOut)
+    def token(body: TokenIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, str]:
         return {"token": run(sh, c.IssueToken(body.kind, body.actor_id, body.role, body.label), actor)}
 
     # -- orders ---------------------------------------------------------------------------------
-    @app.post("/v1/orders", tags=["orders"], status_code=201, response_model=s.OrderOut)
-    def create_order(body: s.OrderIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
+    @app.post("/v1/orders", tags=["orders"], status_code=201, response_model=OrderOut)
+    def create_order(body: OrderIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
         order_id = run(sh, c.ImportOrder(
             id=body.id, shop_id=body.shop, buyer_id=body.buyer, amount_fen=parse_yuan(body.amount),
             freight_fen=parse_yuan(body.freight), payment=body.payment, kind=body.kind, marketing=body.marketing,
@@ -99,11 +124,11 @@ def create_app(shouhou: Shouhou, *, worker: bool = False, worker_interval: float
             signed_at=body.signed_at, confirmed_at=body.confirmed_at), actor)
         return read(sh, q.get_order, actor, order_id, sh.clock.now())
 
-    @app.get("/v1/orders/{order_id}", tags=["orders"], response_model=s.OrderOut)
+    @app.get("/v1/orders/{order_id}", tags=["orders"], response_model=OrderOut)
     def get_order(order_id: str, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
         return read(sh, q.get_order, actor, order_id, sh.clock.now())
 
-    @app.get("/v1/orders/{order_id}/events", tags=["orders"], response_model=list[s.EventOut])
+    @app.get("/v1/orders/{order_id}/events", tags=["orders"], response_model=list[EventOut])
     def order_events(order_id: str, sh: ShouhouDep, actor: ActorDep) -> list[dict[str, Any]]:
         return read(sh, q.order_events, actor, order_id)
 
@@ -117,43 +142,43 @@ def create_app(shouhou: Shouhou, *, worker: bool = False, worker_interval: float
             def endpoint(order_id: str, body: body_model, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:  # type: ignore[valid-type]
                 run(sh, make(order_id, body), actor)
                 return read(sh, q.get_order, actor, order_id, sh.clock.now())
-        app.post(f"/v1/orders/{{order_id}}/{path}", tags=["orders"], response_model=s.OrderOut,
+        app.post(f"/v1/orders/{{order_id}}/{path}", tags=["orders"], response_model=OrderOut,
                  summary=summary, name=f"order_{path}")(endpoint)
 
-    order_action("ship", lambda i, b: c.ShipOrder(i, b.carrier, b.waybill), s.ShipIn, "Ship (shop staff)")
+    order_action("ship", lambda i, b: c.ShipOrder(i, b.carrier, b.waybill), ShipIn, "Ship (shop staff)")
     order_action("sign", lambda i, b: c.SignOrder(i), None, "Signed for (carrier callback, platform)")
     order_action("confirm", lambda i, b: c.ConfirmOrder(i), None, "Confirm receipt (buyer)")
 
-    @app.post("/v1/orders/{order_id}/tickets", tags=["tickets"], status_code=201, response_model=s.TicketOut,
+    @app.post("/v1/orders/{order_id}/tickets", tags=["tickets"], status_code=201, response_model=TicketOut,
               summary="Apply for after-sales (buyer)")
-    def apply(order_id: str, body: s.ApplyIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
+    def apply(order_id: str, body: ApplyIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
         ticket_id = run(sh, c.Apply(order_id, body.type, body.reason, yuan(body.amount), tuple(body.evidence),
                                     body.note), actor)
         return read(sh, q.get_ticket, actor, ticket_id)
 
     # -- tickets --------------------------------------------------------------------------------
-    @app.get("/v1/tickets", tags=["tickets"], response_model=s.TicketPage,
+    @app.get("/v1/tickets", tags=["tickets"], response_model=TicketPage,
              summary="The work queue: tickets you may see, soonest deadline first")
     def list_tickets(
         sh: ShouhouDep, actor: ActorDep,
         status: Annotated[list[str] | None, Query()] = None,
         type: str | None = None,  # noqa: A002 - the API's word
         over_period: bool | None = None, shop: str | None = None, order: str | None = None,
-        due_before: s.When | None = None,
+        due_before: When | None = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
-        offset: s.Offset = 0,
+        offset: Offset = 0,
     ) -> dict[str, Any]:
         statuses = [x for part in (status or []) for x in part.split(",") if x]
         return read(sh, q.list_tickets, actor, statuses=statuses, type_=type,
                     over_period=over_period, shop=shop, order=order, due_before=due_before, limit=limit,
                     offset=offset)
 
-    @app.get("/v1/tickets/{ticket_id}", tags=["tickets"], response_model=s.TicketOut,
+    @app.get("/v1/tickets/{ticket_id}", tags=["tickets"], response_model=TicketOut,
              summary="A ticket with its timeline")
     def get_ticket(ticket_id: str, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
         return read(sh, q.get_ticket, actor, ticket_id)
 
-    @app.get("/v1/tickets/{ticket_id}/events", tags=["tickets"], response_model=list[s.EventOut])
+    @app.get("/v1/tickets/{ticket_id}/events", tags=["tickets"], response_model=list[EventOut])
     def ticket_events(ticket_id: str, sh: ShouhouDep, actor: ActorDep) -> list[dict[str, Any]]:
         return read(sh, q.ticket_events, actor, ticket_id)
 
@@ -167,21 +192,21 @@ def create_app(shouhou: Shouhou, *, worker: bool = False, worker_interval: float
             def endpoint(ticket_id: str, body: body_model, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:  # type: ignore[valid-type]
                 run(sh, make(ticket_id, body), actor)
                 return read(sh, q.get_ticket, actor, ticket_id)
-        app.post(f"/v1/tickets/{{ticket_id}}/{path}", tags=["tickets"], response_model=s.TicketOut,
+        app.post(f"/v1/tickets/{{ticket_id}}/{path}", tags=["tickets"], response_model=TicketOut,
                  summary=summary, name=f"ticket_{path.replace('-', '_')}")(endpoint)
 
     ticket_action("cancel", lambda i, b: c.Cancel(i), None, "Cancel (buyer)")
-    ticket_action("approve", lambda i, b: c.Approve(i, b.return_address), s.ApproveIn, "Approve (shop)")
-    ticket_action("reject", lambda i, b: c.Reject(i, b.reason, tuple(b.evidence)), s.ReasonIn,
+    ticket_action("approve", lambda i, b: c.Approve(i, b.return_address), ApproveIn, "Approve (shop)")
+    ticket_action("reject", lambda i, b: c.Reject(i, b.reason, tuple(b.evidence)), ReasonIn,
                   "Reject with a reason (shop, KS-RR-4)")
-    ticket_action("waybill", lambda i, b: c.SubmitWaybill(i, b.carrier, b.waybill), s.WaybillIn,
+    ticket_action("waybill", lambda i, b: c.SubmitWaybill(i, b.carrier, b.waybill), WaybillIn,
                   "Submit the return waybill (buyer)")
     ticket_action("confirm-return", lambda i, b: c.ConfirmReturn(i), None, "Confirm the returned goods (shop)")
-    ticket_action("refuse-return", lambda i, b: c.RefuseReturn(i, b.reason, tuple(b.evidence)), s.ReasonIn,
+    ticket_action("refuse-return", lambda i, b: c.RefuseReturn(i, b.reason, tuple(b.evidence)), ReasonIn,
                   "Refuse the returned parcel: a dispute for the platform (shop)")
-    ticket_action("intervention", lambda i, b: c.RequestIntervention(i, b.reason), s.InterventionIn,
+    ticket_action("intervention", lambda i, b: c.RequestIntervention(i, b.reason), InterventionIn,
                   "Ask for platform intervention after a rejection or on a stalled exchange (buyer or shop)")
-    ticket_action("ship-replacement", lambda i, b: c.ShipReplacement(i, b.carrier, b.waybill), s.WaybillIn,
+    ticket_action("ship-replacement", lambda i, b: c.ShipReplacement(i, b.carrier, b.waybill), WaybillIn,
                   "Ship the replacement, repaired item or reshipped goods (shop, GEN-EX-1/3)")
     ticket_action("sign-replacement", lambda i, b: c.SignReplacement(i), None,
                   "The replacement was signed for (carrier callback, platform)")
@@ -194,12 +219,12 @@ def create_app(shouhou: Shouhou, *, worker: bool = False, worker_interval: float
     ticket_action("intervention/evidence-request", lambda i, b: c.RequestEvidence(i), None,
                   "Platform CS asks both sides for evidence (KS-PI-2, DY-PI-1)")
     ticket_action("intervention/ruling",
-                  lambda i, b: c.Rule(i, b.in_favour_of, b.remedy, yuan(b.amount), b.fault), s.RulingIn,
+                  lambda i, b: c.Rule(i, b.in_favour_of, b.remedy, yuan(b.amount), b.fault), RulingIn,
                   "Platform CS rules, naming who was at fault (KS-PI-2)")
 
     @app.post("/v1/tickets/{ticket_id}/intervention/evidence", tags=["intervention"], status_code=201,
-              response_model=s.CaseOut, summary="Submit evidence (buyer or shop), stored by SHA-256")
-    def submit_evidence(ticket_id: str, body: s.EvidenceIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
+              response_model=CaseOut, summary="Submit evidence (buyer or shop), stored by SHA-256")
+    def submit_evidence(ticket_id: str, body: EvidenceIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
         files = []
         for item in body.items:
             try:
@@ -211,7 +236,7 @@ def create_app(shouhou: Shouhou, *, worker: bool = False, worker_interval: float
         run(sh, c.SubmitEvidence(ticket_id, tuple(files)), actor)
         return read(sh, q.get_case, actor, ticket_id, sh.clock.now())
 
-    @app.get("/v1/tickets/{ticket_id}/intervention", tags=["intervention"], response_model=s.CaseOut,
+    @app.get("/v1/tickets/{ticket_id}/intervention", tags=["intervention"], response_model=CaseOut,
              summary="The ticket's intervention: deadlines, evidence, ruling, appeals")
     def get_case(ticket_id: str, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
         return read(sh, q.get_case, actor, ticket_id, sh.clock.now())
@@ -222,48 +247,48 @@ def create_app(shouhou: Shouhou, *, worker: bool = False, worker_interval: float
         return Response(sh.blobs.get(item.blob_key), media_type=item.content_type,
                         headers={"X-Content-SHA256": item.sha256})
 
-    @app.post("/v1/tickets/{ticket_id}/appeals", tags=["intervention"], status_code=201, response_model=s.AppealOut,
+    @app.post("/v1/tickets/{ticket_id}/appeals", tags=["intervention"], status_code=201, response_model=AppealOut,
               summary="Appeal a ruling against the shop within 48 h of the refund (KS-PI-3)")
-    def file_appeal(ticket_id: str, body: s.AppealIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
+    def file_appeal(ticket_id: str, body: AppealIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
         appeal_id = run(sh, c.FileAppeal(ticket_id, body.reason), actor)
         return read(sh, q.get_appeal, actor, appeal_id)
 
-    @app.get("/v1/appeals", tags=["intervention"], response_model=s.AppealPage,
+    @app.get("/v1/appeals", tags=["intervention"], response_model=AppealPage,
              summary="Appeals by answer deadline (platform: all; shop: its own)")
     def appeals(sh: ShouhouDep, actor: ActorDep, status: str | None = None,
                 limit: Annotated[int, Query(ge=1, le=500)] = 50,
-                offset: s.Offset = 0) -> dict[str, Any]:
+                offset: Offset = 0) -> dict[str, Any]:
         return read(sh, q.list_appeals, actor, status, limit, offset)
 
-    @app.post("/v1/appeals/{appeal_id}/decision", tags=["intervention"], response_model=s.AppealOut,
+    @app.post("/v1/appeals/{appeal_id}/decision", tags=["intervention"], response_model=AppealOut,
               summary="Uphold or reject an appeal (platform, KS-PI-3)")
-    def decide_appeal(appeal_id: str, body: s.AppealDecisionIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
+    def decide_appeal(appeal_id: str, body: AppealDecisionIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
         run(sh, c.DecideAppeal(appeal_id, body.upheld, body.answer, body.fault_after), actor)
         return read(sh, q.get_appeal, actor, appeal_id)
 
-    @app.get("/v1/platform/interventions", tags=["intervention"], response_model=s.CasePage,
+    @app.get("/v1/platform/interventions", tags=["intervention"], response_model=CasePage,
              summary="The platform console: open cases by response deadline, SLA misses flagged (KS-PI-1)")
     def platform_interventions(sh: ShouhouDep, actor: ActorDep, status: str | None = None,
                                sla_missed: bool | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 50,
-                               offset: s.Offset = 0) -> dict[str, Any]:
+                               offset: Offset = 0) -> dict[str, Any]:
         return read(sh, q.platform_interventions, actor, sh.clock.now(), status, sla_missed,
                     limit, offset)
 
     # -- the over-period entry (超售后期打开售后入口) ------------------------------------------------
-    @app.get("/v1/orders/{order_id}/entry", tags=["entry"], response_model=s.EntryOut,
+    @app.get("/v1/orders/{order_id}/entry", tags=["entry"], response_model=EntryOut,
              summary="The entry's state and every condition of opening it, with rule, figures and why")
     def get_entry(order_id: str, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
         return read(sh, q.entry_view, actor, order_id, sh.policies, sh.clock.now())
 
-    @app.post("/v1/orders/{order_id}/entry/open", tags=["entry"], response_model=s.EntryOut,
+    @app.post("/v1/orders/{order_id}/entry/open", tags=["entry"], response_model=EntryOut,
               summary="Open the entry past the period (owner, admin, CS admin on Kuaishou: KS-OP-6)")
     def open_entry(order_id: str, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
         run(sh, c.OpenEntry(order_id), actor)
         return read(sh, q.entry_view, actor, order_id, sh.policies, sh.clock.now())
 
-    @app.post("/v1/entries/open", tags=["entry"], response_model=s.BulkOpenOut,
+    @app.post("/v1/entries/open", tags=["entry"], response_model=BulkOpenOut,
               summary="Open the entry of many orders: each its own result")
-    def open_entries(body: s.BulkOpenIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
+    def open_entries(body: BulkOpenIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
         results = []
         for order_id, (_, refusal) in zip(body.orders, sh.handle_each([c.OpenEntry(o) for o in body.orders], actor),
                                            strict=True):
@@ -275,44 +300,44 @@ def create_app(shouhou: Shouhou, *, worker: bool = False, worker_interval: float
         opened = sum(1 for r in results if r["ok"])
         return {"opened": opened, "refused": len(results) - opened, "results": results}
 
-    @app.post("/v1/orders/{order_id}/entry/requests", tags=["entry"], status_code=201, response_model=s.ReopenOut,
+    @app.post("/v1/orders/{order_id}/entry/requests", tags=["entry"], status_code=201, response_model=ReopenOut,
               summary="Ask the shop to open the entry again (buyer, DY-OP-6)")
-    def request_reopen(order_id: str, body: s.ReopenIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
+    def request_reopen(order_id: str, body: ReopenIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
         req_id = run(sh, c.RequestReopen(order_id, body.note), actor)
         return read(sh, q.get_reopen_request, actor, req_id)
 
-    @app.get("/v1/reopen-requests", tags=["entry"], response_model=s.ReopenPage,
+    @app.get("/v1/reopen-requests", tags=["entry"], response_model=ReopenPage,
              summary="Buyers' requests to open the entry: the shop's queue")
     def reopen_requests(sh: ShouhouDep, actor: ActorDep, status: str | None = None,
                         limit: Annotated[int, Query(ge=1, le=500)] = 50,
-                        offset: s.Offset = 0) -> dict[str, Any]:
+                        offset: Offset = 0) -> dict[str, Any]:
         return read(sh, q.list_reopen_requests, actor, status, limit, offset)
 
-    @app.post("/v1/reopen-requests/{request_id}/decline", tags=["entry"], response_model=s.ReopenOut,
+    @app.post("/v1/reopen-requests/{request_id}/decline", tags=["entry"], response_model=ReopenOut,
               summary="Decline a buyer's request with a reason (shop)")
-    def decline(request_id: str, body: s.DeclineIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
+    def decline(request_id: str, body: DeclineIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
         run(sh, c.DeclineReopen(request_id, body.reason), actor)
         return read(sh, q.get_reopen_request, actor, request_id)
 
-    @app.get("/v1/messages", tags=["entry"], response_model=s.MessagePage, summary="The buyer's site messages (站内信)")
+    @app.get("/v1/messages", tags=["entry"], response_model=MessagePage, summary="The buyer's site messages (站内信)")
     def messages(sh: ShouhouDep, actor: ActorDep, limit: Annotated[int, Query(ge=1, le=500)] = 50,
-                 offset: s.Offset = 0) -> dict[str, Any]:
+                 offset: Offset = 0) -> dict[str, Any]:
         return read(sh, q.list_messages, actor, limit, offset)
 
     # -- money (RULES §8, KS-EXIT-1) -----------------------------------------------------------
-    @app.get("/v1/shops/{shop_id}/balances", tags=["money"], response_model=s.BalancesOut)
+    @app.get("/v1/shops/{shop_id}/balances", tags=["money"], response_model=BalancesOut)
     def balances(shop_id: str, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
         return read(sh, q.shop_balances, actor, shop_id)
 
-    @app.get("/v1/shops/{shop_id}/statement", tags=["money"], response_model=s.StatementOut,
+    @app.get("/v1/shops/{shop_id}/statement", tags=["money"], response_model=StatementOut,
              responses={200: {"content": {"text/csv": {}}}},
              summary="Journal lines on the shop's wallet, deposit and debt; format=csv to export")
     def statement(shop_id: str, sh: ShouhouDep, actor: ActorDep, account: str | None = None,
-                  kind: str | None = None, order: str | None = None, since: s.When | None = None,
-                  until: s.When | None = None, format: str = "json",  # noqa: A002 - the API's word
+                  kind: str | None = None, order: str | None = None, since: When | None = None,
+                  until: When | None = None, format: str = "json",  # noqa: A002 - the API's word
                   limit: Annotated[int | None, Query(ge=1, le=10_000, description="JSON: 200 unless given; "
                                                     "CSV: every line unless given")] = None,
-                  offset: s.Offset = 0) -> Any:
+                  offset: Offset = 0) -> Any:
         if format not in ("json", "csv"):
             raise refuse("invalid_input", "format 须为 json 或 csv", "format must be json or csv")
         if limit is None and format == "json":
@@ -325,20 +350,20 @@ def create_app(shouhou: Shouhou, *, worker: bool = False, worker_interval: float
                                      "X-Total-Count": str(view["total"])})
         return view
 
-    @app.post("/v1/shops/{shop_id}/top-up", tags=["money"], response_model=s.BalancesOut,
+    @app.post("/v1/shops/{shop_id}/top-up", tags=["money"], response_model=BalancesOut,
               summary="Pay into the wallet or deposit; debt is recovered first")
-    def top_up(shop_id: str, body: s.TopUpIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
+    def top_up(shop_id: str, body: TopUpIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
         run(sh, c.TopUp(shop_id, body.account, parse_yuan(body.amount)), actor)
         return read(sh, q.shop_balances, actor, shop_id)
 
-    @app.get("/v1/shops/{shop_id}/exit-check", tags=["money"], response_model=s.ExitCheckOut,
+    @app.get("/v1/shops/{shop_id}/exit-check", tags=["money"], response_model=ExitCheckOut,
              summary="KS-EXIT-1: what still blocks exit or deposit withdrawal")
     def exit_check(shop_id: str, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
         return read(sh, q.exit_check_view, actor, shop_id, sh.policies, sh.clock.now())
 
-    @app.post("/v1/shops/{shop_id}/deposit/withdraw", tags=["money"], response_model=s.BalancesOut,
+    @app.post("/v1/shops/{shop_id}/deposit/withdraw", tags=["money"], response_model=BalancesOut,
               summary="Withdraw the deposit (owner), only when the exit check passes")
-    def withdraw(shop_id: str, body: s.WithdrawIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
+    def withdraw(shop_id: str, body: WithdrawIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
         run(sh, c.WithdrawDeposit(shop_id, parse_yuan(body.amount)), actor)
         return read(sh, q.shop_balances, actor, shop_id)
 

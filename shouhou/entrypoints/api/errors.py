@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, Response
 
 from ...errors import Refusal
 from ...services.app import data_refusal
-from .schemas import ErrorOut
+from .schemas.common import ErrorOut
 
 STATUS = {"invalid_state": 409, "forbidden": 403, "ineligible": 422, "limit_reached": 422,
           "invalid_input": 422, "not_found": 404, "unauthenticated": 401}

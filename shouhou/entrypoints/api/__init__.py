@@ -14,7 +14,7 @@ from ...money import parse_yuan
 from ...services import commands as c
 from ...services import queries as q
 from ...services.app import Shouhou
-from .deps import ActorDep, ShouhouDep, read, run
+from .deps import ActorDep, NowDep, ShouhouDep, read, run
 from .errors import ERRORS
 from .errors import install as install_error_handling
 from .schemas.common import EventOut, Offset, When
@@ -79,8 +79,8 @@ def create_app(shouhou: Shouhou, *, worker: bool = False, worker_interval: float
         return q.policy_list(sh.policies)
 
     @app.get("/v1/policies/{name}", tags=["policies"], response_model=PolicyDetailOut)
-    def policy(name: str, sh: ShouhouDep, actor: ActorDep, version: str | None = None) -> dict[str, Any]:
-        return q.policy_detail(sh.policies, name, version, sh.clock.now())
+    def policy(name: str, sh: ShouhouDep, actor: ActorDep, now: NowDep, version: str | None = None) -> dict[str, Any]:
+        return q.policy_detail(sh.policies, name, version, now)
 
     # -- shops, staff, buyers, tokens -------------------------------------------------------------
     @app.post("/v1/shops", tags=["shops"], status_code=201, response_model=ShopOut)
@@ -115,18 +115,18 @@ def create_app(shouhou: Shouhou, *, worker: bool = False, worker_interval: float
 
     # -- orders ---------------------------------------------------------------------------------
     @app.post("/v1/orders", tags=["orders"], status_code=201, response_model=OrderOut)
-    def create_order(body: OrderIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
+    def create_order(body: OrderIn, sh: ShouhouDep, actor: ActorDep, now: NowDep) -> dict[str, Any]:
         order_id = run(sh, c.ImportOrder(
             id=body.id, shop_id=body.shop, buyer_id=body.buyer, amount_fen=parse_yuan(body.amount),
             freight_fen=parse_yuan(body.freight), payment=body.payment, kind=body.kind, marketing=body.marketing,
             goods=body.goods, category=body.category, no_reason_return=body.no_reason_return,
             commission=dict(body.commission), created_at=body.created_at, shipped_at=body.shipped_at,
             signed_at=body.signed_at, confirmed_at=body.confirmed_at), actor)
-        return read(sh, q.get_order, actor, order_id, sh.clock.now())
+        return read(sh, q.get_order, actor, order_id, now)
 
     @app.get("/v1/orders/{order_id}", tags=["orders"], response_model=OrderOut)
-    def get_order(order_id: str, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
-        return read(sh, q.get_order, actor, order_id, sh.clock.now())
+    def get_order(order_id: str, sh: ShouhouDep, actor: ActorDep, now: NowDep) -> dict[str, Any]:
+        return read(sh, q.get_order, actor, order_id, now)
 
     @app.get("/v1/orders/{order_id}/events", tags=["orders"], response_model=list[EventOut])
     def order_events(order_id: str, sh: ShouhouDep, actor: ActorDep) -> list[dict[str, Any]]:
@@ -135,13 +135,13 @@ def create_app(shouhou: Shouhou, *, worker: bool = False, worker_interval: float
     def order_action(path: str, make: Callable[[str, Any], object], body_model: type[Any] | None,
                      summary: str) -> None:
         if body_model is None:
-            def endpoint(order_id: str, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
+            def endpoint(order_id: str, sh: ShouhouDep, actor: ActorDep, now: NowDep) -> dict[str, Any]:
                 run(sh, make(order_id, None), actor)
-                return read(sh, q.get_order, actor, order_id, sh.clock.now())
+                return read(sh, q.get_order, actor, order_id, now)
         else:
-            def endpoint(order_id: str, body: body_model, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:  # type: ignore[valid-type]
+            def endpoint(order_id: str, body: body_model, sh: ShouhouDep, actor: ActorDep, now: NowDep) -> dict[str, Any]:  # type: ignore[valid-type]
                 run(sh, make(order_id, body), actor)
-                return read(sh, q.get_order, actor, order_id, sh.clock.now())
+                return read(sh, q.get_order, actor, order_id, now)
         app.post(f"/v1/orders/{{order_id}}/{path}", tags=["orders"], response_model=OrderOut,
                  summary=summary, name=f"order_{path}")(endpoint)
 
@@ -224,7 +224,7 @@ def create_app(shouhou: Shouhou, *, worker: bool = False, worker_interval: float
 
     @app.post("/v1/tickets/{ticket_id}/intervention/evidence", tags=["intervention"], status_code=201,
               response_model=CaseOut, summary="Submit evidence (buyer or shop), stored by SHA-256")
-    def submit_evidence(ticket_id: str, body: EvidenceIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
+    def submit_evidence(ticket_id: str, body: EvidenceIn, sh: ShouhouDep, actor: ActorDep, now: NowDep) -> dict[str, Any]:
         files = []
         for item in body.items:
             try:
@@ -234,12 +234,12 @@ def create_app(shouhou: Shouhou, *, worker: bool = False, worker_interval: float
                              f"{item.name}: content_base64 is not valid base64") from None
             files.append(c.EvidenceFile(item.name, item.content_type, content))
         run(sh, c.SubmitEvidence(ticket_id, tuple(files)), actor)
-        return read(sh, q.get_case, actor, ticket_id, sh.clock.now())
+        return read(sh, q.get_case, actor, ticket_id, now)
 
     @app.get("/v1/tickets/{ticket_id}/intervention", tags=["intervention"], response_model=CaseOut,
              summary="The ticket's intervention: deadlines, evidence, ruling, appeals")
-    def get_case(ticket_id: str, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
-        return read(sh, q.get_case, actor, ticket_id, sh.clock.now())
+    def get_case(ticket_id: str, sh: ShouhouDep, actor: ActorDep, now: NowDep) -> dict[str, Any]:
+        return read(sh, q.get_case, actor, ticket_id, now)
 
     @app.get("/v1/evidence/{evidence_id}/content", tags=["intervention"], summary="Download a piece of evidence")
     def evidence_content(evidence_id: str, sh: ShouhouDep, actor: ActorDep) -> Response:
@@ -268,32 +268,32 @@ def create_app(shouhou: Shouhou, *, worker: bool = False, worker_interval: float
 
     @app.get("/v1/platform/interventions", tags=["intervention"], response_model=CasePage,
              summary="The platform console: open cases by response deadline, SLA misses flagged (KS-PI-1)")
-    def platform_interventions(sh: ShouhouDep, actor: ActorDep, status: str | None = None,
+    def platform_interventions(sh: ShouhouDep, actor: ActorDep, now: NowDep, status: str | None = None,
                                sla_missed: bool | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 50,
                                offset: Offset = 0) -> dict[str, Any]:
-        return read(sh, q.platform_interventions, actor, sh.clock.now(), status, sla_missed,
+        return read(sh, q.platform_interventions, actor, now, status, sla_missed,
                     limit, offset)
 
     # -- the over-period entry (超售后期打开售后入口) ------------------------------------------------
     @app.get("/v1/orders/{order_id}/entry", tags=["entry"], response_model=EntryOut,
              summary="The entry's state and every condition of opening it, with rule, figures and why")
-    def get_entry(order_id: str, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
-        return read(sh, q.entry_view, actor, order_id, sh.policies, sh.clock.now())
+    def get_entry(order_id: str, sh: ShouhouDep, actor: ActorDep, now: NowDep) -> dict[str, Any]:
+        return read(sh, q.entry_view, actor, order_id, sh.policies, now)
 
     @app.post("/v1/orders/{order_id}/entry/open", tags=["entry"], response_model=EntryOut,
               summary="Open the entry past the period (owner, admin, CS admin on Kuaishou: KS-OP-6)")
-    def open_entry(order_id: str, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
+    def open_entry(order_id: str, sh: ShouhouDep, actor: ActorDep, now: NowDep) -> dict[str, Any]:
         run(sh, c.OpenEntry(order_id), actor)
-        return read(sh, q.entry_view, actor, order_id, sh.policies, sh.clock.now())
+        return read(sh, q.entry_view, actor, order_id, sh.policies, now)
 
     @app.post("/v1/entries/open", tags=["entry"], response_model=BulkOpenOut,
               summary="Open the entry of many orders: each its own result")
-    def open_entries(body: BulkOpenIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
+    def open_entries(body: BulkOpenIn, sh: ShouhouDep, actor: ActorDep, now: NowDep) -> dict[str, Any]:
         results = []
         for order_id, (_, refusal) in zip(body.orders, sh.handle_each([c.OpenEntry(o) for o in body.orders], actor),
                                            strict=True):
             if refusal is None:
-                view = read(sh, q.entry_view, actor, order_id, sh.policies, sh.clock.now())
+                view = read(sh, q.entry_view, actor, order_id, sh.policies, now)
                 results.append({"order": order_id, "ok": True, "closes_at": view["closes_at"]})
             else:
                 results.append({"order": order_id, "ok": False, "error": refusal.as_dict()})
@@ -358,8 +358,8 @@ def create_app(shouhou: Shouhou, *, worker: bool = False, worker_interval: float
 
     @app.get("/v1/shops/{shop_id}/exit-check", tags=["money"], response_model=ExitCheckOut,
              summary="KS-EXIT-1: what still blocks exit or deposit withdrawal")
-    def exit_check(shop_id: str, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
-        return read(sh, q.exit_check_view, actor, shop_id, sh.policies, sh.clock.now())
+    def exit_check(shop_id: str, sh: ShouhouDep, actor: ActorDep, now: NowDep) -> dict[str, Any]:
+        return read(sh, q.exit_check_view, actor, shop_id, sh.policies, now)
 
     @app.post("/v1/shops/{shop_id}/deposit/withdraw", tags=["money"], response_model=BalancesOut,
               summary="Withdraw the deposit (owner), only when the exit check passes")

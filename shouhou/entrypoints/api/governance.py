@@ -11,7 +11,7 @@ from fastapi.responses import Response
 
 from ...errors import refuse
 from ...services import governance as gs
-from .deps import ActorDep, ShouhouDep, read, run
+from .deps import ActorDep, NowDep, ShouhouDep, read, run
 from .schemas.common import Offset, When
 from .schemas.governance import (
     AppealIn,
@@ -29,8 +29,9 @@ TAGS: list[str | Enum] = ["governance"]
 
 
 
-def _at(sh: Any, at: datetime | None) -> datetime:
-    return sh.clock.now() if at is None else at  # type: ignore[no-any-return]  # (When: zone required)
+def _at(at: datetime | None, now: datetime) -> datetime:
+    """The time a view asks for (?at=, zone required by When), or now."""
+    return now if at is None else at
 
 
 def add_routes(app: FastAPI) -> None:
@@ -38,14 +39,15 @@ def add_routes(app: FastAPI) -> None:
 
     @app.get("/v1/shops/{shop_id}/governance", tags=TAGS, response_model=GovernanceOut,
              summary="The shop's 30-day metrics, score and level with every input, and measures in force")
-    def shop_governance(shop_id: str, sh: ShouhouDep, actor: ActorDep, at: When | None = None) -> dict[str, Any]:
-        return read(sh, gs.shop_view, actor, sh.policies, shop_id, _at(sh, at))
+    def shop_governance(shop_id: str, sh: ShouhouDep, actor: ActorDep, now: NowDep,
+                        at: When | None = None) -> dict[str, Any]:
+        return read(sh, gs.shop_view, actor, sh.policies, shop_id, _at(at, now))
 
     @app.post("/v1/shops/{shop_id}/governance/evaluate", tags=TAGS, response_model=GovernanceOut,
               summary="Evaluate the shop now (platform staff; the worker does it daily and on each overdue record)")
-    def evaluate(shop_id: str, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
+    def evaluate(shop_id: str, sh: ShouhouDep, actor: ActorDep, now: NowDep) -> dict[str, Any]:
         run(sh, gs.EvaluateShop(shop_id), actor)
-        return read(sh, gs.shop_view, actor, sh.policies, shop_id, sh.clock.now())
+        return read(sh, gs.shop_view, actor, sh.policies, shop_id, now)
 
     @app.get("/v1/shops/{shop_id}/measures", tags=TAGS, response_model=MeasurePage,
              summary="Every measure applied to the shop, with the metrics snapshot that triggered it")
@@ -82,7 +84,7 @@ def add_routes(app: FastAPI) -> None:
     @app.get("/v1/governance/report", tags=TAGS, response_model=ReportOut,
              responses={200: {"content": {"text/csv": {}}}},
              summary="Every shop's governance figures (platform; a shop sees its own row), sortable; format=csv")
-    def report(sh: ShouhouDep, actor: ActorDep, sort: str = "overdue", order: str = "desc",
+    def report(sh: ShouhouDep, actor: ActorDep, now: NowDep, sort: str = "overdue", order: str = "desc",
                format: str = "json",  # noqa: A002 - the API's word
                at: When | None = None, limit: Annotated[int | None, Query(ge=1, le=100_000)] = None,
                offset: Offset = 0) -> Any:
@@ -90,7 +92,7 @@ def add_routes(app: FastAPI) -> None:
             raise refuse("invalid_input", "order 须为 asc 或 desc", "order must be asc or desc")
         if format not in ("json", "csv"):
             raise refuse("invalid_input", "format 须为 json 或 csv", "format must be json or csv")
-        view = read(sh, gs.report, actor, sh.policies, _at(sh, at), sort=sort, descending=order == "desc",
+        view = read(sh, gs.report, actor, sh.policies, _at(at, now), sort=sort, descending=order == "desc",
                     limit=limit, offset=offset)
         if format == "csv":
             return Response(gs.report_csv(view), media_type="text/csv; charset=utf-8",

@@ -3,20 +3,24 @@ in the domain; who may see what lives in the services (others' objects answer 40
 
 import base64
 import binascii
-from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Query
+from fastapi import APIRouter, FastAPI, Query
 from fastapi.responses import Response
+from pydantic import BaseModel
 
+from ...domain.actors import Actor
 from ...errors import refuse
 from ...money import parse_yuan
 from ...services import commands as c
 from ...services import queries as q
 from ...services.app import Shouhou
+from .actions import MakeCommand, action_route
 from .deps import ActorDep, NowDep, ShouhouDep, read, run
 from .errors import ERRORS
 from .errors import install as install_error_handling
+from .routing import include
 from .schemas.common import EventOut, Offset, When
 from .schemas.disputes import (
     AppealDecisionIn,
@@ -132,22 +136,19 @@ def create_app(shouhou: Shouhou, *, worker: bool = False, worker_interval: float
     def order_events(order_id: str, sh: ShouhouDep, actor: ActorDep) -> list[dict[str, Any]]:
         return read(sh, q.order_events, actor, order_id)
 
-    def order_action(path: str, make: Callable[[str, Any], object], body_model: type[Any] | None,
-                     summary: str) -> None:
-        if body_model is None:
-            def endpoint(order_id: str, sh: ShouhouDep, actor: ActorDep, now: NowDep) -> dict[str, Any]:
-                run(sh, make(order_id, None), actor)
-                return read(sh, q.get_order, actor, order_id, now)
-        else:
-            def endpoint(order_id: str, body: body_model, sh: ShouhouDep, actor: ActorDep, now: NowDep) -> dict[str, Any]:  # type: ignore[valid-type]
-                run(sh, make(order_id, body), actor)
-                return read(sh, q.get_order, actor, order_id, now)
-        app.post(f"/v1/orders/{{order_id}}/{path}", tags=["orders"], response_model=OrderOut,
-                 summary=summary, name=f"order_{path}")(endpoint)
+    def order_view(sh: Shouhou, actor: Actor, order_id: str, now: datetime) -> dict[str, Any]:
+        return read(sh, q.get_order, actor, order_id, now)
+
+    order_actions = APIRouter(tags=["orders"])
+
+    def order_action(path: str, make: MakeCommand, body_model: type[BaseModel] | None, summary: str) -> None:
+        action_route(order_actions, f"/v1/orders/{{order_id}}/{path}", make, body_model, summary,
+                     view=order_view, response_model=OrderOut, name=f"order_{path}")
 
     order_action("ship", lambda i, b: c.ShipOrder(i, b.carrier, b.waybill), ShipIn, "Ship (shop staff)")
     order_action("sign", lambda i, b: c.SignOrder(i), None, "Signed for (carrier callback, platform)")
     order_action("confirm", lambda i, b: c.ConfirmOrder(i), None, "Confirm receipt (buyer)")
+    include(app, order_actions)
 
     @app.post("/v1/orders/{order_id}/tickets", tags=["tickets"], status_code=201, response_model=TicketOut,
               summary="Apply for after-sales (buyer)")
@@ -182,18 +183,14 @@ def create_app(shouhou: Shouhou, *, worker: bool = False, worker_interval: float
     def ticket_events(ticket_id: str, sh: ShouhouDep, actor: ActorDep) -> list[dict[str, Any]]:
         return read(sh, q.ticket_events, actor, ticket_id)
 
-    def ticket_action(path: str, make: Callable[[str, Any], object], body_model: type[Any] | None,
-                      summary: str) -> None:
-        if body_model is None:
-            def endpoint(ticket_id: str, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
-                run(sh, make(ticket_id, None), actor)
-                return read(sh, q.get_ticket, actor, ticket_id)
-        else:
-            def endpoint(ticket_id: str, body: body_model, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:  # type: ignore[valid-type]
-                run(sh, make(ticket_id, body), actor)
-                return read(sh, q.get_ticket, actor, ticket_id)
-        app.post(f"/v1/tickets/{{ticket_id}}/{path}", tags=["tickets"], response_model=TicketOut,
-                 summary=summary, name=f"ticket_{path.replace('-', '_')}")(endpoint)
+    def ticket_view(sh: Shouhou, actor: Actor, ticket_id: str, now: datetime) -> dict[str, Any]:
+        return read(sh, q.get_ticket, actor, ticket_id)
+
+    ticket_actions = APIRouter(tags=["tickets"])
+
+    def ticket_action(path: str, make: MakeCommand, body_model: type[BaseModel] | None, summary: str) -> None:
+        action_route(ticket_actions, f"/v1/tickets/{{ticket_id}}/{path}", make, body_model, summary,
+                     view=ticket_view, response_model=TicketOut, name=f"ticket_{path.replace('-', '_')}")
 
     ticket_action("cancel", lambda i, b: c.Cancel(i), None, "Cancel (buyer)")
     ticket_action("approve", lambda i, b: c.Approve(i, b.return_address), ApproveIn, "Approve (shop)")
@@ -221,6 +218,7 @@ def create_app(shouhou: Shouhou, *, worker: bool = False, worker_interval: float
     ticket_action("intervention/ruling",
                   lambda i, b: c.Rule(i, b.in_favour_of, b.remedy, yuan(b.amount), b.fault), RulingIn,
                   "Platform CS rules, naming who was at fault (KS-PI-2)")
+    include(app, ticket_actions)
 
     @app.post("/v1/tickets/{ticket_id}/intervention/evidence", tags=["intervention"], status_code=201,
               response_model=CaseOut, summary="Submit evidence (buyer or shop), stored by SHA-256")

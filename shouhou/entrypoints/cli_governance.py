@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from ..errors import Refusal
-from ..services.views import governance as gs
+from ..services.views import governance as governance_views
 from .cli_common import (
     CLI_ACTOR,
     DatabaseUrl,
@@ -39,7 +39,7 @@ _TABLE_COLUMNS = {  # report column -> header (RO refund only, RR return & refun
 
 @governance_app.command("report")
 def governance_report(
-    sort: Annotated[str, typer.Option("--sort", help=f"Sort by this column: {', '.join(gs.REPORT_COLUMNS)}.")]
+    sort: Annotated[str, typer.Option("--sort", help=f"Sort by this column: {', '.join(governance_views.REPORT_COLUMNS)}.")]
     = "overdue",
     ascending: Annotated[bool, typer.Option("--asc", help="Smallest first (default: largest first).")] = False,
     fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
@@ -57,7 +57,7 @@ def governance_report(
     shouhou, engine = shouhou_at_head(settings)
     try:
         with database_errors(settings.database_url), shouhou.uow(write=False) as uow:
-            view = gs.report(uow, CLI_ACTOR, shouhou.policies, when, sort=sort, descending=not ascending, limit=limit)
+            view = governance_views.report(uow, CLI_ACTOR, shouhou.policies, when, sort=sort, descending=not ascending, limit=limit)
     except Refusal as e:
         refused(e, 2)
     finally:
@@ -65,7 +65,7 @@ def governance_report(
     if fmt == "json":
         typer.echo(json.dumps(view, ensure_ascii=False, indent=2))
     elif fmt == "csv":
-        typer.echo(gs.report_csv(view), nl=False)
+        typer.echo(governance_views.report_csv(view), nl=False)
     else:
         console().print(_governance_table(view))
 

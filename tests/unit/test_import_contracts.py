@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 LINT_IMPORTS = "import sys; from importlinter.cli import lint_imports_command; sys.exit(lint_imports_command())"
 LAYERS = "Layers: entrypoints -> services -> adapters -> domain -> policies -> shared utilities"
 SETTINGS = "Settings are read at the edge: only the entry points import shouhou.config"
+AREAS = "Services: wiring -> reaction and deadline tables -> independent areas -> read side -> shared"
 
 
 def lint_imports(where: Path) -> subprocess.CompletedProcess[str]:
@@ -32,7 +33,7 @@ def test_the_tree_keeps_every_import_contract() -> None:
     result = lint_imports(ROOT)
     out = " ".join(result.stdout.split())  # rich wraps long contract names
     assert result.returncode == 0, result.stdout + result.stderr
-    assert f"{LAYERS} KEPT" in out and f"{SETTINGS} KEPT" in out
+    assert f"{LAYERS} KEPT" in out and f"{SETTINGS} KEPT" in out and f"{AREAS} KEPT" in out
     assert " 0 broken" in out
 
 
@@ -44,12 +45,20 @@ def test_a_wrong_way_import_breaks_the_contract_that_forbids_it(tmp_path: Path) 
         f.write("\nfrom .. import entrypoints  # noqa: E402,F401\n")
     with (tmp_path / "shouhou" / "services" / "__init__.py").open("a", encoding="utf-8") as f:
         f.write("\nfrom .. import config  # noqa: E402,F401\n")
+    # one business area calling another directly instead of through the reaction table, and the
+    # read side importing the write side
+    with (tmp_path / "shouhou" / "services" / "money.py").open("a", encoding="utf-8") as f:
+        f.write("\nfrom . import governance  # noqa: E402,F401\n")
+    with (tmp_path / "shouhou" / "services" / "views" / "tickets.py").open("a", encoding="utf-8") as f:
+        f.write("\nfrom .. import tickets  # noqa: E402,F401\n")
 
     result = lint_imports(tmp_path)
     out = " ".join(result.stdout.split())
 
     assert result.returncode != 0, out
-    assert f"{LAYERS} BROKEN" in out and f"{SETTINGS} BROKEN" in out, out
+    assert f"{LAYERS} BROKEN" in out and f"{SETTINGS} BROKEN" in out and f"{AREAS} BROKEN" in out, out
     assert "shouhou.domain.refund -> shouhou.entrypoints " in out, out
     assert "shouhou.services -> shouhou.config " in out, out
-    assert "Contracts: 0 kept, 2 broken." in out, out
+    assert "shouhou.services.money -> shouhou.services.governance " in out, out
+    assert "shouhou.services.views.tickets -> shouhou.services.tickets " in out, out
+    assert "Contracts: 0 kept, 3 broken." in out, out

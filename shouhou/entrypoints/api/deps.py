@@ -1,0 +1,63 @@
+"""What routes depend on: the app (`ShouhouDep`), the caller (`ActorDep`) and the clock's `now`
+(`NowDep`), as `Annotated` dependencies, and the two ways a route reaches the services: `run` a command
+as the caller, `read` in a read-only unit of work."""
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated, Any, Concatenate, ParamSpec, TypeVar
+
+from fastapi import Depends, Header, Request
+from sqlalchemy.exc import DataError
+
+from ...domain.actors import Actor
+from ...errors import refuse
+from ...services.access import actor_for_token
+from ...services.app import Shouhou, data_refusal
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def get_shouhou(request: Request) -> Shouhou:
+    shouhou: Shouhou = request.app.state.shouhou
+    return shouhou
+
+
+ShouhouDep = Annotated[Shouhou, Depends(get_shouhou)]
+
+
+def current_actor(sh: ShouhouDep, authorization: Annotated[str | None, Header()] = None) -> Actor:
+    """Bearer token -> the actor: buyer, shop staff (with shop and role) or platform staff."""
+    if not authorization or not authorization.lower().startswith("bearer "):
+        raise refuse("unauthenticated", "缺少令牌:Authorization: Bearer <token>",
+                     "missing bearer token: Authorization: Bearer <token>")
+    with sh.uow(write=False) as uow:
+        actor = actor_for_token(uow, authorization[7:].strip())
+    if actor is None:
+        raise refuse("unauthenticated", "令牌无效", "unknown token")
+    return actor
+
+
+ActorDep = Annotated[Actor, Depends(current_actor)]
+
+
+def clock_now(sh: ShouhouDep) -> datetime:
+    """The app clock's time, read once per request: every view of one answer sees the same moment."""
+    return sh.clock.now()
+
+
+NowDep = Annotated[datetime, Depends(clock_now)]
+
+
+def run(sh: Shouhou, cmd: object, actor: Actor) -> Any:
+    """Handle one command as the caller; its result (often the new object's id)."""
+    return sh.handle(cmd, actor)
+
+
+def read(sh: Shouhou, fn: Callable[Concatenate[Any, P], T], *args: P.args, **kw: P.kwargs) -> T:
+    """A query in a read-only unit of work: fn(uow, *args, **kw)."""
+    try:
+        with sh.uow(write=False) as uow:
+            return fn(uow, *args, **kw)
+    except DataError:  # e.g. a NUL character in an id of the path: nothing can match it
+        raise data_refusal() from None

@@ -1,0 +1,11 @@
+"""The API's routes, one module per area, each with its `router`. ROUTERS is the order the app takes
+them in: route order decides which route a path matches first, and the order of the OpenAPI paths."""
+
+from fastapi import APIRouter
+
+from . import disputes, entry, governance, meta, money, orders, policies, shops, tickets
+
+ROUTERS: tuple[APIRouter, ...] = (
+    meta.router, policies.router, shops.router, orders.router, tickets.router, disputes.router, entry.router,
+    money.router, governance.router,
+)

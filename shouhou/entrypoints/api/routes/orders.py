@@ -1,0 +1,54 @@
+"""Orders: import, read, their events, and the actions on them (ship, sign, confirm)."""
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from ....domain.actors import Actor
+from ....money import parse_yuan
+from ....services import commands as c
+from ....services.app import Shouhou
+from ....services.views import tickets as tickets_views
+from ..actions import MakeCommand, action_route
+from ..deps import ActorDep, NowDep, ShouhouDep, read, run
+from ..schemas.common import EventOut
+from ..schemas.orders import OrderIn, OrderOut, ShipIn
+
+router = APIRouter(tags=["orders"])
+
+
+@router.post("/v1/orders", status_code=201, response_model=OrderOut)
+def create_order(body: OrderIn, sh: ShouhouDep, actor: ActorDep, now: NowDep) -> dict[str, Any]:
+    order_id = run(sh, c.ImportOrder(
+        id=body.id, shop_id=body.shop, buyer_id=body.buyer, amount_fen=parse_yuan(body.amount),
+        freight_fen=parse_yuan(body.freight), payment=body.payment, kind=body.kind, marketing=body.marketing,
+        goods=body.goods, category=body.category, no_reason_return=body.no_reason_return,
+        commission=dict(body.commission), created_at=body.created_at, shipped_at=body.shipped_at,
+        signed_at=body.signed_at, confirmed_at=body.confirmed_at), actor)
+    return read(sh, tickets_views.get_order, actor, order_id, now)
+
+
+@router.get("/v1/orders/{order_id}", response_model=OrderOut)
+def get_order(order_id: str, sh: ShouhouDep, actor: ActorDep, now: NowDep) -> dict[str, Any]:
+    return read(sh, tickets_views.get_order, actor, order_id, now)
+
+
+@router.get("/v1/orders/{order_id}/events", response_model=list[EventOut])
+def order_events(order_id: str, sh: ShouhouDep, actor: ActorDep) -> list[dict[str, Any]]:
+    return read(sh, tickets_views.order_events, actor, order_id)
+
+
+def order_view(sh: Shouhou, actor: Actor, order_id: str, now: datetime) -> dict[str, Any]:
+    return read(sh, tickets_views.get_order, actor, order_id, now)
+
+
+def order_action(path: str, make: MakeCommand, body_model: type[BaseModel] | None, summary: str) -> None:
+    action_route(router, f"/v1/orders/{{order_id}}/{path}", make, body_model, summary,
+                 view=order_view, response_model=OrderOut, name=f"order_{path}")
+
+
+order_action("ship", lambda i, b: c.ShipOrder(i, b.carrier, b.waybill), ShipIn, "Ship (shop staff)")
+order_action("sign", lambda i, b: c.SignOrder(i), None, "Signed for (carrier callback, platform)")
+order_action("confirm", lambda i, b: c.ConfirmOrder(i), None, "Confirm receipt (buyer)")

@@ -1,0 +1,50 @@
+"""Shops, their staff, buyers and tokens. The routes keep the tags the API has always given them
+(shops, buyers, meta), so this router sets none of its own."""
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from ....money import parse_yuan
+from ....services import commands as c
+from ....services.views import shops as shops_views
+from ..deps import ActorDep, ShouhouDep, read, run
+from ..schemas.shops import BuyerIn, ShopIn, ShopOut, ShopStatusIn, StaffIn, TokenIn, TokenOut
+
+router = APIRouter()
+
+
+@router.post("/v1/shops", tags=["shops"], status_code=201, response_model=ShopOut)
+def create_shop(body: ShopIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
+    run(sh, c.CreateShop(id=body.id, name=body.name, policy=body.policy, status=body.status,
+                         wallet_fen=parse_yuan(body.wallet), deposit_fen=parse_yuan(body.deposit),
+                         wallet_opened_at=body.wallet_opened_at, return_address=body.return_address), actor)
+    return read(sh, shops_views.get_shop, actor, body.id)
+
+
+@router.get("/v1/shops/{shop_id}", tags=["shops"], response_model=ShopOut)
+def get_shop(shop_id: str, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
+    return read(sh, shops_views.get_shop, actor, shop_id)
+
+
+@router.post("/v1/shops/{shop_id}/status", tags=["shops"], response_model=ShopOut)
+def shop_status(shop_id: str, body: ShopStatusIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
+    run(sh, c.SetShopStatus(shop_id, body.status, body.reason), actor)
+    return read(sh, shops_views.get_shop, actor, shop_id)
+
+
+@router.post("/v1/shops/{shop_id}/staff", tags=["shops"], status_code=201)
+def add_staff(shop_id: str, body: StaffIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, str]:
+    run(sh, c.AddStaff(body.id, shop_id, body.role, body.name), actor)
+    return {"id": body.id, "shop": shop_id, "role": body.role}
+
+
+@router.post("/v1/buyers", tags=["buyers"], status_code=201)
+def add_buyer(body: BuyerIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, str]:
+    run(sh, c.AddBuyer(body.id, body.name), actor)
+    return {"id": body.id}
+
+
+@router.post("/v1/tokens", tags=["meta"], status_code=201, response_model=TokenOut)
+def token(body: TokenIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, str]:
+    return {"token": run(sh, c.IssueToken(body.kind, body.actor_id, body.role, body.label), actor)}

@@ -1,0 +1,67 @@
+"""Money (RULES §8, KS-EXIT-1): balances, the statement, top-ups, the exit check and withdrawal."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field, field_validator
+
+from .common import Body, Yuan, valid_yuan
+
+
+class BalancesOut(BaseModel):
+    shop: str
+    wallet: Yuan
+    deposit: Yuan
+    debt: Yuan
+    pending_payouts: int
+    pending_clawbacks: int
+
+
+class StatementLine(BaseModel):
+    entry: int
+    at: str
+    kind: str
+    account: str
+    amount: Yuan
+    order: str | None
+    ticket: str | None
+    rule: str | None
+
+
+class StatementOut(BaseModel):
+    shop: str
+    lines: list[StatementLine]
+    total: int
+    limit: int
+    offset: int
+    note: str
+
+
+class TopUpIn(Body):
+    account: str = Field(examples=["wallet"])
+    amount: Yuan = Field(examples=["500.00"])
+
+    _m = field_validator("amount")(valid_yuan)
+
+
+class WithdrawIn(Body):
+    amount: Yuan = Field(examples=["1000.00"])
+
+    _m = field_validator("amount")(valid_yuan)
+
+
+class Blocking(BaseModel):
+    kind: str
+    id: str
+    rule: str
+    status: str
+    message_zh: str
+    message_en: str
+    free_at: str | None = None
+
+
+class ExitCheckOut(BaseModel):
+    shop: str
+    passed: bool
+    rule: str
+    blocking: list[Blocking]
+    waiting_days: int

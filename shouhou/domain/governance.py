@@ -435,19 +435,15 @@ def decide_appeal(appeal: MeasureAppeal, inst: MeasureInstance, actor: Actor, at
 
 def refund_handling_off(shop: Shop, pv: PolicyVersion) -> str | None:
     """KS-GOV-4: the rule that took the shop's refund handling away, or None while it has it."""
-    if shop.refund_handling != "disabled":
-        return None
-    return pv.governance.high_risk.rule if pv.governance.high_risk else pv.governance.evaluation.rule
+    return pv.governance.refund_handling_rule if shop.refund_handling == "disabled" else None
 
 
 def cart_refusal(shop: Shop, pv: PolicyVersion, suspension: MeasureInstance | None) -> Refusal:
     """KS-GOV-3: the shop's shopping cart is suspended (by `suspension`, the measure in force that
     ends last): no order can be created for it."""
     gov = pv.governance
-    rule = suspension.rule if suspension else (gov.cart_suspension.rule if gov.cart_suspension
-                                               else gov.evaluation.rule)
-    ends = suspension.ends_at if suspension else None
-    until = ends.astimezone(SHANGHAI).isoformat() if ends else None
+    rule = suspension.rule if suspension else (gov.cart_suspension or gov.evaluation).rule
+    until = suspension.ends_at.astimezone(SHANGHAI).isoformat() if suspension and suspension.ends_at else None
     return refuse("ineligible",
                   f"店铺 {shop.id} 的购物车功能已被暂停" + (f",至 {until}" if until else "") + ",不能创建订单(大量售后逾期)",
                   f"shop {shop.id}'s shopping cart is suspended" + (f" until {until}" if until else "")

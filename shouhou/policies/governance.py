@@ -144,6 +144,11 @@ class GovernanceRules(BaseModel):
             raise ValueError("liquidated_damages needs an amount")
         return self
 
+    @property
+    def refund_handling_rule(self) -> str:
+        """The rule that takes a shop's refund handling away (KS-GOV-4, or the evaluation's)."""
+        return self.high_risk.rule if self.high_risk else self.evaluation.rule
+
     def ladder(self) -> list[tuple[str, Measure]]:
         """The measures this version defines, in the order they escalate."""
         out = []

@@ -211,7 +211,7 @@ def _settle_effects(shop: Shop, pv: PolicyVersion, history: Sequence[g.MeasureIn
     turns off or on (KS-GOV-4)."""
     eff = g.effects(history)
     if eff.refund_handling != shop.refund_handling:
-        rule = pv.governance.high_risk.rule if pv.governance.high_risk else pv.governance.evaluation.rule
+        rule = pv.governance.refund_handling_rule
         kind = "refund_handling_disabled" if eff.refund_handling == "disabled" else "refund_handling_enabled"
         shop.record(Event(kind, at, actor, shop_id=shop.id, rule=rule, payload={
             "refund_handling": eff.refund_handling,

@@ -78,12 +78,15 @@ buyers = Table(
 
 tokens = Table(
     "tokens", metadata,
-    Column("token_hash", String(64), primary_key=True),
+    Column("token_hash", String(64), primary_key=True),  # the token itself is never stored
+    Column("id", String(32), nullable=False, unique=True),  # what lists show and revoke names
     Column("kind", String(16), nullable=False),  # buyer | staff | platform
     Column("actor_id", String(64), nullable=False),
     Column("role", String(32)),
     Column("label", String(200)),
     Column("created_at", Instant, nullable=False),
+    Column("expires_at", Instant),
+    Column("revoked_at", Instant),
 )
 
 orders = Table(

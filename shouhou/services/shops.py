@@ -13,7 +13,7 @@ from ..domain.shops import SHOP_STATUSES, Buyer, Shop, Staff
 from ..errors import not_found, refuse
 from . import commands as c
 from .access import hash_token, platform_only, visible_shop
-from .context import Context
+from .context import Context, new_id
 
 
 def create_shop(cmd: c.CreateShop, actor: Actor, uow: SqlUnitOfWork, ctx: Context) -> str:
@@ -99,6 +99,6 @@ def issue_token(cmd: c.IssueToken, actor: Actor, uow: SqlUnitOfWork, ctx: Contex
     else:
         raise refuse("invalid_input", "令牌类型须为 buyer、staff 或 platform", "kind must be buyer, staff or platform")
     token = cmd.token or f"sh_{secrets.token_urlsafe(24)}"
-    uow.add_token({"token_hash": hash_token(token), "kind": cmd.kind, "actor_id": cmd.actor_id, "role": role,
-                   "label": cmd.label, "created_at": ctx.now})
+    uow.add_token({"token_hash": hash_token(token), "id": new_id("tok_"), "kind": cmd.kind,
+                   "actor_id": cmd.actor_id, "role": role, "label": cmd.label, "created_at": ctx.now})
     return token

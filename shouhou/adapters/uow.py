@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Generic, Protocol, TypeVar
 
-from sqlalchemy import Connection, Engine, Table, and_, func, insert, select, update
+from sqlalchemy import Connection, Engine, Table, and_, delete, exists, func, insert, select, update
 
 from ..clock import Clock
 from ..domain.disputes import Appeal, EvidenceItem, Intervention
@@ -20,6 +20,7 @@ from ..domain.orders import Order
 from ..domain.shops import Buyer, Shop, Staff
 from ..domain.tickets import Ticket
 from . import metrics as m
+from . import operations as ops
 from . import tables as t
 
 
@@ -321,9 +322,11 @@ class SqlUnitOfWork:
         stmt = select(t.events).order_by(t.events.c.at, t.events.c.id)
         return [dict(r._mapping) for r in self.conn.execute(stmt)]
 
-    def due_ids(self, table: Table, now: datetime, limit: int, column: str = "due_at") -> list[tuple[datetime, str]]:
-        """Ids with a pending automatic action due at or before `now`, soonest first. On PostgreSQL the
-        rows are locked and rows another worker holds are skipped."""
+    def due_ids(self, table: Table, now: datetime, limit: int, column: str = "due_at",
+                kind: str | None = None) -> list[tuple[datetime, str]]:
+        """Ids with a pending automatic action due at or before `now`, soonest first, less those of
+        `kind` parked until later (operations.parked_actions). On PostgreSQL the rows are locked and
+        rows another worker holds are skipped."""
         col = table.c[column]
         stmt = (
             select(col, table.c.id)
@@ -331,9 +334,47 @@ class SqlUnitOfWork:
             .order_by(col, table.c.id)
             .limit(limit)
         )
+        if kind is not None:
+            pa = ops.parked_actions.c
+            stmt = stmt.where(~exists().where(pa.kind == kind, pa.ident == table.c.id, pa.next_try_at > now))
         if self.dialect == "postgresql":
             stmt = stmt.with_for_update(skip_locked=True)
         return [(r[0], r[1]) for r in self.conn.execute(stmt)]
+
+    # -- operations: parked actions and heartbeats ------------------------------------------------
+    def parked_due(self, now: datetime) -> set[tuple[str, str]]:
+        """Parked actions whose next try has come (kind, ident)."""
+        pa = ops.parked_actions.c
+        return {(r.kind, r.ident) for r in self.conn.execute(select(pa.kind, pa.ident).where(pa.next_try_at <= now))}
+
+    def unpark(self, keys: Iterable[tuple[str, str]]) -> None:
+        pa = ops.parked_actions.c
+        for kind, ident in keys:
+            self.conn.execute(delete(ops.parked_actions).where(pa.kind == kind, pa.ident == ident))
+
+    def park(self, kind: str, ident: str, error: str, now: datetime, backoff: Callable[[int], timedelta]) -> datetime:
+        """Park one action that raised: its next try waits `backoff(attempts)`. Returns that time."""
+        pa = ops.parked_actions.c
+        row = self.conn.execute(select(pa.attempts, pa.first_failed_at)
+                                .where(pa.kind == kind, pa.ident == ident)).first()
+        attempts = (row.attempts if row else 0) + 1
+        next_try = now + backoff(attempts)
+        values = {"error": error[:4000], "attempts": attempts, "last_failed_at": now, "next_try_at": next_try}
+        if row is None:
+            self.conn.execute(insert(ops.parked_actions).values(kind=kind, ident=ident, first_failed_at=now, **values))
+        else:
+            self.conn.execute(update(ops.parked_actions).where(pa.kind == kind, pa.ident == ident).values(**values))
+        return next_try
+
+    def beat(self, worker: str, now: datetime, fired: int, error: str | None) -> None:
+        """The worker's heartbeat: when it last swept, how much it fired."""
+        hb = ops.worker_heartbeats.c
+        done = self.conn.execute(update(ops.worker_heartbeats).where(hb.worker == worker).values(
+            last_sweep_at=now, last_fired=fired, fired_total=hb.fired_total + fired, last_error=error)).rowcount
+        if not done:
+            self.conn.execute(insert(ops.worker_heartbeats).values(
+                worker=worker, started_at=now, last_sweep_at=now, last_fired=fired, fired_total=fired,
+                last_error=error))
 
     def next_due(self) -> datetime | None:
         best = None

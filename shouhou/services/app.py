@@ -152,15 +152,23 @@ class Shouhou:
                 out.append((None, e))
         return out
 
-    def tick(self, now: datetime | None = None, batch: int = 200) -> int:
-        """Fire every automatic action due by `now`, then send due refunds through the channel."""
+    def tick(self, now: datetime | None = None, batch: int = 200, worker: str | None = None) -> int:
+        """Fire every automatic action due by `now` and send the refunds due, batch by batch, a batch
+        of each in turn: a backlog of deadlines never starves the payouts behind it. `worker` names
+        the process in the heartbeat table (/healthz shows it). Returns how many actions fired."""
         ctx = self.context(now)
-        fired = deadlines.sweep(lambda: self.uow(ctx=ctx), ctx, batch, self._publish)
-        for _ in range(1000):  # batch by batch until no refund is due at `now` (each claim moves its due)
-            events = money.pay_out(lambda: self.uow(ctx=ctx), self.channel, self.policies, ctx.now, batch)
-            if not events:
+        fired = 0
+        for _ in range(100_000):  # until nothing is due at `now` (each payout claim moves its due time)
+            n = deadlines.sweep_batch(lambda: self.uow(ctx=ctx), ctx, batch, self._publish)
+            paid = money.pay_out(lambda: self.uow(ctx=ctx), self.channel, self.policies, ctx.now, batch)
+            self._publish(paid)
+            fired += n
+            if n == 0 and not paid:
                 break
-            self._publish(events)
+        if worker is not None:
+            with self.uow(ctx=ctx) as uow:
+                uow.beat(worker, ctx.now, fired, None)
+                uow.commit()
         return fired
 
     def _publish(self, events: list[Event]) -> None:

@@ -7,15 +7,24 @@ them), so a sweep costs in proportion to what is due, not to all tickets. On Pos
 claimed with FOR UPDATE SKIP LOCKED, so several workers share the work; on SQLite the unit of work
 holds the write lock from its first statement. A worker that dies mid-batch rolls back the whole
 batch; the next sweep fires it again, once.
+
+A row whose action raises (a ticket whose policy pack is no longer loaded, a bug) never stops the
+sweep: the batch is replayed row by row, the row that raises is parked (operations.parked_actions,
+with the error, for the operator: `shouhou worker parked`, GET /v1/platform/parked) and tried again
+with backoff; everything behind it fires on time. A database that cannot be reached is not a bad
+row: that error goes up to the worker, which retries the sweep.
 """
 
 from __future__ import annotations
 
+import logging
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Table
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from ..adapters import tables as t
 from ..adapters.uow import SqlUnitOfWork
@@ -46,21 +55,36 @@ DEADLINES: tuple[Deadline, ...] = (
 )
 
 
-def fire_batch(uow: SqlUnitOfWork, ctx: Context, limit: int) -> int:
+log = logging.getLogger("shouhou.deadlines")
+# not a bad row but a database that is away or a race it resolved by aborting: retried whole
+UNAVAILABLE = (OperationalError, InterfaceError)
+
+
+def backoff(attempts: int) -> timedelta:
+    """How long a parked action waits before its next try: 1, 2, 4 … minutes, at most an hour."""
+    return min(timedelta(minutes=2 ** min(attempts - 1, 10)), timedelta(hours=1))
+
+
+def fire_batch(uow: SqlUnitOfWork, ctx: Context, limit: int, trace: list[tuple[str, str]] | None = None) -> int:
     """Fire up to `limit` actions due by ctx.now, soonest first, each at its own due time. The caller
-    commits."""
+    commits. Each action is appended to `trace` before it fires (so a failure names its row)."""
     kinds = {d.kind: d for d in DEADLINES}
     due: list[tuple[datetime, str, str]] = []
     for d in DEADLINES:
-        due += [(at, d.kind, ident) for at, ident in uow.due_ids(d.table, ctx.now, limit, column=d.column)]
+        due += [(at, d.kind, ident) for at, ident in uow.due_ids(d.table, ctx.now, limit, column=d.column, kind=d.kind)]
     due.sort()
     fired = 0
     batch = due[:limit]
+    retried = uow.parked_due(ctx.now)
     _prefetch(uow, [ident for _at, kind, ident in batch if kind == "ticket"])
     for i, (_at, kind, ident) in enumerate(batch):
         if kind == "governance" and fired:
             break  # what fired before reacts at commit (overdue records): evaluate after it, next batch
+        if trace is not None:
+            trace.append((kind, ident))
         done = kinds[kind].fire(uow, ctx, ident)
+        if (kind, ident) in retried:
+            uow.unpark([(kind, ident)])  # it went through this time (or had nothing left to do)
         if done is None:
             continue
         fired += 1
@@ -86,17 +110,50 @@ def _prefetch(uow: SqlUnitOfWork, ticket_ids: list[str]) -> None:
     uow.shops.get_many({x.shop_id for x in loaded})
 
 
-def sweep(uow_factory: Callable[[], SqlUnitOfWork], ctx: Context, batch: int = 200,
-          on_commit: Callable[[list[Event]], None] | None = None) -> int:
-    """Fire everything due at or before ctx.now, batch by batch (one transaction each), including
-    actions that firing makes due. Returns how many fired."""
-    total = 0
-    while True:
+Publish = Callable[[list[Event]], None]
+
+
+def sweep_batch(uow_factory: Callable[[], SqlUnitOfWork], ctx: Context, batch: int,
+                on_commit: Publish | None = None) -> int:
+    """One batch of due actions in one transaction; returns how many fired. A batch that raises is
+    replayed row by row and the row that raises is parked, so one bad row costs one row."""
+    try:
         with uow_factory() as uow:
             fired = fire_batch(uow, ctx, batch)
             events = uow.commit()
+    except UNAVAILABLE:
+        raise
+    except Exception:  # noqa: BLE001 - a bad row: find it and park it
+        return _row_by_row(uow_factory, ctx, batch, on_commit)
+    if on_commit and events:
+        on_commit(events)
+    return fired
+
+
+def _row_by_row(uow_factory: Callable[[], SqlUnitOfWork], ctx: Context, batch: int,
+                on_commit: Publish | None) -> int:
+    fired = 0
+    for _ in range(batch):
+        trace: list[tuple[str, str]] = []
+        try:
+            with uow_factory() as uow:
+                n = fire_batch(uow, ctx, 1, trace)
+                events = uow.commit()
+        except UNAVAILABLE:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            if not trace:
+                raise  # nothing was firing: not a row's fault
+            kind, ident = trace[-1]
+            error = "".join(traceback.format_exception_only(exc)).strip()
+            with uow_factory() as uow:
+                retry_at = uow.park(kind, ident, error, ctx.now, backoff)
+                uow.commit()
+            log.error("parked %s %s until %s: %s", kind, ident, retry_at.isoformat(), error)
+            continue
         if on_commit and events:
             on_commit(events)
-        total += fired
-        if fired == 0:
-            return total
+        if n == 0 and not trace:
+            break
+        fired += n
+    return fired

@@ -267,8 +267,9 @@ def pay_out(uow_factory: Callable[[], SqlUnitOfWork], channel: PaymentChannel, p
             now: datetime, limit: int = 100) -> list[Event]:
     """Send due refunds to the buyers' accounts. Claim (attempt + next retry time) and commit, call the
     channel outside any transaction with the payout id as idempotency key, then record the result
-    once. A crash between the call and the record retries with the same key: the channel answers
-    the first result again, so the buyer is never paid twice."""
+    once. A payout claimed before may have left already (a worker killed after the call): the
+    channel's own record is asked first (`status`), and so it is when an answer is lost to a timeout,
+    so the buyer is paid once and the platform never advance-compensates a refund that went out."""
     published: list[Event] = []
     with uow_factory() as uow:
         claimed = []
@@ -278,48 +279,75 @@ def pay_out(uow_factory: Callable[[], SqlUnitOfWork], channel: PaymentChannel, p
                 continue
             ticket = present(uow.tickets.get(p.ticket_id), f"ticket {p.ticket_id}")
             pv = policies.kept_by(ticket)
+            claimed.append((p.id, p.buyer_id, p.amount_fen, p.attempts > 0))
             p.attempts += 1
             p.due_at = now + pv.money.payout_retry.delta
-            claimed.append((p.id, p.buyer_id, p.amount_fen))
         published += uow.commit()
-    for pid, buyer_id, amount in claimed:
-        try:
-            result = channel.refund(pid, buyer_id, amount)
-        except Exception as exc:  # noqa: BLE001 - a channel that raises is a failed attempt, retried later
-            log.exception("payment channel raised for payout %s", pid)
-            result = ChannelResult(False, reason=f"channel error: {type(exc).__name__}")
+    for pid, buyer_id, amount, tried_before in claimed:
+        result = _ask_channel(channel, pid, buyer_id, amount, tried_before)
         with uow_factory() as uow:
-            p = uow.payouts.get(pid, lock=True)
-            if p is None or p.status != "pending":
-                continue
-            ticket = present(uow.tickets.get(p.ticket_id), f"ticket {p.ticket_id}")
-            pv = policies.kept_by(ticket)
-            books = Books(uow)
-            common = {"shop_id": p.shop_id, "order_id": p.order_id, "ticket_id": p.ticket_id}
-            if result.ok:
-                books.post(L.entry("payout", now, [(L.payable(p.buyer_id), -p.amount_fen), (L.CHANNEL, p.amount_fen)],
-                                   memo={"channel_ref": result.reference}, **common))
-                p.status, p.settled_at, p.due_at, p.channel_ref = "paid", now, None, result.reference
-                ticket.event("refund_paid", now, "system", pv.money.payout_attempts.rule,
-                             {"amount": format_yuan(p.amount_fen), "channel_ref": result.reference})
-            else:
-                p.last_error = result.reason
-                limit_reached = p.attempts >= pv.money.payout_attempts.value
-                if result.buyer_account or limit_reached:
-                    # DY-OP-9: report the reason; platform CS advance-compensates the buyer.
-                    rule = pv.money.payout_attempts.rule
-                    books.post(L.entry("advance_compensation", now,
-                                       [(L.payable(p.buyer_id), -p.amount_fen), (L.ADVANCE, p.amount_fen)],
-                                       rule=rule, memo={"reason": result.reason}, **common))
-                    books.post(L.entry("payout", now, [(L.ADVANCE, -p.amount_fen), (L.CHANNEL, p.amount_fen)],
-                                       rule=rule, memo={"route": "platform customer service"}, **common))
-                    p.status, p.settled_at, p.due_at = "compensated", now, None
-                    ticket.event("advance_compensation", now, "system", rule,
-                                 {"amount": format_yuan(p.amount_fen), "reason": result.reason,
-                                  "by": "platform customer service", "attempts": p.attempts})
-                else:
-                    ticket.event("refund_payout_failed", now, "system", pv.money.payout_retry.rule,
-                                 {"reason": result.reason, "attempt": p.attempts, "retry_at": p.due_at.isoformat()
-                                  if p.due_at else None})
-            published += uow.commit()
+            published += _record_payout(uow, policies, pid, result, now)
     return published
+
+
+def _ask_channel(channel: PaymentChannel, key: str, buyer_id: str, amount: int, tried_before: bool) -> ChannelResult:
+    """The channel's answer for one payout: its record of an earlier attempt when there was one, else
+    a refund call; a call without an answer is checked against its record too."""
+    try:
+        if tried_before:
+            known = channel.status(key)
+            if known is not None and not known.in_doubt:
+                return known  # it left (or was refused) already: never ask for the money again
+        result = channel.refund(key, buyer_id, amount)
+        if result.in_doubt:
+            known = channel.status(key)
+            if known is None:  # the channel never received it: a plain failure, safe to retry or compensate
+                return ChannelResult(False, reason=result.reason)
+            if not known.in_doubt:
+                return known
+        return result
+    except Exception as exc:  # noqa: BLE001 - a channel that raises leaves the outcome unknown
+        log.exception("payment channel raised for payout %s", key)
+        return ChannelResult(False, reason=f"channel error: {type(exc).__name__}", in_doubt=True)
+
+
+def _record_payout(uow: SqlUnitOfWork, policies: PolicyRegistry, pid: str, result: ChannelResult,
+                   now: datetime) -> list[Event]:
+    """Record one channel answer, once: paid; refused for the buyer's account or out of attempts ->
+    DY-OP-9's advance compensation; otherwise a retry. An outcome still unknown is never compensated:
+    it is retried (and asked about) until the channel answers."""
+    p = uow.payouts.get(pid, lock=True)
+    if p is None or p.status != "pending":
+        return []
+    ticket = present(uow.tickets.get(p.ticket_id), f"ticket {p.ticket_id}")
+    pv = policies.kept_by(ticket)
+    books = Books(uow)
+    common = {"shop_id": p.shop_id, "order_id": p.order_id, "ticket_id": p.ticket_id}
+    if result.ok:
+        books.post(L.entry("payout", now, [(L.payable(p.buyer_id), -p.amount_fen), (L.CHANNEL, p.amount_fen)],
+                           memo={"channel_ref": result.reference}, **common))
+        p.status, p.settled_at, p.due_at, p.channel_ref = "paid", now, None, result.reference
+        ticket.event("refund_paid", now, "system", pv.money.payout_attempts.rule,
+                     {"amount": format_yuan(p.amount_fen), "channel_ref": result.reference})
+        return uow.commit()
+    p.last_error = result.reason
+    limit_reached = p.attempts >= pv.money.payout_attempts.value
+    if result.buyer_account or (limit_reached and not result.in_doubt):
+        # DY-OP-9: report the reason; platform CS advance-compensates the buyer.
+        rule = pv.money.payout_attempts.rule
+        books.post(L.entry("advance_compensation", now,
+                           [(L.payable(p.buyer_id), -p.amount_fen), (L.ADVANCE, p.amount_fen)],
+                           rule=rule, memo={"reason": result.reason}, **common))
+        books.post(L.entry("payout", now, [(L.ADVANCE, -p.amount_fen), (L.CHANNEL, p.amount_fen)],
+                           rule=rule, memo={"route": "platform customer service"}, **common))
+        p.status, p.settled_at, p.due_at = "compensated", now, None
+        ticket.event("advance_compensation", now, "system", rule,
+                     {"amount": format_yuan(p.amount_fen), "reason": result.reason,
+                      "by": "platform customer service", "attempts": p.attempts})
+    else:
+        payload = {"reason": result.reason, "attempt": p.attempts,
+                   "retry_at": p.due_at.isoformat() if p.due_at else None}
+        if result.in_doubt:
+            payload["in_doubt"] = True  # the channel could not say whether it paid: asked again at the retry
+        ticket.event("refund_payout_failed", now, "system", pv.money.payout_retry.rule, payload)
+    return uow.commit()

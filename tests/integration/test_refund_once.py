@@ -178,6 +178,9 @@ class DiesAfterPaying:
             raise ProcessDied(key)
         return result
 
+    def status(self, key: str) -> ChannelResult | None:
+        return self.inner.status(key)
+
 
 def test_a_crash_between_the_channel_and_the_record_pays_the_buyer_once(
         engine: Engine, clock: VirtualClock) -> None:
@@ -202,9 +205,10 @@ def test_a_crash_between_the_channel_and_the_record_pays_the_buyer_once(
     app.tick(START)
     assert channel.calls == 1
 
-    # at the retry the channel is asked again with the same key and answers the first result
+    # at the retry the channel's record of the key is asked first: it paid, so it is not asked for
+    # the money again, and the payment is recorded
     app.tick(START + retry)
-    assert channel.calls == 2
+    assert (channel.calls, channel.status_calls) == (1, 1)
     assert channel.paid == {ticket: amount}
     p = payout(engine, ticket)
     assert (p["status"], p["attempts"], p["channel_ref"], p["due_at"]) == ("paid", 2, f"fake-{ticket}", None)
@@ -214,7 +218,7 @@ def test_a_crash_between_the_channel_and_the_record_pays_the_buyer_once(
     assert len(events(app, ticket, "refund_paid")) == 1
 
     app.tick(START + 10 * retry)
-    assert channel.calls == 2
+    assert (channel.calls, channel.status_calls) == (1, 1)
 
 
 # -- concurrent payout workers --------------------------------------------------------------------
@@ -396,6 +400,91 @@ def test_after_payout_attempts_failures_the_platform_advance_compensates(
     channel.transient = 0
     app.tick(START + 10 * retry)
     assert channel.calls == attempts and channel.paid == {}
+
+
+# -- payouts in doubt: the channel's own record decides ---------------------------------------------
+
+def test_an_answer_lost_after_the_money_left_is_recorded_as_paid_not_compensated(
+        engine: Engine, clock: VirtualClock) -> None:
+    """The audit: after payout_attempts timeouts the platform advance-compensated, so a channel whose
+    "timeout" had in fact paid paid twice. Every answer is lost here; the channel's record says paid."""
+    money_rules = PolicyRegistry.default().get("douyin").at(START).money
+    retry, attempts = money_rules.payout_retry.delta, money_rules.payout_attempts.value
+    channel = FakeChannel(lost_answers=100)
+    app = engine_app(engine, clock, channel)
+    open_shop(app, "douyin")
+    (ticket,) = refunded(app, 1)
+    amount = amount_of(app, ticket)
+
+    for i in range(attempts + 2):
+        app.tick(START + i * retry)
+    p = payout(engine, ticket)
+    assert (p["status"], p["attempts"], p["channel_ref"]) == ("paid", 1, f"fake-{ticket}")
+    assert channel.paid == {ticket: amount} and channel.calls == 1
+    assert events(app, ticket, "advance_compensation") == [] and entries(engine, "advance_compensation", ticket) == []
+    assert len(entries(engine, "payout", ticket)) == 1
+    assert balance(app, L.payable(BUYER)) == 0
+
+
+class Unreachable:
+    """A channel that answers nothing (every call raises) until it is reachable again; meanwhile it
+    has in fact paid the first key it was asked for."""
+
+    def __init__(self, inner: FakeChannel) -> None:
+        self.inner, self.down = inner, True
+
+    def refund(self, key: str, buyer_id: str, amount_fen: int) -> ChannelResult:
+        self.inner.refund(key, buyer_id, amount_fen)
+        if self.down:
+            raise TimeoutError("no answer")
+        return self.inner.refund(key, buyer_id, amount_fen)
+
+    def status(self, key: str) -> ChannelResult | None:
+        if self.down:
+            raise TimeoutError("no answer")
+        return self.inner.status(key)
+
+
+def test_an_outcome_the_channel_cannot_tell_is_never_advance_compensated(
+        engine: Engine, clock: VirtualClock) -> None:
+    money_rules = PolicyRegistry.default().get("douyin").at(START).money
+    retry, attempts = money_rules.payout_retry.delta, money_rules.payout_attempts.value
+    inner = FakeChannel()
+    channel = Unreachable(inner)
+    app = engine_app(engine, clock, channel)
+    open_shop(app, "douyin")
+    (ticket,) = refunded(app, 1)
+    amount = amount_of(app, ticket)
+
+    for i in range(attempts + 3):
+        app.tick(START + i * retry)
+    p = payout(engine, ticket)
+    assert (p["status"], p["attempts"]) == ("pending", attempts + 3)
+    assert events(app, ticket, "advance_compensation") == []
+    assert all(e["payload"]["in_doubt"] for e in events(app, ticket, "refund_payout_failed"))
+
+    channel.down = False  # the channel answers again: its record says the first call paid
+    app.tick(START + (attempts + 3) * retry)
+    assert payout(engine, ticket)["status"] == "paid"
+    assert inner.paid == {ticket: amount}
+    assert events(app, ticket, "advance_compensation") == []
+    assert balance(app, L.payable(BUYER)) == 0
+
+
+def test_the_fake_channel_remembers_its_keys_in_the_database(engine: Engine, clock: VirtualClock) -> None:
+    """Two workers' channels (or one before and after a restart) share one memory, as a real
+    channel's would be: a key that paid is never paid again."""
+    first = FakeChannel(engine=engine, clock=clock)
+    second = FakeChannel(engine=engine, clock=clock)
+    assert second.status("P1") is None
+    assert first.refund("P1", BUYER, 500) == ChannelResult(True, reference="fake-P1")
+    assert second.status("P1") == ChannelResult(True, reference="fake-P1")
+    assert second.refund("P1", BUYER, 500) == ChannelResult(True, reference="fake-P1")
+    assert (first.paid, second.paid) == ({"P1": 500}, {})
+    refused = FakeChannel(fail_buyers={BUYER}, engine=engine, clock=clock)
+    assert refused.refund("P2", BUYER, 500).buyer_account
+    assert first.refund("P2", BUYER, 500).ok  # a refusal may be followed by a payment; a payment stands
+    assert refused.status("P2") == ChannelResult(True, reference="fake-P2")
 
 
 # -- a failed clawback is retried daily (KS-FEE-1) -------------------------------------------------

@@ -6,7 +6,20 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, String, Table, Text
 
+from . import tables as t
 from .tables import Instant, metadata
+
+# Every stored deadline: its kind (the deadline worker's word), its table and its due column, in the
+# order the sweep lists them (services.deadlines binds each kind to its fire function).
+DUE_COLUMNS: tuple[tuple[str, Table, str], ...] = (
+    ("ticket", t.tickets, "due_at"),
+    ("order", t.orders, "due_at"),
+    ("entry", t.orders, "entry_closes_at"),
+    ("clawback", t.clawbacks, "due_at"),
+    ("intervention", t.interventions, "due_at"),
+    ("appeal", t.appeals, "due_at"),
+    ("governance", t.shops, "governance_due_at"),  # KS-GOV-3: the daily evaluation, the ends of measures
+)
 
 worker_heartbeats = Table(
     "worker_heartbeats", metadata,

@@ -366,6 +366,21 @@ class SqlUnitOfWork:
             self.conn.execute(update(ops.parked_actions).where(pa.kind == kind, pa.ident == ident).values(**values))
         return next_try
 
+    def retry_parked(self, kind: str, ident: str, now: datetime) -> bool:
+        """Let a parked action be tried on the next sweep. False when it is not parked."""
+        pa = ops.parked_actions.c
+        return bool(self.conn.execute(update(ops.parked_actions).where(pa.kind == kind, pa.ident == ident)
+                                      .values(next_try_at=now)).rowcount)
+
+    def due_counts(self, now: datetime) -> dict[str, int]:
+        """How many actions of each kind are due at `now` (parked ones included)."""
+        out = {}
+        for kind, table, column in ops.DUE_COLUMNS:
+            col = table.c[column]
+            out[kind] = int(self.conn.execute(select(func.count()).select_from(table)
+                                              .where(col.is_not(None), col <= now)).scalar_one())
+        return out
+
     def beat(self, worker: str, now: datetime, fired: int, error: str | None) -> None:
         """The worker's heartbeat: when it last swept, how much it fired."""
         hb = ops.worker_heartbeats.c

@@ -12,7 +12,7 @@ from typing import Literal
 
 from .actors import PLATFORM_ROLES, SHOP_ROLES, Actor, require
 
-Act = Literal["issue_token", "manage_tokens", "add_staff", "top_up", "withdraw_deposit"]
+Act = Literal["issue_token", "manage_tokens", "add_staff", "top_up", "withdraw_deposit", "operate_workers"]
 
 SYSTEM = "system"
 ACTS: dict[Act, frozenset[str]] = {
@@ -26,6 +26,8 @@ ACTS: dict[Act, frozenset[str]] = {
     "top_up": frozenset({SYSTEM, "platform_operator", "platform_cs", "integration", "owner", "admin"}),
     # take the deposit out (KS-EXIT-1 permitting)
     "withdraw_deposit": frozenset({SYSTEM, "platform_operator", "owner"}),
+    # see and release the deadline actions the worker parked after they raised
+    "operate_workers": frozenset({SYSTEM, "platform_operator"}),
 }
 
 # Higher grants lower. Platform and shop roles are two ladders; the platform's operator stands above
@@ -39,7 +41,7 @@ if set(RANK) != {SYSTEM, *PLATFORM_ROLES, *SHOP_ROLES}:
 
 ACT_ZH: dict[Act, str] = {
     "issue_token": "签发令牌", "manage_tokens": "管理令牌", "add_staff": "添加员工", "top_up": "充值",
-    "withdraw_deposit": "提取保证金",
+    "withdraw_deposit": "提取保证金", "operate_workers": "处理搁置的自动操作",
 }
 
 

@@ -46,6 +46,7 @@ from .cli_common import (
 )
 from .cli_common import alembic_config as _alembic_config  # `db revision` writes with it; tests swap it
 from .cli_governance import governance_app
+from .cli_parked import parked_app
 from .cli_policy import policy_app
 from .cli_scenario import scenario_app
 from .cli_tokens import token_app
@@ -66,6 +67,7 @@ app.add_typer(scenario_app, name="scenario")
 app.add_typer(policy_app, name="policy")
 app.add_typer(token_app, name="token")
 app.add_typer(governance_app, name="governance")
+app.add_typer(parked_app, name="parked")
 
 
 def main() -> None:

@@ -31,6 +31,7 @@ from ..domain.actors import Actor
 from ..errors import Refusal
 from ..policies import PolicyPackError, PolicyRegistry
 from ..services.app import Shouhou
+from ..services.views import operations as operations_views
 
 # Who the command line acts as when it goes through the engine (tokens, governance report).
 CLI_ACTOR = Actor("platform", "cli", role="platform_operator")
@@ -117,16 +118,30 @@ def engine_at_head(url: str) -> Engine:
 def make_shouhou(settings: Settings, engine: Engine, policies: PolicyRegistry) -> Shouhou:
     """The engine as the processes run it: wall clock, log notifier, the (fake) payment channel, the
     evidence folder."""
-    channel = FakeChannel(fail_buyers=set(settings.fake_channel_fail_buyers))
+    clock = SystemClock()
+    # the fake channel keeps its idempotency keys in the database: every worker and restart shares them
+    channel = FakeChannel(fail_buyers=set(settings.fake_channel_fail_buyers), engine=engine, clock=clock)
     days = calendar.DEFAULT
     if settings.calendar_file:
         try:
             days = calendar.OfficialCalendar(calendar.load_calendar_file(settings.calendar_file))
         except calendar.CalendarFileError as e:
             fail(str(e), 2)
-    return Shouhou(engine, SystemClock(), policies, notifier=LogNotifier(), pusher=LogPusher(), channel=channel,
-                   blobs=LocalBlobStore(settings.blob_dir),
-                   is_workday=days.is_workday)
+    shouhou = Shouhou(engine, clock, policies, notifier=LogNotifier(), pusher=LogPusher(), channel=channel,
+                      blobs=LocalBlobStore(settings.blob_dir), is_workday=days.is_workday)
+    require_packs(shouhou, settings.database_url)
+    return shouhou
+
+
+def require_packs(shouhou: Shouhou, url: str) -> None:
+    """Refuse to start (exit 2) when shops, open tickets or open orders depend on a policy pack that
+    is not loaded: the worker could not act on them (a custom pack dropped from SHOUHOU_POLICY_PATHS)."""
+    with database_errors(url), shouhou.uow(write=False) as uow:
+        missing = sorted(operations_views.packs_in_use(uow) - set(shouhou.policies.names()))
+    if missing:
+        fail(f"规则包未加载 the policy pack(s) {', '.join(missing)} are used by shops or open tickets in "
+             f"{shown(url)} but are not loaded: add their files to SHOUHOU_POLICY_PATHS "
+             f"(loaded: {', '.join(shouhou.policies.names())})", 2)
 
 
 def shouhou_at_head(settings: Settings) -> tuple[Shouhou, Engine]:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
+import socket
 import threading
 from types import FrameType
 from typing import Annotated
@@ -36,13 +38,18 @@ def worker_command(
     try:
         if once:
             with database_errors(settings.database_url):
-                fired = shouhou.tick(batch=size)
+                fired = shouhou.tick(batch=size, worker=worker_name())
             typer.echo(f"fired {fired}")
             return
         log_to_stderr()
         run_worker(shouhou, every, size, settings.database_url)
     finally:
         engine.dispose()
+
+
+def worker_name() -> str:
+    """How this process appears in the heartbeats (/healthz): host and process id."""
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def run_worker(shouhou: Shouhou, interval: float, batch: int, url: str) -> None:
@@ -56,12 +63,13 @@ def run_worker(shouhou: Shouhou, interval: float, batch: int, url: str) -> None:
         log.info("%s: stopping after the sweep in progress", signal.Signals(signum).name)
         stop.set()
 
+    name = worker_name()
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
     log.info("deadline worker on %s: every %s s, batches of %d", shown(url), interval, batch)
     try:
         while not stop.is_set():
             try:
-                fired = shouhou.tick(batch=batch)
+                fired = shouhou.tick(batch=batch, worker=name)
             except SQLAlchemyError as e:  # the batch rolled back; try again on the next sweep
                 log.warning("sweep failed, retrying in %s s: %s", interval, e)
                 fired = 0

@@ -23,7 +23,7 @@ from ..domain.workdays import IsWorkday
 from ..errors import Refusal, refuse
 from ..policies import PolicyRegistry
 from . import commands as c
-from . import deadlines, disputes, entry, governance, money, orders, reactions, shops, tickets
+from . import deadlines, disputes, entry, governance, money, operations, orders, reactions, shops, tickets
 from .context import Context
 
 Handler = Callable[[Any, Actor, SqlUnitOfWork, Context], Any]
@@ -72,6 +72,8 @@ HANDLERS: dict[type, Handler] = {
     c.LiftMeasure: governance.lift_measure,
     c.AppealMeasure: governance.appeal_measure,
     c.DecideMeasureAppeal: governance.decide_measure_appeal,
+    # operations
+    c.RetryParked: operations.retry_parked,
 }
 
 RETRYABLE = ("40001", "40P01")  # PostgreSQL: serialization failure, deadlock detected

@@ -260,3 +260,11 @@ class DecideMeasureAppeal:
     appeal_id: str
     upheld: bool
     answer: str | None = None
+
+
+# -- operations --------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RetryParked:
+    kind: str
+    ident: str

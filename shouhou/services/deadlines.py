@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Table
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from ..adapters import tables as t
+from ..adapters import operations as ops
 from ..adapters.uow import SqlUnitOfWork
 from ..domain.events import Event
 from . import disputes, entry, governance, money, orders, tickets
@@ -43,16 +43,17 @@ class Deadline:
     fire: Fire
 
 
-DEADLINES: tuple[Deadline, ...] = (
-    Deadline("ticket", t.tickets, "due_at", tickets.fire_ticket_deadline),
-    Deadline("order", t.orders, "due_at", orders.fire_order_deadline),
-    Deadline("entry", t.orders, "entry_closes_at", entry.close_entry_when_due),
-    Deadline("clawback", t.clawbacks, "due_at", money.retry_clawback),
-    Deadline("intervention", t.interventions, "due_at", disputes.fire_case_deadline),
-    Deadline("appeal", t.appeals, "due_at", disputes.fire_appeal_deadline),
-    # KS-GOV-3: the daily evaluation and the ends of measures
-    Deadline("governance", t.shops, "governance_due_at", governance.evaluate_when_due),
-)
+FIRE: dict[str, Fire] = {
+    "ticket": tickets.fire_ticket_deadline,
+    "order": orders.fire_order_deadline,
+    "entry": entry.close_entry_when_due,
+    "clawback": money.retry_clawback,
+    "intervention": disputes.fire_case_deadline,
+    "appeal": disputes.fire_appeal_deadline,
+    "governance": governance.evaluate_when_due,  # KS-GOV-3: the daily evaluation and the ends of measures
+}
+DEADLINES: tuple[Deadline, ...] = tuple(Deadline(kind, table, column, FIRE[kind])
+                                        for kind, table, column in ops.DUE_COLUMNS)
 
 
 log = logging.getLogger("shouhou.deadlines")

@@ -195,6 +195,7 @@ def _buyer(ident: str) -> Any:
 _ELSEWHERE = {
     "{name}": "a policy pack is public: nobody's object",
     "{measure_id}": "measures: tenancy is checked in tests/e2e/test_governance_api.py",
+    "{ident}": "parked actions are the platform operators' alone: tests/e2e/test_operations_api.py",
 }
 
 

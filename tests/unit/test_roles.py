@@ -27,6 +27,7 @@ MAY = {
     "add_staff": {"system", "platform_operator", "owner", "admin"},
     "top_up": {"system", "platform_operator", "platform_cs", "integration", "owner", "admin"},
     "withdraw_deposit": {"system", "platform_operator", "owner"},
+    "operate_workers": {"system", "platform_operator"},
 }
 
 

@@ -2,6 +2,8 @@
 app's lifespan."""
 
 import logging
+import os
+import socket
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -18,13 +20,14 @@ class Worker:
 
     def __init__(self, shouhou: Shouhou, interval: float, batch: int) -> None:
         self.shouhou, self.interval, self.batch = shouhou, interval, batch
+        self.name = f"{socket.gethostname()}:{os.getpid()}:serve"
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self.run, name="shouhou-worker", daemon=True)
 
     def run(self) -> None:
         while not self.stop.is_set():
             try:
-                fired = self.shouhou.tick(batch=self.batch)
+                fired = self.shouhou.tick(batch=self.batch, worker=self.name)
                 if fired:
                     log.info("worker fired %d due actions", fired)
             except Exception:  # noqa: BLE001 - keep the worker alive; the batch rolled back

@@ -93,10 +93,10 @@ def conditions(order: Order, shop: Shop, pv: PolicyVersion, at: datetime) -> lis
 
     if e.created_after is not None:
         floor = e.created_after
-        ok = order.created_at > floor.after
-        add("created_after", floor.rule, ok, {"created_at": _ts(order.created_at), "after": _ts(floor.after)},
-            f"订单创建于 {_ts(order.created_at)},须晚于 {_ts(floor.after)}",
-            f"created {_ts(order.created_at)}; must be after {_ts(floor.after)}")
+        ok = floor.admits(order.created_at)
+        add("created_after", floor.rule, ok, {"created_at": _ts(order.created_at), "not_before": _ts(floor.not_before)},
+            f"订单创建于 {_ts(order.created_at)},须不早于 {_ts(floor.not_before)}",
+            f"created {_ts(order.created_at)}; must be on or after {_ts(floor.not_before)}")
 
     if e.created_within is not None:
         within("created_within", order.created_at, e.created_within, ("创建", "created", "created_at"))

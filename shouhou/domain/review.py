@@ -75,6 +75,16 @@ def approved(ticket: Ticket, order: Order, pv: PolicyVersion, at: datetime, acto
     if address is None and require_address:
         raise refuse("invalid_input", "请填写退货地址(店铺未设置默认退货地址)",
                      "return_address is required: the shop has no default return address")
+    if address is None:
+        # The review ran out (KS-RR-1, GEN-EX-1) and the shop never gave a return address: the buyer
+        # has nowhere to send the goods, and the lapse is the shop's. Refunded at once; the goods stay.
+        ticket.move("refunded", type_, at, actor, rule,
+                    {"return_address": None, "without_return": True,
+                     "why_zh": "店铺未设置退货地址,自动同意后直接退款", "why_en": "the shop has no return address: "
+                     "refunded at once on approval, the goods stay with the buyer"})
+        refund(ticket, order, pv, at, actor, rule)
+        end(ticket, order, pv, at)
+        return
     span = ships_back(ticket, pv)
     ticket.return_address = address
     ticket.move("awaiting_return", type_, at, actor, rule, {"return_address": address},

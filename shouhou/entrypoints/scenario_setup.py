@@ -34,7 +34,7 @@ def set_up(run: Run) -> None:
         _do(run, c.CreateShop(
             id=sid, name=str(shop.get("name", sid)), policy=run.pack, status=str(shop.get("status", "normal")),
             wallet_fen=run.money(shop, "wallet", "0.00"), deposit_fen=run.money(shop, "deposit", "0.00"),
-            wallet_opened_at=opened, return_address=shop.get("return_address"),
+            wallet_opened_at=opened, return_address=shop.get("return_address", f"{sid} 退货地址"),
         ), shop, "shops", at)
     for member in run.list_of("staff"):
         run.keys(member, STAFF_KEYS, "a staff member")

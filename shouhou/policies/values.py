@@ -93,16 +93,20 @@ class Choice(Setting):
 
 
 class DateFloor(Setting):
-    """A fixed instant something must come after (DY-OP-5: orders created after 2020-06-30)."""
+    """A fixed instant something must be at or after (DY-OP-5: orders created on or after
+    2020-07-01 00:00 Asia/Shanghai, "2020年6月30日后创建")."""
 
-    after: datetime
+    not_before: datetime
 
-    @field_validator("after")
+    @field_validator("not_before")
     @classmethod
     def _aware(cls, v: datetime) -> datetime:
         if v.tzinfo is None:
-            raise ValueError("needs a zone offset, e.g. 2020-06-30T23:59:59+08:00")
+            raise ValueError("needs a zone offset, e.g. 2020-07-01T00:00:00+08:00")
         return v
 
+    def admits(self, at: datetime) -> bool:
+        return at >= self.not_before
+
     def show(self) -> str:
-        return f"after {self.after.isoformat()}"
+        return f"on or after {self.not_before.isoformat()}"

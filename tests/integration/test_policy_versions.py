@@ -44,7 +44,7 @@ def versioned(tmp_path: Path, policies: PolicyRegistry) -> str:
 
 
 def _setup(app: Shouhou, pack: str) -> None:
-    app.handle(c.CreateShop(id="S1", name="S1", policy=pack), PLATFORM, now=START)
+    app.handle(c.CreateShop(id="S1", name="S1", policy=pack, return_address="S1 退货地址"), PLATFORM, now=START)
     app.handle(c.AddBuyer(id="B1"), PLATFORM, now=START)
     for oid in ("O1", "O2"):
         app.handle(c.ImportOrder(id=oid, shop_id="S1", buyer_id="B1", amount_fen=9900,

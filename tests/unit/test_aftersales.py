@@ -99,7 +99,7 @@ def fire_due(ticket: Ticket, order: Order) -> datetime:
     """The worker fires the ticket's pending action at its own due time; returns that time."""
     assert ticket.due_at is not None, f"ticket {ticket.id} has nothing due ({ticket.status})"
     at = ticket.due_at
-    aftersales.fire(ticket, order, pv_of(ticket), at, None)
+    aftersales.fire(ticket, order, pv_of(ticket), at, ADDRESS)  # the shop's default return address
     return at
 
 
@@ -813,3 +813,26 @@ def test_every_automatic_event_has_actor_system_and_a_rule() -> None:
     for e in seen:
         if e.type in ("auto_approved", "auto_closed", "auto_refunded", "overdue_recorded"):
             assert e.actor == "system", e
+
+
+@pytest.mark.parametrize("pack", ["kuaishou", "douyin"])
+@pytest.mark.parametrize("type_", ["return_refund", "exchange", "repair"])
+def test_an_auto_approval_without_a_return_address_refunds_at_once(pack: str, type_: str) -> None:
+    """The review ran out (KS-RR-1, GEN-EX-1) and the shop has no return address: the buyer is not
+    sent into the ten days of KS-RR-2 with nowhere to send the goods; the ticket is refunded at once,
+    the goods stay (the lapse is the shop's), and the overdue record stands."""
+    order = make_order(pack)
+    ticket = open_ticket(order, type_=type_)
+    at = ticket.due_at
+    assert at is not None
+    aftersales.fire(ticket, order, pv_of(ticket), at, None)
+    assert (ticket.status, ticket.refunded_fen, ticket.return_address, ticket.due_at) == \
+        ("refunded", order.amount_fen, None, None)
+    evs = events(ticket)
+    approved = one(evs, "auto_approved")
+    assert approved.payload["without_return"] is True and approved.to_status == "refunded"
+    assert one(evs, "overdue_recorded").payload["overdue_type"] == f"{type_}_overdue"
+    with refused("invalid_input"):  # a person approving still needs an address
+        other_order = make_order(pack)
+        other = open_ticket(other_order, tid="T2")
+        aftersales.approve(other, other_order, STAFF, pv_of(other), T0, None, None)

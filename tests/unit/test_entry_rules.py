@@ -209,7 +209,9 @@ def test_DY_OP_5_created_no_more_than_150_days_ago(age: timedelta, ok: bool) -> 
 
 @pytest.mark.parametrize(
     ("created", "ok"),
-    [(datetime(2020, 6, 30, 23, 59, 59, tzinfo=SHANGHAI), False), (datetime(2020, 7, 1, tzinfo=SHANGHAI), True)],
+    [(datetime(2020, 6, 30, 23, 59, 59, tzinfo=SHANGHAI), False),
+     (datetime(2020, 6, 30, 23, 59, 59, 500_000, tzinfo=SHANGHAI), False),  # the old encoding admitted this
+     (datetime(2020, 7, 1, tzinfo=SHANGHAI), True)],
 )
 def test_DY_OP_5_created_after_2020_06_30(created: datetime, ok: bool) -> None:
     order = completed_order("douyin", created_at=created)

@@ -31,7 +31,7 @@ from .who_acts import buyer_only, not_due, staff_only
 
 __all__ = [
     "CaseOpening", "application_problems", "apply", "approve", "cancel", "confirm_replacement", "confirm_return",
-    "fire", "no_reason_deadline", "refund", "refund_instead", "refuse_return", "reject", "request_intervention",
+    "fire", "no_reason_deadline", "refund", "refund_for_high_risk", "refund_instead", "refuse_return", "reject", "request_intervention",
     "ship_replacement", "sign_replacement", "submit_waybill",
 ]
 
@@ -65,11 +65,18 @@ def apply(
                 due=(at + span.delta, "auto_approve", span.rule))
     order.hold(ticket.id, amount, counted=not over_period)
     if refund_handling_off is not None:
-        # KS-GOV-4: whatever the type, approved and refunded at once (no return, no replacement)
-        ticket.move("refunded", "auto_approved", at, "system", refund_handling_off, {"refund_handling": "disabled"})
-        refund(ticket, order, pv, at, "system", refund_handling_off)
-        end(ticket, order, pv, at)
+        refund_for_high_risk(ticket, order, pv, at, refund_handling_off)
     return ticket
+
+
+def refund_for_high_risk(ticket: Ticket, order: Order, pv: PolicyVersion, at: datetime, rule: str) -> None:
+    """KS-GOV-4: the shop has lost refund handling; an application filed now, or still waiting for the
+    shop's review when the measure takes effect, is approved and refunded at once, whatever its type
+    (no return, no replacement)."""
+    ticket.expect("pending_review", doing=("自动退款", "refund for a high-risk shop"))
+    ticket.move("refunded", "auto_approved", at, "system", rule, {"refund_handling": "disabled"})
+    refund(ticket, order, pv, at, "system", rule)
+    end(ticket, order, pv, at)
 
 
 def cancel(ticket: Ticket, order: Order, actor: Actor, pv: PolicyVersion, at: datetime) -> None:

@@ -18,7 +18,9 @@ import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
 
+from ..adapters import tables as t
 from ..adapters.uow import SqlUnitOfWork
+from ..domain import aftersales
 from ..domain import governance as g
 from ..domain import ledger as L
 from ..domain.actors import Actor, require
@@ -83,7 +85,7 @@ def _after_change(uow: SqlUnitOfWork, ctx: Context, shop: Shop, actor: Actor) ->
     """A measure ended by hand: the shop's flags, score and next deadline follow."""
     pv = ctx.policies.in_force(shop.policy, ctx.now)
     history = uow.measures.of_shop(shop.id)
-    _settle_effects(shop, pv, history, ctx.now, actor.label)
+    _settle_effects(uow, ctx, shop, pv, history, ctx.now, actor.label)
     metrics = uow.metrics(shop.id, ctx.now, pv.governance.window.delta)
     shop.score = g.score(metrics, pv.governance.score, shop.points).value
     active = [m for m in history if m.active]
@@ -129,7 +131,7 @@ def evaluate(uow: SqlUnitOfWork, ctx: Context, shop_id: str, at: datetime, cause
         uow.measures.add(inst)
         history.append(inst)
         applied.append(inst)
-    _settle_effects(shop, pv, history, at, "system")
+    _settle_effects(uow, ctx, shop, pv, history, at, "system")
     points = sum(m.points for m in history if m.active and m.measure == "point_deduction")
     shop.score = g.score(metrics, gov.score, points).value
     shop.governance_evaluated_at = at
@@ -205,11 +207,19 @@ def _reaches_rung(uow: SqlUnitOfWork, ctx: Context, shop_id: str, at: datetime) 
     return bool(g.due_measures(metrics, gov, history)), metrics
 
 
-def _settle_effects(shop: Shop, pv: PolicyVersion, history: Sequence[g.MeasureInstance], at: datetime,
-                    actor: str) -> None:
+def _settle_effects(uow: SqlUnitOfWork, ctx: Context, shop: Shop, pv: PolicyVersion,
+                    history: Sequence[g.MeasureInstance], at: datetime, actor: str) -> None:
     """Keep the shop's flags equal to the effects of the measures in force; say when refund handling
-    turns off or on (KS-GOV-4)."""
+    turns off or on (KS-GOV-4). When it turns off, the applications still waiting for the shop's
+    review are approved and refunded at once, like those that arrive while it is off."""
     eff = g.effects(history)
+    if eff.refund_handling == "disabled" and shop.refund_handling != "disabled":
+        tk = t.tickets.c
+        for ticket in uow.tickets.where(tk.shop_id == shop.id, tk.status == "pending_review", tk.created_at <= at,
+                                        order_by=(tk.created_at, tk.id), lock=True):
+            order = present(uow.orders.get(ticket.order_id, lock=True), f"order {ticket.order_id}")
+            aftersales.refund_for_high_risk(ticket, order, ctx.policies.kept_by(ticket), at,
+                                            pv.governance.refund_handling_rule)
     if eff.refund_handling != shop.refund_handling:
         rule = pv.governance.refund_handling_rule
         kind = "refund_handling_disabled" if eff.refund_handling == "disabled" else "refund_handling_enabled"

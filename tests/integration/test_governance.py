@@ -370,6 +370,28 @@ def test_in_high_risk_every_new_application_is_approved_and_refunded_at_once(ks:
         assert order is not None and order.status == "closed"
 
 
+@pytest.mark.parametrize("type_", ["refund_only", "return_refund", "exchange"])
+def test_in_high_risk_the_applications_waiting_for_review_are_refunded_too(ks: Shouhou, type_: str) -> None:
+    """KS-GOV-4: "every application is approved and refunded at once: those filed while the measure is
+    in force, and those still waiting for the shop's review when it takes effect". The audit found the
+    waiting ones could still be rejected by the shop."""
+    ks.handle(c.ImportOrder("S1", BUYER.id, 7_700, id="O8", created_at=START - 5 * D, shipped_at=START - 4 * D,
+                            signed_at=START - 3 * D), PLATFORM, now=START)
+    waiting = ks.handle(c.Apply("O8", type_, "no_reason" if type_ != "refund_only" else "other"), BUYER,
+                        now=DUE - H)  # its review runs for two more days when the shop turns high-risk
+    high_risk(ks)
+    with ks.uow(write=False) as uow:
+        ticket = uow.tickets.get(waiting)
+        assert ticket is not None
+        assert (ticket.status, ticket.refunded_fen, ticket.due_at) == ("refunded", 7_700, None)
+        timeline = [(e["type"], e["rule"], e["at"]) for e in uow.events_for(ticket_id=waiting)]
+        assert ("auto_approved", "KS-GOV-4", DUE) in timeline and ("refunded", "KS-GOV-4", DUE) in timeline
+        payout = uow.payouts.get(waiting)  # funded in the same transaction, paid by the same tick
+        assert payout is not None and (payout.amount_fen, payout.status) == (7_700, "paid")
+    with pytest.raises(Refusal):
+        ks.handle(c.Reject(waiting, "不同意"), AGENT, now=DUE + H)
+
+
 def test_cart_suspension_refuses_order_creation_naming_KS_GOV_3(ks: Shouhou) -> None:
     high_risk(ks)
     with pytest.raises(Refusal) as e:

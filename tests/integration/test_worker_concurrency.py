@@ -34,7 +34,6 @@ from ..conftest import PLATFORM, START, is_postgres, run_threads
 REPO = Path(__file__).resolve().parents[2]
 SHOP = "S1"
 BUYER = Actor("buyer", "B1")
-STAFF = Actor("staff", "U1", shop_id=SHOP, role="owner")
 REVIEW = timedelta(hours=48)  # KS-RR-1
 
 postgres_only = pytest.mark.skipif(
@@ -44,20 +43,30 @@ postgres_only = pytest.mark.skipif(
 )
 
 
+SHOPS = ("S1", "S2", "S3")
+STAFF_OF = {shop: Actor("staff", f"U{i}", shop_id=shop, role="owner") for i, shop in enumerate(SHOPS, 1)}
+SHOP_OF: dict[str, str] = {}  # ticket id -> its shop, as seeded
+
+
 def seed(app: Shouhou, n: int, spacing: timedelta = timedelta(0)) -> list[tuple[str, datetime]]:
-    """A Kuaishou shop and `n` signed orders, each with a return & refund ticket pending review; ticket
-    i is applied at START + i * spacing. Returns (ticket id, due time) in due order."""
-    app.handle(c.CreateShop(SHOP, "Shop", "kuaishou", return_address="杭州市西湖区 1 号"), PLATFORM, now=START)
-    app.handle(c.AddStaff(STAFF.id, SHOP, "owner"), PLATFORM, now=START)
+    """Three Kuaishou shops and `n` signed orders, each with a return & refund ticket pending review,
+    dealt round the shops (so no shop lapses into KS-GOV-4's high risk, whose refunds would take
+    tickets away from the worker); ticket i is applied at START + i * spacing. Returns (ticket id,
+    due time) in due order."""
+    for shop in SHOPS:
+        app.handle(c.CreateShop(shop, shop, "kuaishou", return_address="杭州市西湖区 1 号"), PLATFORM, now=START)
+        app.handle(c.AddStaff(STAFF_OF[shop].id, shop, "owner"), PLATFORM, now=START)
     app.handle(c.AddBuyer(BUYER.id), PLATFORM, now=START)
     out = []
     for i in range(n):
+        shop = SHOPS[i % len(SHOPS)]
         order_id = app.handle(c.ImportOrder(
-            SHOP, BUYER.id, 10_000, id=f"O{i:04d}", created_at=START - timedelta(days=3),
+            shop, BUYER.id, 10_000, id=f"O{i:04d}", created_at=START - timedelta(days=3),
             shipped_at=START - timedelta(days=2), signed_at=START - timedelta(days=1),
         ), PLATFORM, now=START)
         applied = START + i * spacing
         ticket_id = app.handle(c.Apply(order_id, "return_refund", "not_as_described"), BUYER, now=applied)
+        SHOP_OF[ticket_id] = shop
         out.append((ticket_id, applied + REVIEW))
     return out
 
@@ -248,7 +257,7 @@ def test_staff_approval_racing_the_sweep_gives_each_ticket_exactly_one_outcome(
     for ticket_id, due in tickets:
         def approve(ticket_id: str = ticket_id, due: datetime = due) -> None:
             try:
-                approver.handle(c.Approve(ticket_id), STAFF, now=due - timedelta(seconds=1))
+                approver.handle(c.Approve(ticket_id), STAFF_OF[SHOP_OF[ticket_id]], now=due - timedelta(seconds=1))
                 staff_results[ticket_id] = "approved"
             except Refusal as r:
                 staff_results[ticket_id] = r.code

@@ -149,6 +149,12 @@ class _Loader:
     def do(self, cmd: object, actor: Actor = PLATFORM, ago: timedelta = timedelta(0)) -> Any:
         return self.app.handle(cmd, actor, now=self.now - ago)
 
+    def token(self, kind: str, holder: str, role: str | None = None, token: str | None = None) -> None:
+        """The README's fixed token `demo-<holder>`. Demo tokens never expire: the demo is kept across
+        restarts."""
+        self.do(c.IssueToken(kind=kind, actor_id=holder, role=role, token=token or f"demo-{holder}", label="demo",
+                             never_expires=True))
+
     @staticmethod
     def buyer(order: str) -> Actor:
         return Actor("buyer", next(o.buyer for o in ORDERS if o.id == order))
@@ -193,12 +199,11 @@ class _Loader:
             for role, suffix, zh in ROLES:
                 member = _staff_id(sid, suffix)
                 self.do(c.AddStaff(id=member, shop_id=sid, role=role, name=f"{zh} {member}"))
-                self.do(c.IssueToken(kind="staff", actor_id=member, token=f"demo-{member}", label="demo"))
+                self.token("staff", member)
         for bid, name in BUYERS:
             self.do(c.AddBuyer(id=bid, name=name))
-            self.do(c.IssueToken(kind="buyer", actor_id=bid, token=f"demo-{bid}", label="demo"))
-        self.do(c.IssueToken(kind="platform", actor_id=PLATFORM.id, role=PLATFORM.role, token="demo-platform",
-                             label="demo"))
+            self.token("buyer", bid)
+        self.token("platform", PLATFORM.id, PLATFORM.role, token="demo-platform")
 
     def slow_shop(self) -> None:
         """ks-slow let ten refund-only requests lapse three days ago: the worker approves and refunds
@@ -209,8 +214,7 @@ class _Loader:
                              wallet_opened_at=self.now - 400 * DAY,
                              return_address="浙江省杭州市滨江区 1 号 慢处理演示退货仓 0571-0000-0003"))
         self.do(c.AddStaff(id=f"{SLOW_SHOP}-owner", shop_id=SLOW_SHOP, role="owner", name="主账号 ks-slow-owner"))
-        self.do(c.IssueToken(kind="staff", actor_id=f"{SLOW_SHOP}-owner", token=f"demo-{SLOW_SHOP}-owner",
-                             label="demo"))
+        self.token("staff", f"{SLOW_SHOP}-owner")
         for i, o in enumerate(x for x in ORDERS if x.shop == SLOW_SHOP):
             self.apply(o.id, "refund_only", "not_as_described", 5 * DAY - i * HOUR, amount="10.00",
                        note="少发了一件 one item missing")

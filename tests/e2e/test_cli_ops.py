@@ -1,0 +1,109 @@
+"""The operator's command line (issue 11, findings 8 and 9): tokens with an expiry, listed and revoked
+from the console."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from shouhou.adapters.db import make_engine, migrate
+from shouhou.clock import SystemClock
+from shouhou.entrypoints import cli
+from shouhou.errors import Refusal
+from shouhou.policies import PolicyRegistry
+from shouhou.services.access import actor_for_token
+from shouhou.services.app import Shouhou
+
+runner = CliRunner()
+
+
+def invoke(*args: str, env: dict[str, str] | None = None) -> Result:
+    return runner.invoke(cli.app, list(args), env=env)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'ops.db'}"
+
+
+@pytest.fixture
+def migrated(sqlite_url: str) -> str:
+    migrate(sqlite_url)
+    return sqlite_url
+
+
+def authenticate(url: str, token: str) -> object:
+    """What actor_for_token makes of the token now: an actor, None, or the Refusal it raises."""
+    engine = make_engine(url)
+    try:
+        app = Shouhou.with_fakes(engine, SystemClock(), PolicyRegistry.default())
+        with app.uow(write=False) as uow:
+            try:
+                return actor_for_token(uow, token)
+            except Refusal as e:
+                return e
+    finally:
+        engine.dispose()
+
+
+def create(url: str, *args: str) -> tuple[str, str]:
+    """token create …: the token (stdout) and its id (stderr)."""
+    result = invoke("token", "create", *args, "--database-url", url)
+    assert result.exit_code == 0, result.output
+    token_id = next(w for w in result.stderr.replace("(", " ").replace(":", " ").split() if w.startswith("tok_"))
+    return result.stdout.strip(), token_id
+
+
+# -- token create / list / revoke -------------------------------------------------------------------
+
+def test_token_create_says_the_id_and_when_it_expires(migrated: str) -> None:
+    before = SystemClock().now()
+    result = invoke("token", "create", "--platform", "platform_cs", "--database-url", migrated)
+    assert result.exit_code == 0, result.output
+    days = {(before + timedelta(days=90) + timedelta(minutes=m)).date().isoformat() for m in (0, 5)}
+    assert any(f"expires {d}T" in result.stderr for d in days), result.stderr  # platform: 90 days by default
+    assert any(d in invoke("token", "list", "--database-url", migrated).stdout for d in days)  # and listed
+    result = invoke("token", "create", "--platform", "platform_cs", "--expires-in-days", "7",
+                    "--database-url", migrated)
+    assert result.exit_code == 0, result.output
+    assert "tok_" in result.stderr and "expires " in result.stderr
+    forever = invoke("token", "create", "--platform", "platform_cs", "--no-expiry", "--database-url", migrated)
+    assert forever.exit_code == 0 and "never expires" in forever.stderr
+    both = invoke("token", "create", "--platform", "platform_cs", "--no-expiry", "--expires-in-days", "3",
+                  "--database-url", migrated)
+    assert both.exit_code == 2 and "not both" in both.stderr
+    zero = invoke("token", "create", "--platform", "platform_cs", "--expires-in-days", "0", "--database-url", migrated)
+    assert zero.exit_code == 2
+
+
+def test_token_list_shows_working_tokens_and_all_with_all(migrated: str) -> None:
+    token, token_id = create(migrated, "--platform", "platform_cs", "--label", "to-revoke")
+    _, kept = create(migrated, "--platform", "integration", "--id", "erp", "--label", "kept")
+    listing = invoke("token", "list", "--database-url", migrated)
+    assert listing.exit_code == 0, listing.output
+    assert token_id in listing.stdout and kept in listing.stdout and "2 working token(s)" in listing.stdout
+    assert token not in listing.stdout  # never the token itself
+    revoked = invoke("token", "revoke", token_id, "--database-url", migrated)
+    assert revoked.exit_code == 0, revoked.output
+    assert f"{token_id}: revoked at " in revoked.stdout
+    after = invoke("token", "list", "--database-url", migrated).stdout
+    assert token_id not in after and kept in after
+    every = invoke("token", "list", "--all", "--database-url", migrated).stdout
+    assert token_id in every and "revoked 20" in every and "2 token(s)" in every
+    only = invoke("token", "list", "--all", "--kind", "platform", "--actor", "erp", "--database-url", migrated).stdout
+    assert kept in only and token_id not in only
+
+
+def test_a_token_revoked_from_the_console_stops_authenticating(migrated: str) -> None:
+    token, token_id = create(migrated, "--platform", "platform_cs")
+    assert authenticate(migrated, token) is not None and not isinstance(authenticate(migrated, token), Refusal)
+    assert invoke("token", "revoke", token_id, "--database-url", migrated).exit_code == 0
+    refused = authenticate(migrated, token)
+    assert isinstance(refused, Refusal) and refused.code == "unauthenticated" and refused.message_en == "token revoked"
+    again = invoke("token", "revoke", token_id, "--database-url", migrated)
+    assert again.exit_code == 0  # idempotent
+    unknown = invoke("token", "revoke", "tok_nope", "--database-url", migrated)
+    assert unknown.exit_code == 1 and "not_found" in unknown.stderr

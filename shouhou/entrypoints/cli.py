@@ -32,11 +32,13 @@ from alembic.script import ScriptDirectory
 
 from ..adapters import db
 from ..adapters.tables import metadata
+from ..services.app import Shouhou
 from .api import create_app
 from .cli_common import (
     DatabaseUrl,
     current_revision,
     database_errors,
+    fail,
     head_revision,
     load_settings,
     log_to_stderr,
@@ -50,7 +52,7 @@ from .cli_policy import policy_app
 from .cli_scenario import scenario_app
 from .cli_tokens import token_app
 from .cli_worker import worker_command
-from .demo import load_demo
+from .demo import DemoRefused, load_demo
 
 app = typer.Typer(
     name="shouhou",
@@ -94,7 +96,7 @@ def serve(
     typer.echo(f"shouhou 售后: database {shown(settings.database_url)} at revision {head_revision(settings.database_url)}")
     if demo:
         with database_errors(settings.database_url):
-            info = load_demo(shouhou)
+            info = _load_demo(shouhou, settings.database_url)
         _print_demo(info, base)
     api = create_app(shouhou, worker=worker, worker_interval=settings.worker_interval,
                      worker_batch=settings.worker_batch)
@@ -105,6 +107,15 @@ def serve(
         uvicorn.run(api, host=host, port=port, log_level="info")
     finally:
         engine.dispose()
+
+
+def _load_demo(shouhou: Shouhou, url: str) -> dict[str, Any]:
+    try:
+        return load_demo(shouhou)
+    except DemoRefused as e:
+        fail(f"演示数据只能载入空数据库或演示数据库 refusing --demo: {e}; the demo's public tokens (demo-platform is a "
+             f"platform operator) would open {shown(url)} to anyone. Use an empty database, e.g. "
+             "--database-url sqlite:///demo.db", 2)
 
 
 def _print_demo(info: dict[str, Any], base: str) -> None:

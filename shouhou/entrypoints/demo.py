@@ -19,7 +19,8 @@ Fixed bearer tokens, for the README's curl lines:
 | demo-ks-slow-owner | owner of ks-slow, the shop under governance measures |
 | demo-buyer-1, demo-buyer-2, demo-buyer-3 | buyers buyer-1, buyer-2, buyer-3 |
 
-Loading twice is harmless: if the demo shop exists, nothing is written.
+Loading twice is harmless: if the demo shop exists, nothing is written. A database with other shops
+and no demo shop is refused (DemoRefused): the demo's tokens would open it to anyone who read this.
 """
 
 from __future__ import annotations
@@ -90,6 +91,15 @@ ORDERS = (
 )
 
 
+class DemoRefused(Exception):
+    """The database holds shops and none is the demo's: demo data (with its well-known tokens, one
+    of them a platform operator's) is never loaded into a real marketplace."""
+
+    def __init__(self, shops: int) -> None:
+        super().__init__(f"the database holds {shops} shop(s) and no {KS_SHOP}: it is not a demo database")
+        self.shops = shops
+
+
 def demo_exists(shouhou: Shouhou) -> bool:
     with shouhou.uow(write=False) as uow:
         return uow.shops.exists(KS_SHOP)
@@ -97,9 +107,14 @@ def demo_exists(shouhou: Shouhou) -> bool:
 
 def load_demo(shouhou: Shouhou) -> dict[str, Any]:
     """Fill the demo marketplace (skipped if it is there already). Returns what it holds: tokens,
-    shops, orders and the tickets by order, with their status and next deadline."""
+    shops, orders and the tickets by order, with their status and next deadline. Only into a
+    database with no shop at all or one that is a demo already (holds ks-demo); else DemoRefused."""
+    with shouhou.uow(write=False) as uow:
+        is_demo, shops = uow.shops.exists(KS_SHOP), uow.shops.count()
     created = False
-    if not demo_exists(shouhou):
+    if not is_demo:
+        if shops:
+            raise DemoRefused(shops)
         _Loader(shouhou, shouhou.clock.now().replace(microsecond=0)).run()
         created = True
     return {"created": created, **describe(shouhou)}
@@ -151,7 +166,7 @@ class _Loader:
 
     def token(self, kind: str, holder: str, role: str | None = None, token: str | None = None) -> None:
         """The README's fixed token `demo-<holder>`. Demo tokens never expire: the demo is kept across
-        restarts."""
+        restarts, and serve --demo only loads into an empty database or a demo (DemoRefused)."""
         self.do(c.IssueToken(kind=kind, actor_id=holder, role=role, token=token or f"demo-{holder}", label="demo",
                              never_expires=True))
 

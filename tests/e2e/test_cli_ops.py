@@ -1,10 +1,12 @@
 """The operator's command line (issue 11, findings 8 and 9): tokens with an expiry, listed and revoked
-from the console."""
+from the console; demo data only in an empty or demo database."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner, Result
@@ -14,8 +16,11 @@ from shouhou.clock import SystemClock
 from shouhou.entrypoints import cli
 from shouhou.errors import Refusal
 from shouhou.policies import PolicyRegistry
+from shouhou.services import commands as c
 from shouhou.services.access import actor_for_token
 from shouhou.services.app import Shouhou
+
+from ..conftest import PLATFORM
 
 runner = CliRunner()
 
@@ -107,3 +112,43 @@ def test_a_token_revoked_from_the_console_stops_authenticating(migrated: str) ->
     assert again.exit_code == 0  # idempotent
     unknown = invoke("token", "revoke", "tok_nope", "--database-url", migrated)
     assert unknown.exit_code == 1 and "not_found" in unknown.stderr
+
+
+# -- serve --demo only into an empty database or a demo ---------------------------------------------
+
+@pytest.fixture
+def no_uvicorn(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    calls: list[dict[str, Any]] = []
+    fake: Callable[..., None] = lambda app, **kw: calls.append({"app": app, **kw})  # noqa: E731
+    monkeypatch.setattr(cli.uvicorn, "run", fake)
+    return calls
+
+
+def test_serve_demo_refuses_a_database_with_real_shops(migrated: str, no_uvicorn: list[dict[str, Any]]) -> None:
+    engine = make_engine(migrated)
+    try:
+        real = Shouhou.with_fakes(engine, SystemClock(), PolicyRegistry.default())
+        real.handle(c.CreateShop("acme", "Acme 旗舰店", "kuaishou"), PLATFORM)
+    finally:
+        engine.dispose()
+    result = invoke("serve", "--demo", "--database-url", migrated)
+    assert result.exit_code == 2, result.output
+    assert "refusing --demo" in result.stderr and "not a demo database" in result.stderr
+    assert "Traceback" not in result.output and no_uvicorn == []
+    assert authenticate(migrated, "demo-platform") is None  # nothing was loaded
+    engine = make_engine(migrated)
+    try:
+        with Shouhou.with_fakes(engine, SystemClock(), PolicyRegistry.default()).uow(write=False) as uow:
+            assert [s.id for s in uow.shops.where()] == ["acme"]
+    finally:
+        engine.dispose()
+
+
+def test_serve_demo_loads_into_an_empty_database_and_keeps_a_demo(
+    sqlite_url: str, no_uvicorn: list[dict[str, Any]],
+) -> None:
+    first = invoke("serve", "--demo", "--database-url", sqlite_url)
+    assert first.exit_code == 0 and "demo data: loaded" in first.stdout, first.output
+    again = invoke("serve", "--demo", "--database-url", sqlite_url)
+    assert again.exit_code == 0 and "already there" in again.stdout
+    assert len(no_uvicorn) == 2

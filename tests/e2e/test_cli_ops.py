@@ -1,5 +1,5 @@
 """The operator's command line (issue 11, findings 8 and 9): tokens with an expiry, listed and revoked
-from the console; demo data only in an empty or demo database."""
+from the console; demo data only in an empty or demo database; a bad setting as one line."""
 
 from __future__ import annotations
 
@@ -152,3 +152,44 @@ def test_serve_demo_loads_into_an_empty_database_and_keeps_a_demo(
     again = invoke("serve", "--demo", "--database-url", sqlite_url)
     assert again.exit_code == 0 and "already there" in again.stdout
     assert len(no_uvicorn) == 2
+
+
+# -- a bad setting: one line naming the variable, exit 2, for every command ---------------------------
+
+COMMANDS_READING_SETTINGS = (
+    ("serve",), ("worker", "--once"), ("db", "upgrade"), ("db", "current"), ("token", "create", "--buyer", "B1"),
+    ("token", "list"), ("token", "revoke", "tok_x"), ("governance", "report"), ("policy", "list"),
+    ("policy", "show", "kuaishou"),
+)
+BAD_SETTINGS = {
+    "SHOUHOU_POLICY_PATHS": "/etc/shouhou/pack.toml",  # not a JSON list: pydantic-settings' own SettingsError
+    "SHOUHOU_FAKE_CHANNEL_FAIL_BUYERS": "[B1",
+    "SHOUHOU_WORKER_BATCH": "lots",
+    "SHOUHOU_WORKER_INTERVAL": "0",
+    "SHOUHOU_DATABASE_URL": "mysql://root@localhost/x",
+}
+
+
+@pytest.mark.parametrize("variable", sorted(BAD_SETTINGS))
+@pytest.mark.parametrize("command", COMMANDS_READING_SETTINGS, ids=" ".join)
+def test_a_bad_setting_is_one_line_naming_the_variable_and_exit_2(
+    command: tuple[str, ...], variable: str, tmp_path: Path, no_uvicorn: list[dict[str, Any]],
+) -> None:
+    env = {"SHOUHOU_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}", variable: BAD_SETTINGS[variable]}
+    result = invoke(*command, env=env)
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and result.exception is None or isinstance(result.exception, SystemExit)
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("配置有误 configuration error: ") and variable in line, line
+    assert no_uvicorn == [] and not (tmp_path / "x.db").exists()
+
+
+def test_a_bad_list_item_names_the_variable_and_the_item(tmp_path: Path) -> None:
+    result = invoke("policy", "list", env={"SHOUHOU_POLICY_PATHS": '["a.toml", 7]'})
+    assert result.exit_code == 2
+    assert "SHOUHOU_POLICY_PATHS (item 1)" in result.stderr and "SHOUHOU_POLICY_PATHS_1" not in result.stderr
+
+
+def test_a_bad_database_url_option_is_named_as_the_option(no_uvicorn: list[dict[str, Any]]) -> None:
+    result = invoke("db", "current", "--database-url", "mysql://root:secret@localhost/x")
+    assert result.exit_code == 2 and "--database-url" in result.stderr and "secret" not in result.stderr

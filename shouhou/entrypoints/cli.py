@@ -60,6 +60,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Help as plain text: Rich markup would read the `[default: …]` that help texts write as a tag
+    # and drop it. Every command group below inherits this.
+    rich_markup_mode=None,
 )
 db_app = typer.Typer(help="The database schema (Alembic migrations).", no_args_is_help=True)
 # `shouhou --help` lists the commands (serve, worker) first, then the groups in this order.

@@ -44,6 +44,7 @@ from .cli_common import (
     log_to_stderr,
     make_shouhou,
     registry,
+    require_database_file,
     shown,
 )
 from .cli_common import alembic_config as _alembic_config  # `db revision` writes with it; tests swap it
@@ -187,9 +188,10 @@ def db_current(
     database_url: DatabaseUrl = None,
     check: Annotated[bool, typer.Option("--check", help="Exit 1 unless the database is at the newest revision.")] = False,
 ) -> None:
-    """Print the database's revision and whether it is the newest."""
+    """Print the database's revision and whether it is the newest (never creates a database)."""
     settings = load_settings(database_url)
     url = settings.database_url
+    require_database_file(url)
     engine = db.make_engine(url)
     try:
         with database_errors(url):

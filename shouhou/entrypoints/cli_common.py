@@ -117,8 +117,25 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+def missing_sqlite_file(url: str) -> str | None:
+    """The path of a SQLite database file that does not exist (connecting would create it, empty)."""
+    u = make_url(url)
+    path = u.database
+    if u.get_backend_name() != "sqlite" or not path or path == ":memory:" or path.startswith("file:"):
+        return None
+    return None if Path(path).exists() else path
+
+
+def require_database_file(url: str, then: str = "") -> None:
+    """Exit 2 before a command that only reads or uses the database would create an empty SQLite file."""
+    path = missing_sqlite_file(url)
+    if path is not None:
+        fail(f"数据库不存在 no database at {path}{then}", 2)
+
+
 def engine_at_head(url: str) -> Engine:
     """An engine on a database whose schema is at the newest revision; otherwise exit 2 with the fix."""
+    require_database_file(url, ": run `shouhou db upgrade` first")
     engine = db.make_engine(url)
     with database_errors(url):
         current = current_revision(engine)

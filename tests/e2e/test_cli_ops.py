@@ -1,6 +1,6 @@
 """The operator's command line (issue 11, findings 8 and 9): tokens with an expiry, listed and revoked
 from the console; demo data only in an empty or demo database; a bad setting as one line; every
-default in --help."""
+default in --help; `db current` that never creates a file."""
 
 from __future__ import annotations
 
@@ -235,3 +235,37 @@ def test_every_option_and_its_default_shows_in_help(path: tuple[str, ...], comma
         if has_default and param.show_default is not False:
             own = shown.split(f" {param.opts[0]} ", 1)[1].split(next_one, 1)[0]  # this option's lines
             assert "[default: " in own, (param.name, param.default, own)
+
+
+# -- db current never creates a database ---------------------------------------------------------------
+
+def test_db_current_on_a_missing_sqlite_file_says_so_and_creates_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "nowhere" / "missing.db"
+    for args in (("--database-url", f"sqlite:///{path}"), ("--check", "--database-url", f"sqlite:///{path}")):
+        result = invoke("db", "current", *args)
+        assert result.exit_code == 2, result.output
+        assert result.stderr.strip() == f"数据库不存在 no database at {path}"
+        assert not path.exists() and not path.parent.exists()
+    tmp_path.joinpath("cwd").mkdir()
+    result = invoke("db", "current", env={"SHOUHOU_DATABASE_URL": f"sqlite:///{tmp_path / 'cwd' / 'none.db'}"})
+    assert result.exit_code == 2 and list(tmp_path.joinpath("cwd").iterdir()) == []
+
+
+@pytest.mark.parametrize("command", [("worker", "--once"), ("token", "list"), ("token", "revoke", "tok_x"),
+                                     ("token", "create", "--buyer", "B1"), ("governance", "report")], ids=" ".join)
+def test_commands_that_need_a_migrated_database_create_no_file_either(command: tuple[str, ...],
+                                                                       tmp_path: Path) -> None:
+    path = tmp_path / "missing.db"
+    result = invoke(*command, "--database-url", f"sqlite:///{path}")
+    assert result.exit_code == 2, result.output
+    assert f"no database at {path}: run `shouhou db upgrade` first" in result.stderr and not path.exists()
+
+
+def test_db_current_still_reads_an_empty_or_migrated_file(tmp_path: Path, migrated: str) -> None:
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    result = invoke("db", "current", "--database-url", f"sqlite:///{empty}")
+    assert result.exit_code == 0 and "(empty database)" in result.stdout
+    check = invoke("db", "current", "--check", "--database-url", f"sqlite:///{empty}")
+    assert check.exit_code == 1 and "run `shouhou db upgrade`" in check.stdout
+    assert invoke("db", "current", "--check", "--database-url", migrated).stdout.strip().endswith("(head)")

@@ -19,7 +19,7 @@ class TokenIn(Body):
     role: str | None = Field(default=None, max_length=32)
     label: str | None = Field(default=None, max_length=200)
     expires_in_days: int | None = Field(default=None, ge=1, le=3650, examples=[30])
-    expires_at: datetime | None = Field(default=None, examples=["2026-06-30T23:59:59+08:00"])
+    expires_at: datetime | None = Field(default=None, examples=["2030-06-30T23:59:59+08:00"])
 
     _t = field_validator("expires_at")(aware)
 

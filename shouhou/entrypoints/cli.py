@@ -32,16 +32,19 @@ from alembic.script import ScriptDirectory
 
 from ..adapters import db
 from ..adapters.tables import metadata
+from ..services.app import Shouhou
 from .api import create_app
 from .cli_common import (
     DatabaseUrl,
     current_revision,
     database_errors,
+    fail,
     head_revision,
     load_settings,
     log_to_stderr,
     make_shouhou,
     registry,
+    require_database_file,
     shown,
 )
 from .cli_common import alembic_config as _alembic_config  # `db revision` writes with it; tests swap it
@@ -51,7 +54,7 @@ from .cli_policy import policy_app
 from .cli_scenario import scenario_app
 from .cli_tokens import token_app
 from .cli_worker import worker_command
-from .demo import load_demo
+from .demo import DemoRefused, load_demo
 
 app = typer.Typer(
     name="shouhou",
@@ -59,6 +62,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Help as plain text: Rich markup would read the `[default: …]` that help texts write as a tag
+    # and drop it. Every command group below inherits this.
+    rich_markup_mode=None,
 )
 db_app = typer.Typer(help="The database schema (Alembic migrations).", no_args_is_help=True)
 # `shouhou --help` lists the commands (serve, worker) first, then the groups in this order.
@@ -96,7 +102,7 @@ def serve(
     typer.echo(f"shouhou 售后: database {shown(settings.database_url)} at revision {head_revision(settings.database_url)}")
     if demo:
         with database_errors(settings.database_url):
-            info = load_demo(shouhou)
+            info = _load_demo(shouhou, settings.database_url)
         _print_demo(info, base)
     api = create_app(shouhou, worker=worker, worker_interval=settings.worker_interval,
                      worker_batch=settings.worker_batch)
@@ -107,6 +113,15 @@ def serve(
         uvicorn.run(api, host=host, port=port, log_level="info")
     finally:
         engine.dispose()
+
+
+def _load_demo(shouhou: Shouhou, url: str) -> dict[str, Any]:
+    try:
+        return load_demo(shouhou)
+    except DemoRefused as e:
+        fail(f"演示数据只能载入空数据库或演示数据库 refusing --demo: {e}; the demo's public tokens (demo-platform is a "
+             f"platform operator) would open {shown(url)} to anyone. Use an empty database, e.g. "
+             "--database-url sqlite:///demo.db", 2)
 
 
 def _print_demo(info: dict[str, Any], base: str) -> None:
@@ -175,9 +190,10 @@ def db_current(
     database_url: DatabaseUrl = None,
     check: Annotated[bool, typer.Option("--check", help="Exit 1 unless the database is at the newest revision.")] = False,
 ) -> None:
-    """Print the database's revision and whether it is the newest."""
+    """Print the database's revision and whether it is the newest (never creates a database)."""
     settings = load_settings(database_url)
     url = settings.database_url
+    require_database_file(url)
     engine = db.make_engine(url)
     try:
         with database_errors(url):

@@ -5,6 +5,7 @@ readable message and the right exit code (see cli.py)."""
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +18,7 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 from rich.console import Console
 from sqlalchemy import Engine, make_url
 from sqlalchemy.exc import OperationalError
@@ -53,12 +55,28 @@ def refused(e: Refusal, code: int) -> NoReturn:
 
 
 def load_settings(database_url: str | None = None) -> Settings:
+    """The settings, or one line naming each bad variable and exit 2 (never a traceback, never the
+    value itself: a database URL may hold a password)."""
     try:
         return Settings(database_url=database_url) if database_url else Settings()
+    except SettingsError as e:  # pydantic-settings could not even decode it (a list that is not JSON)
+        found = re.search(r'field "(\w+)"', str(e))
+        name = f"SHOUHOU_{found.group(1).upper()}" if found else "a SHOUHOU_ variable"
+        fail(f"配置有误 configuration error: {name}: 须为 JSON 列表 must be a JSON list, "
+             """e.g. '["a", "b"]'""", 2)
     except ValidationError as e:
-        problems = "; ".join(f"SHOUHOU_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
+        problems = "; ".join(f"{_setting(err['loc'], database_url)}: {' '.join(err['msg'].split())}"
                              for err in e.errors())
         fail(f"配置有误 configuration error: {problems}", 2)
+
+
+def _setting(loc: tuple[int | str, ...], database_url: str | None) -> str:
+    """The variable (or option) a validation error is about, and the item of a list."""
+    if not loc:
+        return "SHOUHOU_*"
+    field, *rest = loc
+    name = "--database-url" if field == "database_url" and database_url else f"SHOUHOU_{str(field).upper()}"
+    return name + "".join(f" (item {p})" for p in rest)
 
 
 def shown(url: str) -> str:
@@ -100,8 +118,25 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+def missing_sqlite_file(url: str) -> str | None:
+    """The path of a SQLite database file that does not exist (connecting would create it, empty)."""
+    u = make_url(url)
+    path = u.database
+    if u.get_backend_name() != "sqlite" or not path or path == ":memory:" or path.startswith("file:"):
+        return None
+    return None if Path(path).exists() else path
+
+
+def require_database_file(url: str, then: str = "") -> None:
+    """Exit 2 before a command that only reads or uses the database would create an empty SQLite file."""
+    path = missing_sqlite_file(url)
+    if path is not None:
+        fail(f"数据库不存在 no database at {path}{then}", 2)
+
+
 def engine_at_head(url: str) -> Engine:
     """An engine on a database whose schema is at the newest revision; otherwise exit 2 with the fix."""
+    require_database_file(url, ": run `shouhou db upgrade` first")
     engine = db.make_engine(url)
     with database_errors(url):
         current = current_revision(engine)

@@ -19,7 +19,8 @@ Fixed bearer tokens, for the README's curl lines:
 | demo-ks-slow-owner | owner of ks-slow, the shop under governance measures |
 | demo-buyer-1, demo-buyer-2, demo-buyer-3 | buyers buyer-1, buyer-2, buyer-3 |
 
-Loading twice is harmless: if the demo shop exists, nothing is written.
+Loading twice is harmless: if the demo shop exists, nothing is written. A database with other shops
+and no demo shop is refused (DemoRefused): the demo's tokens would open it to anyone who read this.
 """
 
 from __future__ import annotations
@@ -90,6 +91,15 @@ ORDERS = (
 )
 
 
+class DemoRefused(Exception):
+    """The database holds shops and none is the demo's: demo data (with its well-known tokens, one
+    of them a platform operator's) is never loaded into a real marketplace."""
+
+    def __init__(self, shops: int) -> None:
+        super().__init__(f"the database holds {shops} shop(s) and no {KS_SHOP}: it is not a demo database")
+        self.shops = shops
+
+
 def demo_exists(shouhou: Shouhou) -> bool:
     with shouhou.uow(write=False) as uow:
         return uow.shops.exists(KS_SHOP)
@@ -97,9 +107,14 @@ def demo_exists(shouhou: Shouhou) -> bool:
 
 def load_demo(shouhou: Shouhou) -> dict[str, Any]:
     """Fill the demo marketplace (skipped if it is there already). Returns what it holds: tokens,
-    shops, orders and the tickets by order, with their status and next deadline."""
+    shops, orders and the tickets by order, with their status and next deadline. Only into a
+    database with no shop at all or one that is a demo already (holds ks-demo); else DemoRefused."""
+    with shouhou.uow(write=False) as uow:
+        is_demo, shops = uow.shops.exists(KS_SHOP), uow.shops.count()
     created = False
-    if not demo_exists(shouhou):
+    if not is_demo:
+        if shops:
+            raise DemoRefused(shops)
         _Loader(shouhou, shouhou.clock.now().replace(microsecond=0)).run()
         created = True
     return {"created": created, **describe(shouhou)}
@@ -149,6 +164,12 @@ class _Loader:
     def do(self, cmd: object, actor: Actor = PLATFORM, ago: timedelta = timedelta(0)) -> Any:
         return self.app.handle(cmd, actor, now=self.now - ago)
 
+    def token(self, kind: str, holder: str, role: str | None = None, token: str | None = None) -> None:
+        """The README's fixed token `demo-<holder>`. Demo tokens never expire: the demo is kept across
+        restarts, and serve --demo only loads into an empty database or a demo (DemoRefused)."""
+        self.do(c.IssueToken(kind=kind, actor_id=holder, role=role, token=token or f"demo-{holder}", label="demo",
+                             never_expires=True))
+
     @staticmethod
     def buyer(order: str) -> Actor:
         return Actor("buyer", next(o.buyer for o in ORDERS if o.id == order))
@@ -193,12 +214,11 @@ class _Loader:
             for role, suffix, zh in ROLES:
                 member = _staff_id(sid, suffix)
                 self.do(c.AddStaff(id=member, shop_id=sid, role=role, name=f"{zh} {member}"))
-                self.do(c.IssueToken(kind="staff", actor_id=member, token=f"demo-{member}", label="demo"))
+                self.token("staff", member)
         for bid, name in BUYERS:
             self.do(c.AddBuyer(id=bid, name=name))
-            self.do(c.IssueToken(kind="buyer", actor_id=bid, token=f"demo-{bid}", label="demo"))
-        self.do(c.IssueToken(kind="platform", actor_id=PLATFORM.id, role=PLATFORM.role, token="demo-platform",
-                             label="demo"))
+            self.token("buyer", bid)
+        self.token("platform", PLATFORM.id, PLATFORM.role, token="demo-platform")
 
     def slow_shop(self) -> None:
         """ks-slow let ten refund-only requests lapse three days ago: the worker approves and refunds
@@ -209,8 +229,7 @@ class _Loader:
                              wallet_opened_at=self.now - 400 * DAY,
                              return_address="浙江省杭州市滨江区 1 号 慢处理演示退货仓 0571-0000-0003"))
         self.do(c.AddStaff(id=f"{SLOW_SHOP}-owner", shop_id=SLOW_SHOP, role="owner", name="主账号 ks-slow-owner"))
-        self.do(c.IssueToken(kind="staff", actor_id=f"{SLOW_SHOP}-owner", token=f"demo-{SLOW_SHOP}-owner",
-                             label="demo"))
+        self.token("staff", f"{SLOW_SHOP}-owner")
         for i, o in enumerate(x for x in ORDERS if x.shop == SLOW_SHOP):
             self.apply(o.id, "refund_only", "not_as_described", 5 * DAY - i * HOUR, amount="10.00",
                        note="少发了一件 one item missing")

@@ -5,6 +5,7 @@ bearer tokens."""
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import false
@@ -98,11 +99,18 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def actor_for_token(uow: SqlUnitOfWork, token: str) -> Actor | None:
-    """Bearer token -> the actor: a buyer, shop staff (with their shop and role) or platform staff."""
+def actor_for_token(uow: SqlUnitOfWork, token: str, now: datetime | None = None) -> Actor | None:
+    """Bearer token -> the actor: a buyer, shop staff (with their shop and role) or platform staff.
+    None for a token nobody issued; a revoked or expired one is refused (unauthenticated) with no
+    more said than that. `now` is the engine clock's time unless given."""
     row = uow.token(hash_token(token))
     if row is None:
         return None
+    if row["revoked_at"] is not None:
+        raise refuse("unauthenticated", "令牌已撤销", "token revoked")
+    expires_at = row["expires_at"]
+    if expires_at is not None and expires_at <= (now or uow.clock.now()):
+        raise refuse("unauthenticated", "令牌已过期", "token expired")
     if row["kind"] == "staff":
         member = uow.staff.get(row["actor_id"])
         if member is None:

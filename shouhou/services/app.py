@@ -35,6 +35,7 @@ HANDLERS: dict[type, Handler] = {
     c.AddStaff: shops.add_staff,
     c.AddBuyer: shops.add_buyer,
     c.IssueToken: shops.issue_token,
+    c.RevokeToken: shops.revoke_token,
     # orders
     c.ImportOrder: orders.import_order,
     c.ShipOrder: orders.ship_order,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 
 @dataclass(frozen=True)
@@ -41,11 +41,32 @@ class AddBuyer:
 
 @dataclass(frozen=True)
 class IssueToken:
+    """At most one of expires_at, lifetime and never_expires; with none of them the token gets its
+    kind's default lifetime (services.shops.DEFAULT_LIFETIME)."""
+
     kind: str  # buyer | staff | platform
     actor_id: str
     role: str | None = None
     label: str | None = None
     token: str | None = None  # a chosen token (demo data); otherwise a random one
+    expires_at: datetime | None = None
+    lifetime: timedelta | None = None
+    never_expires: bool = False  # the console and the demo data only; the API offers no way to ask
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """What IssueToken answers: the secret (shown once, stored only as its hash) and the public id
+    that lists show and revocation names."""
+
+    token: str
+    id: str
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True)
+class RevokeToken:
+    id: str  # the public id, tok_…
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from sqlalchemy import select, update
+
+from ..adapters import tables as t
 from ..adapters.uow import SqlUnitOfWork
 from ..domain import roles
 from ..domain.actors import PLATFORM_ROLES, SHOP_ROLES, Actor
@@ -77,9 +80,18 @@ def add_buyer(cmd: c.AddBuyer, actor: Actor, uow: SqlUnitOfWork, ctx: Context) -
     return cmd.id
 
 
-def issue_token(cmd: c.IssueToken, actor: Actor, uow: SqlUnitOfWork, ctx: Context) -> str:
+# A token's default lifetime by kind: the platform's tokens act on every shop and expire soonest. A
+# token may be given its own lifetime or expiry instead; only the console and the demo data may make
+# one that never expires.
+DEFAULT_LIFETIME: dict[str, timedelta] = {
+    "platform": timedelta(days=90), "staff": timedelta(days=365), "buyer": timedelta(days=365),
+}
+MAX_LIFETIME = timedelta(days=3650)
+
+
+def issue_token(cmd: c.IssueToken, actor: Actor, uow: SqlUnitOfWork, ctx: Context) -> c.IssuedToken:
     """A bearer token for a buyer, a staff member (in their role) or platform staff; never for a role
-    above the issuer's own (domain.roles)."""
+    above the issuer's own (domain.roles). It stops working at its expiry or when revoked."""
     roles.require_act(actor, "issue_token")
     role = cmd.role
     if cmd.kind == "buyer":
@@ -98,7 +110,37 @@ def issue_token(cmd: c.IssueToken, actor: Actor, uow: SqlUnitOfWork, ctx: Contex
         roles.require_grant(actor, role)
     else:
         raise refuse("invalid_input", "令牌类型须为 buyer、staff 或 platform", "kind must be buyer, staff or platform")
+    expires_at = _expiry(cmd, ctx.now)
     token = cmd.token or f"sh_{secrets.token_urlsafe(24)}"
-    uow.add_token({"token_hash": hash_token(token), "id": new_id("tok_"), "kind": cmd.kind,
-                   "actor_id": cmd.actor_id, "role": role, "label": cmd.label, "created_at": ctx.now})
-    return token
+    token_id = new_id("tok_")
+    uow.add_token({"token_hash": hash_token(token), "id": token_id, "kind": cmd.kind, "actor_id": cmd.actor_id,
+                   "role": role, "label": cmd.label, "created_at": ctx.now, "expires_at": expires_at})
+    return c.IssuedToken(token=token, id=token_id, expires_at=expires_at)
+
+
+def _expiry(cmd: c.IssueToken, now: datetime) -> datetime | None:
+    given = sum((cmd.expires_at is not None, cmd.lifetime is not None, cmd.never_expires))
+    if given > 1:
+        raise refuse("invalid_input", "过期时间、有效期与永不过期只能指定一项",
+                     "give at most one of expires_at, a lifetime and never expires")
+    if cmd.never_expires:
+        return None
+    expires_at = cmd.expires_at or now + (cmd.lifetime or DEFAULT_LIFETIME[cmd.kind])
+    if expires_at.tzinfo is None or not now < expires_at <= now + MAX_LIFETIME:
+        raise refuse("invalid_input", f"过期时间须晚于现在且不超过 {MAX_LIFETIME.days} 天",
+                     f"a token must expire after now and within {MAX_LIFETIME.days} days")
+    return expires_at
+
+
+def revoke_token(cmd: c.RevokeToken, actor: Actor, uow: SqlUnitOfWork, ctx: Context) -> str:
+    """The token stops working at once (its next request answers 401). Revoking it again changes
+    nothing: the first revocation's time stands and no second event is recorded."""
+    roles.require_act(actor, "manage_tokens")
+    row = uow.conn.execute(select(t.tokens).where(t.tokens.c.id == cmd.id).with_for_update()).first()
+    if row is None:
+        raise not_found("token", cmd.id)
+    if row.revoked_at is None:
+        uow.conn.execute(update(t.tokens).where(t.tokens.c.id == cmd.id).values(revoked_at=ctx.now))
+        uow.store_events([Event("token_revoked", ctx.now, actor.label, payload={
+            "token": cmd.id, "kind": row.kind, "actor": row.actor_id, "role": row.role})])
+    return cmd.id

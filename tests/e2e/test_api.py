@@ -196,6 +196,7 @@ _ELSEWHERE = {
     "{name}": "a policy pack is public: nobody's object",
     "{measure_id}": "measures: tenancy is checked in tests/e2e/test_governance_api.py",
     "{ident}": "parked actions are the platform operators' alone: tests/e2e/test_operations_api.py",
+    "{token_id}": "tokens belong to no shop: only manage_tokens roles reach them (tests/e2e/test_tokens.py)",
 }
 
 

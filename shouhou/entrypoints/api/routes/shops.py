@@ -1,5 +1,5 @@
-"""Shops, their staff, buyers and tokens. The routes keep the tags the API has always given them
-(shops, buyers, meta), so this router sets none of its own."""
+"""Shops, their staff and buyers (tokens: tokens.py). The routes keep the tags the API has always given
+them (shops, buyers), so this router sets none of its own."""
 
 from typing import Any
 
@@ -9,7 +9,7 @@ from ....money import parse_yuan
 from ....services import commands as c
 from ....services.views import shops as shops_views
 from ..deps import ActorDep, ShouhouDep, read, run
-from ..schemas.shops import BuyerIn, ShopIn, ShopOut, ShopStatusIn, StaffIn, TokenIn, TokenOut
+from ..schemas.shops import BuyerIn, ShopIn, ShopOut, ShopStatusIn, StaffIn
 
 router = APIRouter()
 
@@ -43,8 +43,3 @@ def add_staff(shop_id: str, body: StaffIn, sh: ShouhouDep, actor: ActorDep) -> d
 def add_buyer(body: BuyerIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, str]:
     run(sh, c.AddBuyer(body.id, body.name), actor)
     return {"id": body.id}
-
-
-@router.post("/v1/tokens", tags=["meta"], status_code=201, response_model=TokenOut)
-def token(body: TokenIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, str]:
-    return {"token": run(sh, c.IssueToken(body.kind, body.actor_id, body.role, body.label), actor)}

@@ -1,4 +1,4 @@
-"""Shops, their staff, buyers, tokens, and the caller as the API sees them."""
+"""Shops, their staff, buyers, and the caller as the API sees them (tokens: tokens.py)."""
 
 from __future__ import annotations
 
@@ -37,17 +37,6 @@ class StaffIn(Body):
 class BuyerIn(Body):
     id: str = Field(min_length=1, max_length=64)
     name: str = Field(default="", max_length=200)
-
-
-class TokenIn(Body):
-    kind: str = Field(examples=["staff"], max_length=16)
-    actor_id: str = Field(examples=["U1"], min_length=1, max_length=64)
-    role: str | None = Field(default=None, max_length=32)
-    label: str | None = Field(default=None, max_length=200)
-
-
-class TokenOut(BaseModel):
-    token: str
 
 
 class ShopOut(BaseModel):

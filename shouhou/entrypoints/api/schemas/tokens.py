@@ -1,0 +1,53 @@
+"""Bearer tokens: issuing one (with its expiry), and the list operators revoke from. The token itself
+is shown once, in the answer to its issue; lists never show it or its hash."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+from .common import Body, aware
+
+
+class TokenIn(Body):
+    """With neither expires_in_days nor expires_at the token gets its kind's default lifetime:
+    90 days for platform tokens, 365 for staff and buyer tokens."""
+
+    kind: str = Field(examples=["staff"], max_length=16)
+    actor_id: str = Field(examples=["U1"], min_length=1, max_length=64)
+    role: str | None = Field(default=None, max_length=32)
+    label: str | None = Field(default=None, max_length=200)
+    expires_in_days: int | None = Field(default=None, ge=1, le=3650, examples=[30])
+    expires_at: datetime | None = Field(default=None, examples=["2030-06-30T23:59:59+08:00"])
+
+    _t = field_validator("expires_at")(aware)
+
+    @model_validator(mode="after")
+    def _one_expiry(self) -> TokenIn:
+        if self.expires_in_days is not None and self.expires_at is not None:
+            raise ValueError("give expires_in_days or expires_at, not both")
+        return self
+
+
+class TokenOut(BaseModel):
+    token: str
+
+
+class TokenItem(BaseModel):
+    id: str = Field(examples=["tok_3f2a9c0d1e4b5a67"])
+    kind: str
+    actor: str
+    role: str | None
+    label: str | None
+    created_at: str
+    expires_at: str | None
+    revoked_at: str | None
+    status: str = Field(examples=["active"], description="active, expired or revoked")
+
+
+class TokenPage(BaseModel):
+    items: list[TokenItem]
+    total: int
+    limit: int
+    offset: int

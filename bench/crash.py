@@ -116,6 +116,18 @@ def worker(url: str) -> subprocess.Popen[bytes]:
                              "--batch", "7"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+def swept(url: str, pid: int) -> bool:
+    """Whether the worker process `pid` has finished a sweep (its heartbeat is there): a kill then lands
+    while it works rather than while it starts."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(ops.worker_heartbeats)
+                                .where(ops.worker_heartbeats.c.worker.like(f"%:{pid}"))).scalar_one() > 0
+    finally:
+        engine.dispose()
+
+
 def drain(url: str) -> int:
     """Sweep until nothing is due and no refund waits (payout retries are an hour apart: a clock an
     hour and a half ahead lets the last claimed ones be asked about and recorded)."""
@@ -206,8 +218,8 @@ def main() -> int:
     ap.add_argument("--shops", type=int, default=40)
     ap.add_argument("--rate", type=float, default=25.0, help="applications seeded per second")
     ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--min-life", type=float, default=1.5, help="seconds a worker lives at least (its start-up)")
-    ap.add_argument("--max-life", type=float, default=3.5, help="seconds a worker lives at most")
+    ap.add_argument("--min-life", type=float, default=2.5, help="seconds a worker lives at least (its start-up)")
+    ap.add_argument("--max-life", type=float, default=6.0, help="seconds a worker lives at most")
     ap.add_argument("--quick", action="store_true", help="2 workers, 60 kills (about a minute)")
     args = ap.parse_args()
     if args.quick:
@@ -224,18 +236,21 @@ def main() -> int:
     # land while it sweeps: inside a transaction, or between a payout's channel call and its record
     pool = [worker(url) for _ in range(args.workers)]
     deaths = [time.monotonic() + rng.uniform(args.min_life, args.max_life) for _ in pool]
-    kills = 0
+    kills = sweeping = 0
     try:
         while kills < args.kills:
             i = min(range(len(pool)), key=deaths.__getitem__)
             time.sleep(max(0.0, deaths[i] - time.monotonic()))
+            if swept(url, pool[i].pid):
+                sweeping += 1
             pool[i].send_signal(signal.SIGKILL)
             pool[i].wait()
             kills += 1
             pool[i] = worker(url)
             deaths[i] = time.monotonic() + rng.uniform(args.min_life, args.max_life)
             if kills % 100 == 0:
-                print(f"{kills} kills, {seeder.added} applications seeded, {time.monotonic() - started:.0f} s",
+                print(f"{kills} kills ({sweeping} after the worker's first sweep), {seeder.added} applications "
+                      f"seeded, {time.monotonic() - started:.0f} s",
                       file=sys.stderr, flush=True)
     finally:
         seeder.stop.set()
@@ -253,7 +268,7 @@ def main() -> int:
     for name, n in found.items():
         print(f"{'ok ' if n == 0 else 'FAIL'} {name}: {n}")
     holds = all(n == 0 for n in found.values()) and seeder.errors == 0
-    print(json.dumps({"bench": "crash", "kills": kills, "workers": args.workers,
+    print(json.dumps({"bench": "crash", "kills": kills, "kills_after_a_sweep": sweeping, "workers": args.workers,
                       "seconds": round(time.monotonic() - started, 1), "seeded": seeder.added,
                       "seed_refused": seeder.refused, "seed_errors": seeder.errors, "drained": drained, **figures(url),
                       "violations": found, "holds": holds}))

@@ -158,7 +158,8 @@ class Shouhou:
     def tick(self, now: datetime | None = None, batch: int = 200, worker: str | None = None) -> int:
         """Fire every automatic action due by `now` and send the refunds due, batch by batch, a batch
         of each in turn: a backlog of deadlines never starves the payouts behind it. `worker` names
-        the process in the heartbeat table (/healthz shows it). Returns how many actions fired."""
+        the process in the heartbeat table, written after every round (so /healthz sees a worker that
+        is busy with a long backlog as alive). Returns how many actions fired."""
         ctx = self.context(now)
         fired = 0
         for _ in range(100_000):  # until nothing is due at `now` (each payout claim moves its due time)
@@ -166,13 +167,17 @@ class Shouhou:
             paid = money.pay_out(lambda: self.uow(ctx=ctx), self.channel, self.policies, ctx.now, batch)
             self._publish(paid)
             fired += n
+            if worker is not None:
+                self._beat(worker, ctx, now is None, n)
             if n == 0 and not paid:
                 break
-        if worker is not None:
-            with self.uow(ctx=ctx) as uow:
-                uow.beat(worker, ctx.now, fired, None)
-                uow.commit()
         return fired
+
+    def _beat(self, worker: str, ctx: Context, live: bool, fired: int) -> None:
+        """The heartbeat: on a live tick, the time now; on a tick at a given instant, that instant."""
+        with self.uow(ctx=ctx) as uow:
+            uow.beat(worker, self.clock.now() if live else ctx.now, fired, None)
+            uow.commit()
 
     def _publish(self, events: list[Event]) -> None:
         """After commit only: events to the notifier, and pushes for the buyer notices just stored.

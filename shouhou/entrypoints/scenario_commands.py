@@ -41,6 +41,7 @@ COMMANDS: dict[str, tuple[set[str], set[str]]] = {
     "open_entry": ({"order"}, set()),
     "request_reopen": ({"order"}, {"note"}),
     "top_up": ({"shop", "account", "amount"}, set()),
+    "withdraw_deposit": ({"shop", "amount"}, set()),
     "set_shop_status": ({"shop", "status"}, {"reason"}),
 }
 
@@ -188,6 +189,7 @@ _BUILDERS: dict[str, Callable[[Run, Node, Node], object]] = {
     "request_intervention": lambda r, a, s: c.RequestIntervention(r.ticket_id(a), _s(a.get("reason"))),
     "open_entry": lambda r, a, s: c.OpenEntry(str(a["order"])),
     "top_up": lambda r, a, s: c.TopUp(str(a["shop"]), str(a["account"]), r.money(a, "amount")),
+    "withdraw_deposit": lambda r, a, s: c.WithdrawDeposit(str(a["shop"]), r.money(a, "amount")),
     "request_reopen": lambda r, a, s: c.RequestReopen(str(a["order"]), _s(a.get("note"))),
     "ship_replacement": lambda r, a, s: c.ShipReplacement(r.ticket_id(a), _s(a.get("carrier")), _s(a.get("waybill"))),
     "sign_replacement": lambda r, a, s: c.SignReplacement(r.ticket_id(a)),

@@ -17,7 +17,7 @@ PLATFORM = Actor("platform", "scenario", role="platform_operator")
 # An order's commission when the file gives none (SCENARIOS.md: "every order field ... has the default shown").
 DEFAULT_COMMISSION = {"creator": "0.10", "group_leader": "0.00", "affiliate": "0.00", "tech_fee": "0.05"}
 
-TOP_KEYS = {"name", "policy", "start", "shops", "staff", "buyers", "orders", "steps", "description"}
+TOP_KEYS = {"name", "policy", "start", "shops", "staff", "buyers", "orders", "steps", "description", "channel"}
 SHOP_KEYS = {"id", "status", "wallet", "deposit", "wallet_opened_at", "name", "return_address"}
 STAFF_KEYS = {"id", "shop", "role", "name"}
 ORDER_KEYS = {"id", "shop", "buyer", "amount", "freight", "payment", "kind", "marketing", "goods", "category",

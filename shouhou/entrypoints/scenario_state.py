@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from ..adapters.notifier import MemoryNotifier
+from ..adapters.payment import FakeChannel
 from ..clock import SHANGHAI, VirtualClock
 from ..domain.actors import Actor
 from ..money import MoneyFormatError, parse_yuan
@@ -50,13 +51,25 @@ class Run:
         self.pack = self._policy()
         self.start = self.time(doc, "start", None)
         self.clock = VirtualClock(self.start)
-        self.app = Shouhou.with_fakes(engine, self.clock, self.policies, MemoryNotifier())
+        self.app = Shouhou.with_fakes(engine, self.clock, self.policies, MemoryNotifier(),
+                                      channel=FakeChannel(fail_buyers=self._fail_buyers()))
         self.staff: dict[str, Actor] = {}
         self.tickets: dict[str, str] = {}  # scenario name -> engine id
         self.names: dict[str, str] = {}  # engine id -> scenario name
         self.unborn: set[str] = set()  # names whose apply was refused
         self.appeals: dict[str, str] = {}
         self.outcome = Outcome(str(path), str(doc.get("name", path.stem)))
+
+    def _fail_buyers(self) -> set[str]:
+        """`channel: {fail_buyers: [B1]}`: buyers whose accounts the payment channel refuses (DY-OP-9)."""
+        channel = self.doc.get("channel")
+        if channel is None:
+            return set()
+        self.keys(channel, {"fail_buyers"}, "channel", self.doc, "channel")
+        buyers = channel.get("fail_buyers", [])
+        if not isinstance(buyers, list) or not all(isinstance(b, str) for b in buyers):
+            raise self.bad(channel, "fail_buyers", "fail_buyers must be a list of buyer ids")
+        return set(buyers)
 
     # -- reading the file's fields -------------------------------------------------------------
     def bad(self, node: Node | None, key: str, message: str) -> ScenarioFileError:

@@ -3,11 +3,15 @@ the events and deadlines that orders and tickets both show."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
+from annotated_types import GroupedMetadata, MaxLen, MinLen
 from fastapi import Query
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from ....money import MoneyFormatError, parse_yuan
 
@@ -45,28 +49,65 @@ When = Annotated[datetime, AfterValidator(aware)]
 Offset = Annotated[int, Query(ge=0, le=1_000_000_000)]
 
 
-def _no_nul(value: Any, where: str = "") -> None:
+def _valid_text(v: str) -> str:
+    if "\x00" in v:
+        raise PydanticCustomError("text_nul", "a NUL character is not accepted (no database stores it)")
+    try:
+        v.encode("utf-8")
+    except UnicodeEncodeError:
+        raise PydanticCustomError("text_surrogate", "not valid Unicode text (a lone surrogate)") from None
+    return v
+
+
+@dataclass(frozen=True)
+class Text(GroupedMetadata):
+    """The one kind of string the API accepts, for every field, list item, dict key and value:
+    valid Unicode (no lone surrogate such as "\\udc00", which no UTF-8 answer could carry back), no
+    NUL character, at most `max_length` characters. `Annotated[str, Text(200)]`; `Line`, `Id` and
+    `Note` below are the usual ones."""
+
+    max_length: int
+    min_length: int = 0
+
+    def __iter__(self) -> Iterator[object]:
+        if self.min_length:
+            yield MinLen(self.min_length)
+        yield MaxLen(self.max_length)
+        yield AfterValidator(_valid_text)
+
+
+Id = Annotated[str, Text(64, min_length=1)]  # an id the caller chooses or names (order, shop, staff)
+Word = Annotated[str, Text(32)]  # a value of a small vocabulary (a status, a role, a kind)
+Line = Annotated[str, Text(200)]  # a name, a label, a waybill
+Note = Annotated[str, Text(2000)]  # free text: a reason, a note, an answer, an address
+
+
+def _every_string(value: Any, where: str) -> None:
     if isinstance(value, str):
-        if "\x00" in value:
-            raise ValueError(f"{where or 'a value'} holds a NUL character")
+        try:
+            _valid_text(value)
+        except PydanticCustomError as e:
+            raise ValueError(f"{where}: {e.message()}") from None
     elif isinstance(value, dict):
         for k, v in value.items():
-            _no_nul(k, where)
-            _no_nul(v, f"{where}.{k}" if where else str(k))
+            _every_string(k, where)
+            _every_string(v, f"{where}.{k}")
     elif isinstance(value, (list, tuple)):
         for v in value:
-            _no_nul(v, where)
+            _every_string(v, where)
 
 
 class Body(BaseModel):
-    """A request body: no unknown fields, no NUL characters anywhere (no database stores them)."""
+    """A request body: no unknown fields; its strings are `Text` (no NUL, valid Unicode, bounded).
+    A field declared as a plain `str` is still checked for NUL and lone surrogates here (a net under
+    the rule, not a second rule: declare `Text`)."""
 
     model_config = ConfigDict(extra="forbid")
 
     @model_validator(mode="after")
-    def _printable(self) -> Body:
+    def _valid_strings(self) -> Body:
         for name in type(self).model_fields:
-            _no_nul(getattr(self, name), name)
+            _every_string(getattr(self, name), name)
         return self
 
 

@@ -4,16 +4,18 @@ No `from __future__ import annotations` here: AppealIn, AppealOut and AppealPage
 name they had before the split (see the package docstring), and pydantic would look their string
 annotations up in that module."""
 
+from typing import Annotated
+
 from pydantic import BaseModel, Field, field_validator
 
-from .common import Body, Due, Yuan, valid_yuan
+from .common import Body, Due, Note, Text, Word, Yuan, valid_yuan
 
 FORMER_MODULE = "shouhou.entrypoints.api.schemas"  # the OpenAPI names of the Appeal* bodies
 
 
 class EvidenceFileIn(Body):
-    name: str = Field(min_length=1, max_length=255, examples=["crack.jpg"])
-    content_type: str = Field(examples=["image/jpeg"])
+    name: Annotated[str, Text(255, min_length=1)] = Field(examples=["crack.jpg"])
+    content_type: Annotated[str, Text(100)] = Field(examples=["image/jpeg"])
     content_base64: str = Field(description="the file, base64-encoded")
 
 
@@ -22,10 +24,10 @@ class EvidenceIn(Body):
 
 
 class RulingIn(Body):
-    in_favour_of: str = Field(examples=["buyer"])
-    remedy: str | None = Field(default=None, examples=["refund"])
+    in_favour_of: Word = Field(examples=["buyer"])
+    remedy: Word | None = Field(default=None, examples=["refund"])
     amount: Yuan | None = None
-    fault: str | None = Field(default=None, examples=["shop"])
+    fault: Word | None = Field(default=None, examples=["shop"])
 
     _m = field_validator("amount")(valid_yuan)
 
@@ -33,13 +35,13 @@ class RulingIn(Body):
 class AppealIn(Body):
     __module__ = FORMER_MODULE
 
-    reason: str | None = Field(default=None, max_length=2000)
+    reason: Note | None = None
 
 
 class AppealDecisionIn(Body):
     upheld: bool
-    answer: str | None = Field(default=None, max_length=2000)
-    fault_after: str | None = None
+    answer: Note | None = None
+    fault_after: Word | None = None
 
 
 class EvidenceOut(BaseModel):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field, field_validator
 
-from .common import Body, Yuan, valid_yuan
+from .common import Body, Word, Yuan, valid_yuan
 
 
 class BalancesOut(BaseModel):
@@ -37,7 +37,7 @@ class StatementOut(BaseModel):
 
 
 class TopUpIn(Body):
-    account: str = Field(examples=["wallet"])
+    account: Word = Field(examples=["wallet"])
     amount: Yuan = Field(examples=["500.00"])
 
     _m = field_validator("amount")(valid_yuan)

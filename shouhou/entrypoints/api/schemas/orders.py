@@ -3,25 +3,26 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, Field, field_validator
 
-from .common import Body, Due, Yuan, aware, valid_yuan
+from .common import Body, Due, Id, Text, Word, Yuan, aware, valid_yuan
 
 
 class OrderIn(Body):
-    id: str | None = Field(default=None, max_length=64)
-    shop: str = Field(max_length=64)
-    buyer: str = Field(max_length=64)
+    id: Id | None = None
+    shop: Id
+    buyer: Id
     amount: Yuan = Field(examples=["99.00"])
     freight: Yuan = "0.00"
-    payment: str = Field(default="online", max_length=16)
-    kind: str = Field(default="normal", max_length=16)
+    payment: Annotated[str, Text(16)] = "online"
+    kind: Annotated[str, Text(16)] = "normal"
     marketing: bool = False
-    goods: str = Field(default="physical", max_length=16)
-    category: str = Field(default="general", max_length=64)
+    goods: Annotated[str, Text(16)] = "physical"
+    category: Annotated[str, Text(64)] = "general"
     no_reason_return: bool = True
-    commission: dict[str, str] = Field(default_factory=dict, examples=[{"creator": "0.10", "tech_fee": "0.05"}])
+    commission: Annotated[dict[Word, Word], Field(max_length=20)] = Field(default_factory=dict, examples=[{"creator": "0.10", "tech_fee": "0.05"}])
     created_at: datetime | None = None
     shipped_at: datetime | None = None
     signed_at: datetime | None = None
@@ -32,8 +33,8 @@ class OrderIn(Body):
 
 
 class ShipIn(Body):
-    carrier: str | None = Field(default=None, max_length=64)
-    waybill: str | None = Field(default=None, max_length=64)
+    carrier: Annotated[str, Text(64)] | None = None
+    waybill: Annotated[str, Text(64)] | None = None
 
 
 class Entry(BaseModel):

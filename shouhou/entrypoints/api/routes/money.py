@@ -7,7 +7,6 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from ....errors import refuse
-from ....money import parse_yuan
 from ....services import commands as c
 from ....services.views import money as money_views
 from ..deps import ActorDep, NowDep, ShouhouDep, read, run
@@ -47,7 +46,7 @@ def statement(shop_id: str, sh: ShouhouDep, actor: ActorDep, account: str | None
 @router.post("/v1/shops/{shop_id}/top-up", response_model=BalancesOut,
              summary="Pay into the wallet or deposit; debt is recovered first")
 def top_up(shop_id: str, body: TopUpIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
-    run(sh, c.TopUp(shop_id, body.account, parse_yuan(body.amount)), actor)
+    run(sh, c.TopUp(shop_id, body.account, body.amount), actor)
     return read(sh, money_views.shop_balances, actor, shop_id)
 
 
@@ -60,5 +59,5 @@ def exit_check(shop_id: str, sh: ShouhouDep, actor: ActorDep, now: NowDep) -> di
 @router.post("/v1/shops/{shop_id}/deposit/withdraw", response_model=BalancesOut,
              summary="Withdraw the deposit (owner), only when the exit check passes")
 def withdraw(shop_id: str, body: WithdrawIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
-    run(sh, c.WithdrawDeposit(shop_id, parse_yuan(body.amount)), actor)
+    run(sh, c.WithdrawDeposit(shop_id, body.amount), actor)
     return read(sh, money_views.shop_balances, actor, shop_id)

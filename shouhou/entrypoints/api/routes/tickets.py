@@ -8,7 +8,6 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from ....domain.actors import Actor
-from ....money import parse_yuan
 from ....services import commands as c
 from ....services.app import Shouhou
 from ....services.views import tickets as tickets_views
@@ -21,14 +20,10 @@ from ..schemas.tickets import ApplyIn, ApproveIn, InterventionIn, ReasonIn, Tick
 router = APIRouter(tags=["tickets"])
 
 
-def yuan(v: str | None) -> int | None:
-    return None if v is None else parse_yuan(v)
-
-
 @router.post("/v1/orders/{order_id}/tickets", status_code=201, response_model=TicketOut,
              summary="Apply for after-sales (buyer)")
 def apply(order_id: str, body: ApplyIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
-    ticket_id = run(sh, c.Apply(order_id, body.type, body.reason, yuan(body.amount), tuple(body.evidence),
+    ticket_id = run(sh, c.Apply(order_id, body.type, body.reason, body.amount, tuple(body.evidence),
                                 body.note), actor)
     return read(sh, tickets_views.get_ticket, actor, ticket_id)
 
@@ -94,5 +89,5 @@ ticket_action("intervention/respond", lambda i, b: c.RespondIntervention(i), Non
 ticket_action("intervention/evidence-request", lambda i, b: c.RequestEvidence(i), None,
               "Platform CS asks both sides for evidence (KS-PI-2, DY-PI-1)")
 ticket_action("intervention/ruling",
-              lambda i, b: c.Rule(i, b.in_favour_of, b.remedy, yuan(b.amount), b.fault), RulingIn,
+              lambda i, b: c.Rule(i, b.in_favour_of, b.remedy, b.amount, b.fault), RulingIn,
               "Platform CS rules, naming who was at fault (KS-PI-2)")

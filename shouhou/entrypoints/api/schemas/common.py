@@ -10,23 +10,38 @@ from typing import Annotated, Any
 
 from annotated_types import GroupedMetadata, MaxLen, MinLen
 from fastapi import Query
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from ....money import MoneyFormatError, parse_yuan
 
-Yuan = str
+YUAN_PATTERN = r"^-?[0-9]{1,13}(\.[0-9]{1,2})?$"  # what money.parse_yuan reads, as a JSON schema says it
 
 
-def valid_yuan(v: str | None) -> str | None:
-    """A field validator: the string is an amount in yuan, as parse_yuan reads it."""
-    if v is None:
-        return None
+def _fen(v: Any) -> int:
+    """An amount in yuan as the API takes it, a decimal string ("99.00"), to integer fen."""
+    if not isinstance(v, str) or v != v.strip():
+        raise PydanticCustomError("yuan", 'an amount in yuan is a decimal string such as "99.00"')
     try:
-        parse_yuan(v)
+        return parse_yuan(v)
     except MoneyFormatError as e:
-        raise ValueError(str(e)) from None
-    return v
+        raise PydanticCustomError("yuan", "{problem}", {"problem": str(e)}) from None
+
+
+# Money in a request: a decimal string in yuan on the wire ("99.00", at most 2 places), integer fen
+# once parsed; a route never parses money itself. Money in an answer is a string: YuanText.
+Yuan = Annotated[int, BeforeValidator(_fen), WithJsonSchema(
+    {"type": "string", "pattern": YUAN_PATTERN, "examples": ["99.00"],
+     "description": "an amount in yuan, a decimal string with at most 2 places"})]
+YuanText = str  # "99.00"
 
 
 EARLIEST, LATEST = 1970, 2999  # the years a time given to the API may fall in

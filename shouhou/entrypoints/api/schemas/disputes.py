@@ -6,9 +6,9 @@ annotations up in that module."""
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field
 
-from .common import Body, Due, Note, Text, Word, Yuan, valid_yuan
+from .common import Body, Due, Note, Text, Word, Yuan
 
 FORMER_MODULE = "shouhou.entrypoints.api.schemas"  # the OpenAPI names of the Appeal* bodies
 
@@ -29,7 +29,6 @@ class RulingIn(Body):
     amount: Yuan | None = None
     fault: Word | None = Field(default=None, examples=["shop"])
 
-    _m = field_validator("amount")(valid_yuan)
 
 
 class AppealIn(Body):

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field
 
-from .common import Body, Word, Yuan, valid_yuan
+from .common import Body, Word, Yuan, YuanText
 
 
 class BalancesOut(BaseModel):
     shop: str
-    wallet: Yuan
-    deposit: Yuan
-    debt: Yuan
+    wallet: YuanText
+    deposit: YuanText
+    debt: YuanText
     pending_payouts: int
     pending_clawbacks: int
 
@@ -21,7 +21,7 @@ class StatementLine(BaseModel):
     at: str
     kind: str
     account: str
-    amount: Yuan
+    amount: YuanText
     order: str | None
     ticket: str | None
     rule: str | None
@@ -40,13 +40,11 @@ class TopUpIn(Body):
     account: Word = Field(examples=["wallet"])
     amount: Yuan = Field(examples=["500.00"])
 
-    _m = field_validator("amount")(valid_yuan)
 
 
 class WithdrawIn(Body):
     amount: Yuan = Field(examples=["1000.00"])
 
-    _m = field_validator("amount")(valid_yuan)
 
 
 class Blocking(BaseModel):

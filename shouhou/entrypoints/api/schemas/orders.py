@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, field_validator
 
-from .common import Body, Due, Id, Text, Word, Yuan, aware, valid_yuan
+from .common import Body, Due, Id, Text, Word, Yuan, YuanText, aware
 
 
 class OrderIn(Body):
@@ -15,7 +15,7 @@ class OrderIn(Body):
     shop: Id
     buyer: Id
     amount: Yuan = Field(examples=["99.00"])
-    freight: Yuan = "0.00"
+    freight: Yuan = Field(default="0.00", validate_default=True)
     payment: Annotated[str, Text(16)] = "online"
     kind: Annotated[str, Text(16)] = "normal"
     marketing: bool = False
@@ -28,7 +28,6 @@ class OrderIn(Body):
     signed_at: datetime | None = None
     confirmed_at: datetime | None = None
 
-    _m = field_validator("amount", "freight")(valid_yuan)
     _t = field_validator("created_at", "shipped_at", "signed_at", "confirmed_at")(aware)
 
 
@@ -47,10 +46,10 @@ class OrderOut(BaseModel):
     shop: str
     buyer: str
     status: str
-    amount: Yuan
-    freight: Yuan
-    refunded: Yuan
-    refundable: Yuan
+    amount: YuanText
+    freight: YuanText
+    refunded: YuanText
+    refundable: YuanText
     payment: str
     kind: str
     marketing: bool

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, field_validator
 
-from .common import Body, Id, Line, Note, Text, Word, Yuan, aware, valid_yuan
+from .common import Body, Id, Line, Note, Text, Word, Yuan, YuanText, aware
 
 
 class ShopIn(Body):
@@ -15,12 +15,11 @@ class ShopIn(Body):
     name: Line = ""
     policy: Word = Field(examples=["kuaishou"])
     status: Word = "normal"
-    wallet: Yuan = "0.00"
-    deposit: Yuan = "0.00"
+    wallet: Yuan = Field(default="0.00", validate_default=True)
+    deposit: Yuan = Field(default="0.00", validate_default=True)
     wallet_opened_at: datetime | None = None
     return_address: Note | None = None
 
-    _m = field_validator("wallet", "deposit")(valid_yuan)
     _t = field_validator("wallet_opened_at")(aware)
 
 
@@ -56,8 +55,8 @@ class ShopOut(BaseModel):
     name: str
     policy: str
     status: str
-    wallet: Yuan
-    deposit: Yuan
+    wallet: YuanText
+    deposit: YuanText
     wallet_opened_at: str
     return_address: str | None
     waiting_tickets: int

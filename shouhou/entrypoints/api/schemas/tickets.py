@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field
 
-from .common import Body, Due, EventOut, Note, Text, Word, Yuan, valid_yuan
+from .common import Body, Due, EventOut, Note, Text, Word, Yuan, YuanText
 
 EvidenceNames = Annotated[list[Annotated[str, Text(255)]], Field(max_length=20)]  # what the buyer attaches
 
@@ -18,7 +18,6 @@ class ApplyIn(Body):
     evidence: EvidenceNames = Field(default_factory=list)
     note: Note | None = None
 
-    _m = field_validator("amount")(valid_yuan)
 
 
 class ApproveIn(Body):
@@ -50,8 +49,8 @@ class TicketSummary(BaseModel):
     status: str
     status_zh: str
     reason: str
-    amount: Yuan
-    refunded: Yuan
+    amount: YuanText
+    refunded: YuanText
     over_period: bool
     labels: list[str]
     evidence: list[str]

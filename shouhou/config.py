@@ -20,6 +20,9 @@ class Settings(BaseSettings):
     fake_channel_fail_buyers: list[str] = Field(
         default_factory=list,
         description="buyers whose accounts the fake payment channel refuses (JSON list), to rehearse DY-OP-9")
+    max_body_bytes: int = Field(
+        default=1_048_576, gt=0, le=1_073_741_824,
+        description="largest request body the API reads (JSON); evidence uploads have the packs' own limit")
 
     @field_validator("database_url")
     @classmethod

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from ...config import Settings
 from ...services.app import Shouhou
+from . import edge
 from .errors import ERRORS
 from .errors import install as install_error_handling
 from .responses import SafeJSONResponse
@@ -34,6 +35,7 @@ def create_app(shouhou: Shouhou, *, worker: bool = False, worker_interval: float
     )
     app.state.shouhou = shouhou
     install_error_handling(app)
+    edge.install(app, settings, shouhou.policies)
     for router in ROUTERS:
         include(app, router)
     return app

@@ -1,0 +1,108 @@
+"""What stands between the network and the routes, as pure ASGI middleware (nothing here reads a body
+into memory): the request body limit. Its refusals are the API's error envelope."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ...config import Settings
+from ...errors import Code
+from ...policies import PolicyRegistry
+
+Limit = tuple[str, re.Pattern[str], int]  # (method, path pattern, largest body in bytes)
+EVIDENCE_UPLOAD = re.compile(r"/v1/tickets/[^/]+/intervention/evidence")
+OVERHEAD = 64 * 1024  # the body's framing around the files (field names, headers, boundaries)
+
+
+def upload_limit(policies: PolicyRegistry) -> int:
+    """The largest evidence submission any pack version allows (items x bytes per item), base64 as
+    the JSON form carries it, plus the framing."""
+    largest = max(v.intervention.evidence_max_items.value * v.intervention.evidence_max_bytes.value
+                  for name in policies.names() for v in policies.get(name).versions)
+    return largest * 4 // 3 + OVERHEAD
+
+
+def install(app: FastAPI, settings: Settings, policies: PolicyRegistry) -> None:
+    """The edge's middleware on the app, from its settings and the packs' evidence limits."""
+    app.add_middleware(BodyLimit, default=settings.max_body_bytes,
+                       larger=[("POST", EVIDENCE_UPLOAD, upload_limit(policies))])
+
+
+async def reply(send: Send, status: int, code: Code, zh: str, en: str,
+                headers: Sequence[tuple[bytes, bytes]] = ()) -> None:
+    """An error envelope sent straight through ASGI (before or instead of the app)."""
+    body = json.dumps({"code": code, "message_zh": zh, "message_en": en, "rules": []},
+                      ensure_ascii=False).encode("utf-8")
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                            *headers]})
+    await send({"type": "http.response.body", "body": body})
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class BodyLimit:
+    """Refuses a request body larger than its limit with 413: at once when Content-Length says so
+    (nothing is read), else while it streams in (chunked), counting each chunk as the app reads it.
+    `larger` gives some routes their own limit (evidence uploads); every other body gets `default`."""
+
+    def __init__(self, app: ASGIApp, default: int, larger: Sequence[Limit] = ()) -> None:
+        self.app, self.default, self.larger = app, default, tuple(larger)
+
+    def limit(self, method: str, path: str) -> int:
+        for m, pattern, limit in self.larger:
+            if m == method and pattern.fullmatch(path):
+                return limit
+        return self.default
+
+    async def too_large(self, send: Send, limit: int) -> None:
+        await reply(send, 413, "payload_too_large", f"请求内容过大:最多 {limit} 字节",
+                    f"the request body is too large: at most {limit} bytes", [(b"connection", b"close")])
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.limit(scope["method"], scope["path"])
+        declared = [v for k, v in scope["headers"] if k == b"content-length"]
+        if declared:
+            try:
+                length = int(declared[0])
+            except ValueError:
+                await reply(send, 400, "bad_request", "Content-Length 无效", "Content-Length is not a number")
+                return
+            if length > limit:
+                await self.too_large(send, limit)
+                return
+        state: dict[str, Any] = {"received": 0, "exceeded": False, "started": False}
+
+        async def counted() -> Message:
+            message = await receive()
+            if message["type"] == "http.request":
+                state["received"] += len(message.get("body", b""))
+                if state["received"] > limit:
+                    state["exceeded"] = True
+                    raise _TooLarge()
+            return message
+
+        async def guarded(message: Message) -> None:
+            if state["exceeded"]:
+                return  # whatever the app made of the cut-off body: the answer is 413
+            state["started"] = state["started"] or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted, guarded)
+        except Exception:
+            if not state["exceeded"]:
+                raise
+        if state["exceeded"] and not state["started"]:
+            await self.too_large(send, limit)

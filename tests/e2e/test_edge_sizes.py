@@ -32,7 +32,8 @@ def too_large(r: Any) -> None:
     assert r.json()["code"] == "payload_too_large" and set(r.json()) == {"code", "message_zh", "message_en", "rules"}
 
 
-def call(asgi: Any, path: str, headers: list[tuple[bytes, bytes]], chunks: Iterator[bytes]) -> tuple[int, int, bytes]:
+def call(asgi: Any, path: str, headers: list[tuple[bytes, bytes]], chunks: Iterator[bytes],
+         content_type: bytes = b"application/json") -> tuple[int, int, bytes]:
     """POST `path` straight through ASGI, the body in `chunks`; (status, chunks read, body)."""
     read = 0
     sent: list[dict[str, Any]] = []
@@ -52,7 +53,7 @@ def call(asgi: Any, path: str, headers: list[tuple[bytes, bytes]], chunks: Itera
              "raw_path": path.encode(), "query_string": b"", "root_path": "", "scheme": "http",
              "server": ("127.0.0.1", 8000), "client": ("127.0.0.1", 5000),
              "headers": [(b"host", b"testserver"), (b"authorization", b"Bearer b1"),
-                         (b"content-type", b"application/json"), *headers]}
+                         (b"content-type", content_type), *headers]}
     asyncio.run(asgi(scope, receive, send))
     start = next(m for m in sent if m["type"] == "http.response.start")
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")

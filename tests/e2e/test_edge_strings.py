@@ -76,6 +76,29 @@ def test_strings_and_lists_are_bounded(cl: TestClient) -> None:
                                         "commission": {f"k{i}": "0.01" for i in range(21)}}, headers=h("plat")))
 
 
+def test_every_string_of_every_request_body_is_bounded_in_the_schema(cl: TestClient) -> None:
+    schemas = cl.get("/openapi.json").json()["components"]["schemas"]
+
+    def strings(node: Any, where: str) -> list[tuple[str, Any]]:
+        found: list[tuple[str, Any]] = []
+        if isinstance(node, dict):
+            if (node.get("type") == "string" and node.get("format") not in ("date-time", "binary")
+                    and "contentMediaType" not in node):  # a file
+                found.append((where, node))
+            for k, v in node.items():
+                found += strings(v, f"{where}.{k}")
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                found += strings(v, f"{where}[{i}]")
+        return found
+
+    inputs = {name: s for name, s in schemas.items() if name.endswith("In") or name.startswith("Body_")}
+    assert inputs
+    unbounded = [w for name, s in inputs.items() for w, node in strings(s, name)
+                 if "maxLength" not in node and "pattern" not in node and "enum" not in node]
+    assert unbounded == []
+
+
 @pytest.mark.skipif(is_postgres(), reason="PostgreSQL's JSON refuses a lone surrogate: it cannot be stored there")
 def test_text_stored_before_the_rule_is_shown_escaped(cl: TestClient, engine: Engine) -> None:
     t = cl.post("/v1/orders/O1/tickets", json={"type": "return_refund", "reason": "quality", "evidence": ["a.jpg"]},

@@ -21,11 +21,12 @@ OVERHEAD = 64 * 1024  # the body's framing around the files (field names, header
 
 
 def upload_limit(policies: PolicyRegistry) -> int:
-    """The largest evidence submission any pack version allows (items x bytes per item), base64 as
-    the JSON form carries it, plus the framing."""
-    largest = max(v.intervention.evidence_max_items.value * v.intervention.evidence_max_bytes.value
-                  for name in policies.names() for v in policies.get(name).versions)
-    return largest * 4 // 3 + OVERHEAD
+    """The largest evidence upload any pack version can take in one request: its items per
+    submission times the bytes per item, or its bytes per side per case if fewer, plus framing."""
+    versions = [v.intervention for name in policies.names() for v in policies.get(name).versions]
+    largest = max((min(iv.evidence_max_items.value * iv.evidence_max_bytes.value, iv.evidence_case_max_bytes.value)
+                   for iv in versions), default=0)
+    return largest + OVERHEAD
 
 
 def install(app: FastAPI, settings: Settings, policies: PolicyRegistry) -> None:

@@ -4,23 +4,12 @@ No `from __future__ import annotations` here: AppealIn, AppealOut and AppealPage
 name they had before the split (see the package docstring), and pydantic would look their string
 annotations up in that module."""
 
-from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from .common import Body, Due, Note, Text, Word, Yuan
+from .common import Body, Due, Note, Word, Yuan
 
 FORMER_MODULE = "shouhou.entrypoints.api.schemas"  # the OpenAPI names of the Appeal* bodies
-
-
-class EvidenceFileIn(Body):
-    name: Annotated[str, Text(255, min_length=1)] = Field(examples=["crack.jpg"])
-    content_type: Annotated[str, Text(100)] = Field(examples=["image/jpeg"])
-    content_base64: str = Field(description="the file, base64-encoded")
-
-
-class EvidenceIn(Body):
-    items: list[EvidenceFileIn] = Field(min_length=1, max_length=50)
 
 
 class RulingIn(Body):

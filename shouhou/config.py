@@ -5,6 +5,8 @@ from __future__ import annotations
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+RATE = r"^\s*[1-9][0-9]*\s*(/|per)\s*([1-9][0-9]*\s*)?(second|minute|hour|day)s?\s*$"  # as `limits` reads it
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SHOUHOU_", extra="ignore")
@@ -23,6 +25,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=1_048_576, gt=0, le=1_073_741_824,
         description="largest request body the API reads (JSON); evidence uploads have the packs' own limit")
+    rate_limit: str = Field(default="600/minute", pattern=RATE, description="requests per token, e.g. 600/minute")
+    auth_rate_limit: str = Field(default="30/minute", pattern=RATE,
+                                 description="failed authentications per client address, then 429s")
 
     @field_validator("database_url")
     @classmethod

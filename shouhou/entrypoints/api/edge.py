@@ -1,5 +1,6 @@
 """What stands between the network and the routes, as pure ASGI middleware (nothing here reads a body
-into memory): the request body limit. Its refusals are the API's error envelope."""
+into memory): the request body limit; and the rate limits' gate (ratelimit.py) that deps.py asks.
+Refusals are the API's error envelope."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ...config import Settings
 from ...errors import Code
 from ...policies import PolicyRegistry
+from .ratelimit import Gate
 
 Limit = tuple[str, re.Pattern[str], int]  # (method, path pattern, largest body in bytes)
 EVIDENCE_UPLOAD = re.compile(r"/v1/tickets/[^/]+/intervention/evidence")
@@ -31,6 +33,7 @@ def upload_limit(policies: PolicyRegistry) -> int:
 
 def install(app: FastAPI, settings: Settings, policies: PolicyRegistry) -> None:
     """The edge's middleware on the app, from its settings and the packs' evidence limits."""
+    app.state.gate = Gate(settings.rate_limit, settings.auth_rate_limit)
     app.add_middleware(BodyLimit, default=settings.max_body_bytes,
                        larger=[("POST", EVIDENCE_UPLOAD, upload_limit(policies))])
 

@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     rate_limit: str = Field(default="600/minute", pattern=RATE, description="requests per token, e.g. 600/minute")
     auth_rate_limit: str = Field(default="30/minute", pattern=RATE,
                                  description="failed authentications per client address, then 429s")
+    cors_origins: list[str] = Field(
+        default_factory=list, description="origins a browser may call the API from (JSON list); empty: CORS off")
 
     @field_validator("database_url")
     @classmethod

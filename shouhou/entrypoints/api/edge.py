@@ -1,5 +1,6 @@
 """What stands between the network and the routes, as pure ASGI middleware (nothing here reads a body
-into memory): the request body limit; and the rate limits' gate (ratelimit.py) that deps.py asks.
+into memory): security headers, CORS when configured, the request body limit; and the rate limits'
+gate (ratelimit.py) that deps.py asks.
 Refusals are the API's error envelope."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ...config import Settings
@@ -17,6 +19,11 @@ from ...errors import Code
 from ...policies import PolicyRegistry
 from .ratelimit import Gate
 
+ALWAYS = ((b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
+          (b"referrer-policy", b"no-referrer"))
+API_ONLY = ((b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'; base-uri 'none'; "
+                                         b"form-action 'none'"),)
+DOCS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})  # HTML pages that load from a CDN
 Limit = tuple[str, re.Pattern[str], int]  # (method, path pattern, largest body in bytes)
 EVIDENCE_UPLOAD = re.compile(r"/v1/tickets/[^/]+/intervention/evidence")
 OVERHEAD = 64 * 1024  # the body's framing around the files (field names, headers, boundaries)
@@ -32,10 +39,18 @@ def upload_limit(policies: PolicyRegistry) -> int:
 
 
 def install(app: FastAPI, settings: Settings, policies: PolicyRegistry) -> None:
-    """The edge's middleware on the app, from its settings and the packs' evidence limits."""
+    """The edge's middleware on the app, from its settings and the packs' evidence limits. The last
+    added runs first: security headers around everything (413s and CORS answers too), then CORS
+    when origins are configured, then the body limit."""
     app.state.gate = Gate(settings.rate_limit, settings.auth_rate_limit)
     app.add_middleware(BodyLimit, default=settings.max_body_bytes,
                        larger=[("POST", EVIDENCE_UPLOAD, upload_limit(policies))])
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
+                           allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type"],
+                           expose_headers=["Retry-After", "Content-Disposition", "X-Content-SHA256", "X-Total-Count"],
+                           max_age=600)
+    app.add_middleware(SecurityHeaders)
 
 
 async def reply(send: Send, status: int, code: Code, zh: str, en: str,
@@ -47,6 +62,29 @@ async def reply(send: Send, status: int, code: Code, zh: str, en: str,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                             *headers]})
     await send({"type": "http.response.body", "body": body})
+
+
+class SecurityHeaders:
+    """On every answer: no MIME sniffing, no framing, no referrer, and a Content-Security-Policy that
+    lets a JSON API load nothing at all. The interactive docs (/docs, /redoc) load their scripts and
+    styles from a CDN, so they get no CSP (the other headers still) until they are served locally."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        wanted = ALWAYS if scope["path"] in DOCS else ALWAYS + API_ONLY
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {k.lower() for k, _ in message.get("headers", [])}
+                message["headers"] = [*message.get("headers", []), *((k, v) for k, v in wanted if k not in present)]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
 
 
 class _TooLarge(Exception):

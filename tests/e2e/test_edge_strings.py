@@ -111,3 +111,11 @@ def test_text_stored_before_the_rule_is_shown_escaped(cl: TestClient, engine: En
         assert "\\udc00.jpg" in r.content.decode("utf-8")  # the escape is visible, and the body is UTF-8
     one = cl.get(f"/v1/tickets/{t['id']}", headers=h("own")).json()
     assert one["evidence"] == ["\\udc00.jpg"]
+
+
+def test_what_leaves_is_utf8_whatever_was_stored() -> None:
+    from shouhou.entrypoints.api.responses import SafeJSONResponse, utf8
+
+    body = SafeJSONResponse({"\udc00k": ["a\udc00", {"n": 1}]}).body
+    assert body.decode("utf-8") == '{"\\\\udc00k":["a\\\\udc00",{"n":1}]}'
+    assert utf8("a,\udc00\n") == b"a,\\udc00\n"  # the CSV exports

@@ -12,6 +12,7 @@ from ....errors import refuse
 from ....services import commands as c
 from ....services.views import governance as governance_views
 from ..deps import ActorDep, NowDep, ShouhouDep, read, run
+from ..responses import utf8
 from ..schemas.common import Offset, When
 from ..schemas.governance import (
     AppealIn,
@@ -99,6 +100,6 @@ def report(sh: ShouhouDep, actor: ActorDep, now: NowDep, sort: str = "overdue", 
     view = read(sh, governance_views.report, actor, sh.policies, _at(at, now), sort=sort, descending=order == "desc",
                 limit=limit, offset=offset)
     if format == "csv":
-        return Response(governance_views.report_csv(view), media_type="text/csv; charset=utf-8",
+        return Response(utf8(governance_views.report_csv(view)), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": 'attachment; filename="governance.csv"'})
     return view

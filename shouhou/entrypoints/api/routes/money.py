@@ -10,6 +10,7 @@ from ....errors import refuse
 from ....services import commands as c
 from ....services.views import money as money_views
 from ..deps import ActorDep, NowDep, ShouhouDep, read, run
+from ..responses import utf8
 from ..schemas.common import Offset, When
 from ..schemas.money import BalancesOut, ExitCheckOut, StatementOut, TopUpIn, WithdrawIn
 
@@ -37,7 +38,7 @@ def statement(shop_id: str, sh: ShouhouDep, actor: ActorDep, account: str | None
     view = read(sh, money_views.statement, actor, shop_id, account=account, kind=kind, order=order, since=since,
                 until=until, limit=limit, offset=offset)
     if format == "csv":
-        return Response(money_views.statement_csv(view), media_type="text/csv; charset=utf-8",
+        return Response(utf8(money_views.statement_csv(view)), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="statement-{shop_id}.csv"',
                                  "X-Total-Count": str(view["total"])})
     return view

@@ -92,3 +92,30 @@ def test_an_unexpected_error_is_still_the_envelope(app: Shouhou, clock: VirtualC
     r = cl.post("/v1/orders/O1/confirm", headers=h("b1"))
     body = envelope(r, 500, "internal_error")
     assert "a bug" not in body["message_en"]  # no internals leak
+
+
+def test_405_names_every_method_the_path_takes(cl: TestClient) -> None:
+    """GET and POST /v1/tickets/{id}/intervention are two routes; Allow named only the first one's."""
+    r = cl.put("/v1/tickets/T1/intervention", headers=h("b1"))
+    envelope(r, 405, "method_not_allowed")
+    assert set(r.headers["allow"].split(", ")) == {"GET", "POST"}
+
+
+@pytest.mark.parametrize("at", ["0", "0.5", "1700000000"])
+def test_a_time_is_iso_text_not_a_number_of_seconds(cl: TestClient, at: str) -> None:
+    envelope(cl.get(f"/v1/shops/S1/governance?at={at}", headers=h("own")), 422, "invalid_input")
+    r = cl.post("/v1/orders", json={"shop": "S1", "buyer": "B1", "amount": "9.00", "created_at": float(at)},
+                headers=h("plat"))
+    envelope(r, 422, "invalid_input")
+
+
+def test_the_schema_names_each_vocabulary(cl: TestClient) -> None:
+    """What the domain takes, said in the OpenAPI schema (the domain still refuses the rest)."""
+    doc = cl.get("/openapi.json").json()
+    schemas = doc["components"]["schemas"]
+    assert schemas["ApplyIn"]["properties"]["type"]["enum"] == ["refund_only", "return_refund", "exchange", "repair",
+                                                               "reship"]
+    assert schemas["ShopStatusIn"]["properties"]["status"]["enum"] == ["normal", "suspended", "closed"]
+    assert "merchant" in schemas["RulingIn"]["properties"]["in_favour_of"]["enum"]
+    params = {p["name"]: p for p in doc["paths"]["/v1/shops/{shop_id}/statement"]["get"]["parameters"]}
+    assert params["format"]["schema"]["enum"] == ["json", "csv"]

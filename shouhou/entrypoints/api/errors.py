@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Route
 
 from ...errors import Code, Refusal
 from ...services.app import data_refusal
@@ -113,13 +114,25 @@ async def invalid_request(_: Request, exc: Exception) -> Response:
     return envelope("invalid_input", "请求内容有误:" + zh, "invalid request: " + en, 422)
 
 
-async def http_error(_: Request, exc: Exception) -> Response:
+def _allowed(request: Request) -> str:
+    """Every method some route takes on this path (Starlette names only the first route's)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if isinstance(route, Route) and route.matches(request.scope)[0] != Match.NONE:
+            methods |= route.methods or set()
+    return ", ".join(sorted(methods))
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
     """Starlette's own errors (404 no route, 405, 400 a body that does not parse) in the envelope."""
     assert isinstance(exc, StarletteHTTPException)
     code, zh, en = HTTP.get(exc.status_code) or (
         ("bad_request", "请求有误", "bad request") if exc.status_code < 500
         else ("internal_error", "服务器内部错误", "internal server error"))
-    return envelope(code, zh, en, exc.status_code, headers=dict(exc.headers or {}))
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed(request)
+    return envelope(code, zh, en, exc.status_code, headers=headers)
 
 
 async def unexpected(_: Request, exc: Exception) -> Response:

@@ -11,7 +11,7 @@ from ....services import commands as c
 from ....services.views import money as money_views
 from ..deps import ActorDep, NowDep, ShouhouDep, read, run
 from ..responses import utf8
-from ..schemas.common import Offset, When
+from ..schemas.common import FORMATS, Offset, OneOf, Text, When
 from ..schemas.money import BalancesOut, ExitCheckOut, StatementOut, TopUpIn, WithdrawIn
 
 router = APIRouter(tags=["money"])
@@ -25,9 +25,11 @@ def balances(shop_id: str, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
 @router.get("/v1/shops/{shop_id}/statement", response_model=StatementOut,
             responses={200: {"content": {"text/csv": {}}}},
             summary="Journal lines on the shop's wallet, deposit and debt; format=csv to export")
-def statement(shop_id: str, sh: ShouhouDep, actor: ActorDep, account: str | None = None,
-              kind: str | None = None, order: str | None = None, since: When | None = None,
-              until: When | None = None, format: str = "json",  # noqa: A002 - the API's word
+def statement(shop_id: str, sh: ShouhouDep, actor: ActorDep,
+              account: Annotated[str, Text(32), OneOf(money_views.STATEMENT_ACCOUNTS)] | None = None,
+              kind: Annotated[str, Text(32)] | None = None, order: Annotated[str, Text(64)] | None = None,
+              since: When | None = None, until: When | None = None,
+              format: Annotated[str, Text(8), OneOf(FORMATS)] = "json",  # noqa: A002 - the API's word
               limit: Annotated[int | None, Query(ge=1, le=10_000, description="JSON: 200 unless given; "
                                                 "CSV: every line unless given")] = None,
               offset: Offset = 0) -> Any:

@@ -8,12 +8,13 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from ....domain.actors import Actor
+from ....domain.tickets import TICKET_TYPES
 from ....services import commands as c
 from ....services.app import Shouhou
 from ....services.views import tickets as tickets_views
 from ..actions import MakeCommand, action_route
 from ..deps import ActorDep, ShouhouDep, read, run
-from ..schemas.common import EventOut, Offset, When
+from ..schemas.common import EventOut, Offset, OneOf, Text, When
 from ..schemas.disputes import RulingIn
 from ..schemas.tickets import ApplyIn, ApproveIn, InterventionIn, ReasonIn, TicketOut, TicketPage, WaybillIn
 
@@ -33,7 +34,7 @@ def apply(order_id: str, body: ApplyIn, sh: ShouhouDep, actor: ActorDep) -> dict
 def list_tickets(
     sh: ShouhouDep, actor: ActorDep,
     status: Annotated[list[str] | None, Query()] = None,
-    type: str | None = None,  # noqa: A002 - the API's word
+    type: Annotated[str, Text(32), OneOf(TICKET_TYPES)] | None = None,  # noqa: A002 - the API's word
     over_period: bool | None = None, shop: str | None = None, order: str | None = None,
     due_before: When | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,

@@ -3,6 +3,7 @@ the events and deadlines that orders and tickets both show."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,9 +17,11 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    GetJsonSchemaHandler,
     WithJsonSchema,
     model_validator,
 )
+from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError
 
 from ....money import MoneyFormatError, parse_yuan
@@ -44,6 +47,17 @@ Yuan = Annotated[int, BeforeValidator(_fen), WithJsonSchema(
 YuanText = str  # "99.00"
 
 
+@dataclass(frozen=True)
+class WithJsonSchemaHook:
+    """Metadata that adjusts a field's JSON schema through `hook` (and validates nothing)."""
+
+    hook: Any
+
+    def __get_pydantic_json_schema__(self, core: Any, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        result: JsonSchemaValue = self.hook(core, handler)
+        return result
+
+
 EARLIEST, LATEST = 1970, 2999  # the years a time given to the API may fall in
 
 
@@ -58,8 +72,22 @@ def aware(v: datetime | None) -> datetime | None:
     return v
 
 
-# A time in a query string (?due_before=, ?since=): zone offset required, years 1970-2999.
-When = Annotated[datetime, AfterValidator(aware)]
+def _iso_text(v: Any) -> Any:
+    """A time the API takes is ISO 8601 text; pydantic would also read a number as seconds since 1970."""
+    if isinstance(v, (int, float)) or (isinstance(v, str) and re.fullmatch(r"\s*[-+]?[0-9.]+\s*", v)):
+        raise PydanticCustomError("datetime_parsing", "a time is ISO 8601 text, e.g. 2026-03-02T09:00:00+08:00")
+    return v
+
+
+# A time the API takes (?due_before=, ?since=, an order's times): ISO 8601 with its zone offset, years
+# 1970-2999.
+def _years_in_the_schema(core: Any, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+    schema = handler(core)
+    schema["pattern"] = r"^(19[7-9][0-9]|2[0-9]{3})-"  # EARLIEST to LATEST, as far as a schema can say
+    return schema
+
+
+When = Annotated[datetime, BeforeValidator(_iso_text), AfterValidator(aware), WithJsonSchemaHook(_years_in_the_schema)]
 # A page offset: large enough for any real listing, small enough for every database's integers.
 Offset = Annotated[int, Query(ge=0, le=1_000_000_000)]
 
@@ -89,8 +117,29 @@ class Text(GroupedMetadata):
             yield MinLen(self.min_length)
         yield MaxLen(self.max_length)
         yield AfterValidator(_valid_text)
+        yield WithJsonSchemaHook(_no_nul_in_the_schema)
 
 
+@dataclass(frozen=True)
+class OneOf:
+    """The values a vocabulary field takes, as the OpenAPI schema's enum. The domain still decides
+    and refuses the others with its own message and rule: this only says so in the schema."""
+
+    values: tuple[str, ...]
+
+    def __get_pydantic_json_schema__(self, core: Any, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        schema = handler(core)
+        schema["enum"] = list(self.values)
+        return schema
+
+
+def _no_nul_in_the_schema(core: Any, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+    schema = handler(core)
+    schema.setdefault("pattern", "^[^\\u0000]*$")  # what _valid_text refuses, as far as a schema can say
+    return schema
+
+
+FORMATS = ("json", "csv")  # what an export may be asked for (?format=)
 Id = Annotated[str, Text(64, min_length=1)]  # an id the caller chooses or names (order, shop, staff)
 Word = Annotated[str, Text(32)]  # a value of a small vocabulary (a status, a role, a kind)
 Line = Annotated[str, Text(200)]  # a name, a label, a waybill

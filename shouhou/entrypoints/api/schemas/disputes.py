@@ -4,19 +4,22 @@ No `from __future__ import annotations` here: AppealIn, AppealOut and AppealPage
 name they had before the split (see the package docstring), and pydantic would look their string
 annotations up in that module."""
 
+from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from .common import Body, Due, Note, Word, Yuan
+from ....domain.disputes import FAULTS
+from .common import Body, Due, Note, OneOf, Word, Yuan
 
 FORMER_MODULE = "shouhou.entrypoints.api.schemas"  # the OpenAPI names of the Appeal* bodies
 
 
 class RulingIn(Body):
-    in_favour_of: Word = Field(examples=["buyer"])
-    remedy: Word | None = Field(default=None, examples=["refund"])
+    in_favour_of: Annotated[Word, OneOf(("buyer", "merchant"))] = Field(examples=["buyer"])
+    remedy: Annotated[Word, OneOf(("refund", "return_refund", "close"))] | None = Field(default=None,
+                                                                                        examples=["refund"])
     amount: Yuan | None = None
-    fault: Word | None = Field(default=None, examples=["shop"])
+    fault: Annotated[Word, OneOf(FAULTS)] | None = Field(default=None, examples=["shop"])
 
 
 
@@ -29,7 +32,7 @@ class AppealIn(Body):
 class AppealDecisionIn(Body):
     upheld: bool
     answer: Note | None = None
-    fault_after: Word | None = None
+    fault_after: Annotated[Word, OneOf(FAULTS)] | None = None
 
 
 class EvidenceOut(BaseModel):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, Field
 
-from .common import Body, Word, Yuan, YuanText
+from .common import Body, OneOf, Word, Yuan, YuanText
 
 
 class BalancesOut(BaseModel):
@@ -37,7 +39,7 @@ class StatementOut(BaseModel):
 
 
 class TopUpIn(Body):
-    account: Word = Field(examples=["wallet"])
+    account: Annotated[Word, OneOf(("wallet", "deposit"))] = Field(examples=["wallet"])
     amount: Yuan = Field(examples=["500.00"])
 
 

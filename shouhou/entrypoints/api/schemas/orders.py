@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field
 
-from .common import Body, Due, Id, Text, Word, Yuan, YuanText, aware
+from ....domain.orders import GOODS, KINDS, PAYMENTS
+from .common import Body, Due, Id, OneOf, Text, When, Word, Yuan, YuanText
 
 
 class OrderIn(Body):
@@ -16,19 +16,18 @@ class OrderIn(Body):
     buyer: Id
     amount: Yuan = Field(examples=["99.00"])
     freight: Yuan = Field(default="0.00", validate_default=True)
-    payment: Annotated[str, Text(16)] = "online"
-    kind: Annotated[str, Text(16)] = "normal"
+    payment: Annotated[str, Text(16), OneOf(PAYMENTS)] = "online"
+    kind: Annotated[str, Text(16), OneOf(KINDS)] = "normal"
     marketing: bool = False
-    goods: Annotated[str, Text(16)] = "physical"
+    goods: Annotated[str, Text(16), OneOf(GOODS)] = "physical"
     category: Annotated[str, Text(64)] = "general"
     no_reason_return: bool = True
     commission: Annotated[dict[Word, Word], Field(max_length=20)] = Field(default_factory=dict, examples=[{"creator": "0.10", "tech_fee": "0.05"}])
-    created_at: datetime | None = None
-    shipped_at: datetime | None = None
-    signed_at: datetime | None = None
-    confirmed_at: datetime | None = None
+    created_at: When | None = None
+    shipped_at: When | None = None
+    signed_at: When | None = None
+    confirmed_at: When | None = None
 
-    _t = field_validator("created_at", "shipped_at", "signed_at", "confirmed_at")(aware)
 
 
 class ShipIn(Body):

@@ -2,35 +2,35 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field
 
-from .common import Body, Id, Line, Note, Text, Word, Yuan, YuanText, aware
+from ....domain.actors import SHOP_ROLES
+from ....domain.shops import SHOP_STATUSES
+from .common import Body, Id, Line, Note, OneOf, Text, When, Word, Yuan, YuanText
 
 
 class ShopIn(Body):
     id: Id
     name: Line = ""
     policy: Word = Field(examples=["kuaishou"])
-    status: Word = "normal"
+    status: Annotated[Word, OneOf(SHOP_STATUSES)] = "normal"
     wallet: Yuan = Field(default="0.00", validate_default=True)
     deposit: Yuan = Field(default="0.00", validate_default=True)
-    wallet_opened_at: datetime | None = None
+    wallet_opened_at: When | None = None
     return_address: Note | None = None
 
-    _t = field_validator("wallet_opened_at")(aware)
 
 
 class ShopStatusIn(Body):
-    status: Word = Field(examples=["suspended"])
+    status: Annotated[Word, OneOf(SHOP_STATUSES)] = Field(examples=["suspended"])
     reason: Note | None = None
 
 
 class StaffIn(Body):
     id: Id
-    role: Annotated[str, Text(16)] = Field(examples=["cs_agent"])
+    role: Annotated[str, Text(16), OneOf(SHOP_ROLES)] = Field(examples=["cs_agent"])
     name: Line = ""
 
 

@@ -6,14 +6,16 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from .common import Body, Due, EventOut, Note, Text, Word, Yuan, YuanText
+from ....domain.tickets import TICKET_TYPES
+from ....policies import REASONS
+from .common import Body, Due, EventOut, Note, OneOf, Text, Word, Yuan, YuanText
 
 EvidenceNames = Annotated[list[Annotated[str, Text(255)]], Field(max_length=20)]  # what the buyer attaches
 
 
 class ApplyIn(Body):
-    type: Word = Field(examples=["return_refund"])
-    reason: Word = Field(examples=["quality"])
+    type: Annotated[Word, OneOf(TICKET_TYPES)] = Field(examples=["return_refund"])
+    reason: Annotated[Word, OneOf(REASONS)] = Field(examples=["quality"])
     amount: Yuan | None = Field(default=None, examples=["99.00"])
     evidence: EvidenceNames = Field(default_factory=list)
     note: Note | None = None

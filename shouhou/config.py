@@ -5,6 +5,8 @@ from __future__ import annotations
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+RATE = r"^\s*[1-9][0-9]*\s*(/|per)\s*([1-9][0-9]*\s*)?(second|minute|hour|day)s?\s*$"  # as `limits` reads it
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SHOUHOU_", extra="ignore")
@@ -20,6 +22,14 @@ class Settings(BaseSettings):
     fake_channel_fail_buyers: list[str] = Field(
         default_factory=list,
         description="buyers whose accounts the fake payment channel refuses (JSON list), to rehearse DY-OP-9")
+    max_body_bytes: int = Field(
+        default=1_048_576, gt=0, le=1_073_741_824,
+        description="largest request body the API reads (JSON); evidence uploads have the packs' own limit")
+    rate_limit: str = Field(default="600/minute", pattern=RATE, description="requests per token, e.g. 600/minute")
+    auth_rate_limit: str = Field(default="30/minute", pattern=RATE,
+                                 description="failed authentications per client address, then 429s")
+    cors_origins: list[str] = Field(
+        default_factory=list, description="origins a browser may call the API from (JSON list); empty: CORS off")
 
     @field_validator("database_url")
     @classmethod

@@ -6,7 +6,9 @@ from dataclasses import dataclass, field
 from typing import Literal, TypeVar, get_args
 
 Code = Literal["invalid_state", "forbidden", "ineligible", "limit_reached", "invalid_input", "not_found",
-               "unauthenticated"]
+               "unauthenticated",
+               # what only the HTTP edge says: a request it cannot take, before any command runs
+               "bad_request", "method_not_allowed", "payload_too_large", "rate_limited", "internal_error"]
 CODES: tuple[Code, ...] = get_args(Code)
 T = TypeVar("T")
 

@@ -4,13 +4,14 @@ appeals (KS-PI-3). A case's events go on its ticket's timeline."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from ..clock import SHANGHAI
 from ..errors import present, refuse
 from ..money import format_yuan
-from ..policies import PolicyVersion
+from ..policies import InterventionRules, PolicyVersion
 from . import aftersales
 from .actors import Actor, require
 from .orders import Order
@@ -153,8 +154,12 @@ def request_evidence(case: Intervention, ticket: Ticket, actor: Actor, pv: Polic
 
 
 def evidence_side(case: Intervention, ticket: Ticket, actor: Actor, pv: PolicyVersion, at: datetime,
-                  items: list[tuple[str, str, int]]) -> str:
-    """Checks a submission (name, content type, size per item) and says whose it is."""
+                  items: list[tuple[str, str, int]], *, declared: Sequence[str] | None = None,
+                  before: Mapping[str, tuple[int, int]] | None = None) -> str:
+    """Checks a submission (name, content type as detected from the bytes, size per item) and says
+    whose it is. `declared`: the types the sender named, one per item, which must be the detected
+    ones; `before`: the items and bytes each side ("buyer", "shop") has already submitted on the
+    case (KS-PI-2's per-case limits count them all)."""
     if actor.is_buyer and actor.id == ticket.buyer_id:
         side = "buyer"
     elif actor.is_staff and actor.shop_id == ticket.shop_id:
@@ -178,7 +183,11 @@ def evidence_side(case: Intervention, ticket: Ticket, actor: Actor, pv: PolicyVe
     if len(items) > iv.evidence_max_items.value:
         problems_zh.append(f"每次最多 {iv.evidence_max_items.value} 项")
         problems_en.append(f"at most {iv.evidence_max_items.value} items per submission")
-    for name, ctype, size in items:
+    for i, (name, ctype, size) in enumerate(items):
+        said = declared[i] if declared is not None else ctype
+        if said != ctype:
+            problems_zh.append(f"{name}:声明的类型 {said} 与文件内容 {ctype} 不符")
+            problems_en.append(f"{name}: declared as {said} but its content is {ctype}")
         if ctype not in iv.evidence_types.value:
             problems_zh.append(f"{name}:不支持的类型 {ctype}")
             problems_en.append(f"{name}: type {ctype} is not accepted ({', '.join(iv.evidence_types.value)})")
@@ -190,6 +199,7 @@ def evidence_side(case: Intervention, ticket: Ticket, actor: Actor, pv: PolicyVe
             problems_en.append("a name is 1 to 255 characters")
     if problems_en:
         raise refuse("invalid_input", ";".join(problems_zh), "; ".join(problems_en), iv.evidence_types.rule)
+    _within_case_limits(iv, (before or {}).get(side, (0, 0)), items)
     if side == "buyer":
         case.buyer_evidence_count += len(items)
     else:
@@ -197,6 +207,20 @@ def evidence_side(case: Intervention, ticket: Ticket, actor: Actor, pv: PolicyVe
     ticket.event("evidence_submitted", at, actor.label, rule,
                  {"intervention": case.id, "side": side, "items": [n for n, _, _ in items]})
     return side
+
+
+def _within_case_limits(iv: InterventionRules, before: tuple[int, int], items: list[tuple[str, str, int]]) -> None:
+    """KS-PI-2: a side's evidence on one case, every submission together, stays within the pack's
+    count and bytes."""
+    count, size = before[0] + len(items), before[1] + sum(n for _, _, n in items)
+    max_items, max_bytes = iv.evidence_case_max_items, iv.evidence_case_max_bytes
+    if count > max_items.value:
+        raise refuse("limit_reached", f"本案每方最多提交 {max_items.value} 项凭证,已提交 {before[0]} 项",
+                     f"at most {max_items.value} items per side per case; {before[0]} already submitted", max_items.rule)
+    if size > max_bytes.value:
+        raise refuse("limit_reached", f"本案每方凭证合计最多 {max_bytes.value} 字节,已提交 {before[1]} 字节",
+                     f"at most {max_bytes.value} bytes of evidence per side per case; {before[1]} already submitted",
+                     max_bytes.rule)
 
 
 def rule(case: Intervention, ticket: Ticket, order: Order, actor: Actor, pv: PolicyVersion, at: datetime,

@@ -131,9 +131,22 @@ def _actor(run: Run, step: Node) -> Actor:
     raise run.bad(step, "as", f"actor must be buyer:ID, staff:ID, platform or system, not {who!r}")
 
 
+# The first bytes of a file of each type, so that made-up evidence is detected as what it claims to be.
+SIGNATURES = {"image/jpeg": b"\xff\xd8\xff\xe0", "image/png": b"\x89PNG\r\n\x1a\n", "image/gif": b"GIF89a",
+              "image/webp": b"RIFF\x00\x00\x00\x00WEBPVP8 ", "application/pdf": b"%PDF-1.7\n",
+              "video/mp4": b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom", "application/x-msdownload": b"MZ"}
+
+
+def _made_up(name: str, ctype: str, size: int) -> bytes:
+    start = SIGNATURES.get(ctype, b"")
+    filler = name.encode() or b"x"
+    return (start + filler * (size // len(filler) + 1))[:max(size, len(start))]
+
+
 def evidence_files(run: Run, args: Node) -> tuple[c.EvidenceFile, ...]:
     """Evidence in a scenario: file names ("crack.jpg") or mappings {name, content_type?, size?}.
-    The content is made up (its size as given), so limits and hashes work as they would live."""
+    The content is made up (its size as given, starting as a file of its type does, SIGNATURES), so
+    limits, type detection and hashes work as they would live."""
     items = args.get("items")
     if not isinstance(items, list):
         raise run.bad(args, "items", "items must be a list of file names or {name, content_type, size}")
@@ -143,11 +156,11 @@ def evidence_files(run: Run, args: Node) -> tuple[c.EvidenceFile, ...]:
             name = str(item.get("name", ""))
             ctype = str(item.get("content_type") or mimetypes.guess_type(name)[0] or "application/octet-stream")
             size = int(item.get("size", len(name.encode()) or 1))
-            content = (name.encode() * (size // max(len(name.encode()), 1) + 1))[:size]
+            content = _made_up(name, ctype, size)
         else:
             name = str(item)
             ctype = mimetypes.guess_type(name)[0] or "application/octet-stream"
-            content = name.encode()
+            content = _made_up(name, ctype, len(name.encode()))
         out.append(c.EvidenceFile(name, ctype, content))
     return tuple(out)
 

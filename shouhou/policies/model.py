@@ -143,9 +143,11 @@ class InterventionRules(BaseModel):
     appeal_answer: WorkingDays  # KS-PI-3: 5 working days
     appeal_failed_per_month: Limit  # KS-PI-3
     appeal_failed_per_year: Limit  # KS-PI-3
-    evidence_max_items: Limit
-    evidence_max_bytes: Limit
-    evidence_types: Choice
+    evidence_max_items: Limit  # KS-PI-2: items per submission
+    evidence_max_bytes: Limit  # KS-PI-2: bytes per item
+    evidence_case_max_items: Limit  # KS-PI-2: items per side per case, every submission together
+    evidence_case_max_bytes: Limit  # KS-PI-2: bytes per side per case, every submission together
+    evidence_types: Choice  # KS-PI-2: the types accepted, as detected from the file's bytes
 
 
 class MoneyRules(BaseModel):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import BinaryIO
 
 
 @dataclass(frozen=True)
@@ -223,9 +224,14 @@ class RequestEvidence:
 
 @dataclass(frozen=True)
 class EvidenceFile:
+    """One file as sent: its name, the type the sender declares (checked against the type detected
+    from its bytes), and its content, in memory or as a readable binary file (an upload spooled to
+    disk is read in chunks, never whole); `size` when the sender already knows it."""
+
     name: str
     content_type: str
-    content: bytes
+    content: bytes | BinaryIO
+    size: int | None = None
 
 
 @dataclass(frozen=True)

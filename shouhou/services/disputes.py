@@ -4,10 +4,12 @@ may appeal a ruling (KS-PI-3). Deadlines count on the official calendar (ctx.is_
 
 from __future__ import annotations
 
-import hashlib
+import io
 from datetime import datetime
+from typing import BinaryIO
 
 from ..adapters import tables as t
+from ..adapters.blobs import HEAD, detect_type
 from ..adapters.uow import SqlUnitOfWork
 from ..clock import SHANGHAI
 from ..domain import aftersales, disputes
@@ -53,20 +55,46 @@ def request_evidence(cmd: c.RequestEvidence, actor: Actor, uow: SqlUnitOfWork, c
     disputes.request_evidence(case_of(uow, ticket), ticket, actor, ctx.policies.kept_by(ticket), ctx.now)
 
 
+def _opened(f: c.EvidenceFile) -> tuple[BinaryIO, int, str]:
+    """The file as a stream at its start, its size, and its type as detected from its first bytes."""
+    stream: BinaryIO = io.BytesIO(f.content) if isinstance(f.content, bytes) else f.content
+    if f.size is not None:
+        size = f.size
+    else:
+        size = stream.seek(0, io.SEEK_END)
+    stream.seek(0)
+    detected = detect_type(stream.read(HEAD))
+    stream.seek(0)
+    return stream, size, detected
+
+
+def _submitted(uow: SqlUnitOfWork, case_id: str) -> dict[str, tuple[int, int]]:
+    """Items and bytes each side has submitted on the case so far."""
+    out = {"buyer": (0, 0), "shop": (0, 0)}
+    for item in uow.evidence.where(t.evidence_items.c.intervention_id == case_id):
+        count, size = out.get(item.side, (0, 0))
+        out[item.side] = (count + 1, size + item.size)
+    return out
+
+
 def submit_evidence(cmd: c.SubmitEvidence, actor: Actor, uow: SqlUnitOfWork, ctx: Context) -> list[str]:
-    """Evidence items checked against the pack's limits, stored through the blob store by SHA-256."""
+    """Evidence items checked against the pack's limits and types (detected from the bytes, which
+    must be what the sender declared), then streamed into the blob store by SHA-256."""
     ticket, _order = load_ticket_and_order(uow, actor, cmd.ticket_id)
     pv = ctx.policies.kept_by(ticket)
     case = case_of(uow, ticket)
-    side = disputes.evidence_side(case, ticket, actor, pv, ctx.now,
-                                  [(f.name, f.content_type, len(f.content)) for f in cmd.items])
+    opened = [_opened(f) for f in cmd.items]
+    side = disputes.evidence_side(
+        case, ticket, actor, pv, ctx.now, [(f.name, detected, size) for f, (_, size, detected) in zip(
+            cmd.items, opened, strict=True)],
+        declared=[f.content_type for f in cmd.items], before=_submitted(uow, case.id))
     ids = []
-    for f in cmd.items:
-        key = ctx.blobs.put(f.content)
+    for f, (stream, _size, detected) in zip(cmd.items, opened, strict=True):
+        stored = ctx.blobs.put_stream(stream)
         item = disputes.EvidenceItem(
             id=new_id("E"), intervention_id=case.id, ticket_id=ticket.id, side=side, submitted_by=actor.label,
-            name=f.name, content_type=f.content_type, size=len(f.content), sha256=hashlib.sha256(f.content).hexdigest(),
-            blob_key=key, submitted_at=ctx.now)
+            name=f.name, content_type=detected, size=stored.size, sha256=stored.sha256, blob_key=stored.key,
+            submitted_at=ctx.now)
         uow.evidence.add(item)
         ids.append(item.id)
     return ids

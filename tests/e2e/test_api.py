@@ -241,8 +241,8 @@ def test_tenancy_on_every_route(world: Any) -> None:
               "status": {"status": "suspended"}, "staff": {"id": "X9", "role": "cs_agent"}, "requests": {},
               "decline": {"reason": "no"}, "top-up": {"account": "wallet", "amount": "1.00"},
               "withdraw": {"amount": "1.00"}, "appeals": {"reason": "x"}, "decision": {"upheld": False},
-              "ruling": {"in_favour_of": "buyer"}, "ship-replacement": {},
-              "evidence": {"items": [{"name": "a.jpg", "content_type": "image/jpeg", "content_base64": "YQ=="}]}}
+              "ruling": {"in_favour_of": "buyer"}, "ship-replacement": {}}
+    evidence = {"files": [("files", ("a.jpg", b"\xff\xd8\xff a", "image/jpeg"))]}  # a multipart upload
     before = client.get("/v1/orders/O1/events", headers=h("plat")).json()
     checked = 0
     for outsider in ("own2", "b2"):
@@ -252,7 +252,7 @@ def test_tenancy_on_every_route(world: Any) -> None:
                     path = path.replace(k, v)
                 return path
             body = bodies.get(path.rsplit("/", 1)[-1])
-            kw = {"json": body} if method == "post" else {}
+            kw = evidence if path.endswith("/evidence") else {"json": body} if method == "post" else {}
             real = getattr(client, method)(url(owned), headers=h(outsider), **kw)
             ghost = getattr(client, method)(url(missing), headers=h(outsider), **kw)
             assert real.status_code == ghost.status_code, (outsider, method, path, real.text, ghost.text)
@@ -278,7 +278,7 @@ def _dispute(app: Shouhou, clock: VirtualClock) -> tuple[str, str]:
     app.handle(c.RequestIntervention(tid), buyer)
     app.handle(c.RespondIntervention(tid), cs)
     app.handle(c.RequestEvidence(tid), cs)
-    evidence = app.handle(c.SubmitEvidence(tid, (c.EvidenceFile("m2.jpg", "image/jpeg", b"jpeg"),)), buyer)
+    evidence = app.handle(c.SubmitEvidence(tid, (c.EvidenceFile("m2.jpg", "image/jpeg", b"\xff\xd8\xff jpeg"),)), buyer)
     app.handle(c.Rule(tid, "buyer"), cs)
     appeal = app.handle(c.FileAppeal(tid, "we disagree"), staff)
     return evidence[0], appeal

@@ -3,7 +3,6 @@ evidence uploaded, hashed and downloaded, rulings, appeals; and an exchange end 
 
 from __future__ import annotations
 
-import base64
 import hashlib
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -77,21 +76,19 @@ def test_evidence_is_stored_by_sha256_and_downloadable_by_the_parties_only(world
     assert client.post(f"/v1/tickets/{tid}/intervention/respond", headers=h("cs")).status_code == 200
     assert client.post(f"/v1/tickets/{tid}/intervention/evidence-request", headers=h("cs")).status_code == 200
     photo = b"\xff\xd8\xff fake jpeg"
-    body = {"items": [{"name": "mould.jpg", "content_type": "image/jpeg",
-                       "content_base64": base64.b64encode(photo).decode()}]}
-    r = client.post(f"/v1/tickets/{tid}/intervention/evidence", json=body, headers=h("b1"))
+    r = client.post(f"/v1/tickets/{tid}/intervention/evidence", files=[("files", ("mould.jpg", photo, "image/jpeg"))],
+                    headers=h("b1"))
     assert r.status_code == 201, r.text
     item = r.json()["evidence_items"][0]
     assert (item["side"], item["size"], item["sha256"]) == ("buyer", len(photo), hashlib.sha256(photo).hexdigest())
     got = client.get(f"/v1/evidence/{item['id']}/content", headers=h("u1"))
     assert got.content == photo and got.headers["content-type"] == "image/jpeg"
     assert client.get(f"/v1/evidence/{item['id']}/content", headers=h("u2")).status_code == 404
-    bad = client.post(f"/v1/tickets/{tid}/intervention/evidence", headers=h("b1"),
-                      json={"items": [{"name": "x.jpg", "content_type": "image/jpeg", "content_base64": "@@@"}]})
+    bad = client.post(f"/v1/tickets/{tid}/intervention/evidence", headers=h("b1"),  # not a JPEG at all
+                      files=[("files", ("x.jpg", b"@@@", "image/jpeg"))])
     assert bad.status_code == 422 and bad.json()["code"] == "invalid_input"
     exe = client.post(f"/v1/tickets/{tid}/intervention/evidence", headers=h("u1"),
-                      json={"items": [{"name": "x.exe", "content_type": "application/x-msdownload",
-                                       "content_base64": "eA=="}]})
+                      files=[("files", ("x.exe", b"x", "application/x-msdownload"))])
     assert exe.status_code == 422 and exe.json()["rules"] == ["KS-PI-2"]
 
 

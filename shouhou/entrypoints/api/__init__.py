@@ -7,18 +7,23 @@ factory of the POST .../{id}/<action> routes, worker.py the in-process deadline 
 
 from fastapi import FastAPI
 
+from ...config import Settings
 from ...services.app import Shouhou
+from . import edge
 from .errors import ERRORS
 from .errors import install as install_error_handling
+from .responses import SafeJSONResponse
 from .routes import ROUTERS
 from .routing import include
 from .worker import lifespan
 
 
 def create_app(shouhou: Shouhou, *, worker: bool = False, worker_interval: float = 1.0,
-               worker_batch: int = 200) -> FastAPI:
+               worker_batch: int = 200, settings: Settings | None = None) -> FastAPI:
     """The API over `shouhou`; with `worker`, a deadline worker sweeps every `worker_interval`
-    seconds, `worker_batch` due actions at a time, while the app runs."""
+    seconds, `worker_batch` due actions at a time, while the app runs. The edge's settings (body
+    limit, rate limits, CORS) come from `settings`, or from the environment (SHOUHOU_*) without it."""
+    settings = settings or Settings()
     app = FastAPI(
         title="shouhou 售后",
         version="0.1.0",
@@ -26,9 +31,11 @@ def create_app(shouhou: Shouhou, *, worker: bool = False, worker_interval: float
                     "Kuaishou (快手小店) and Douyin (抖店). Errors: `{code, message_zh, message_en, rules}`.",
         lifespan=lifespan(shouhou, worker=worker, interval=worker_interval, batch=worker_batch),
         responses=ERRORS,
+        default_response_class=SafeJSONResponse,
     )
     app.state.shouhou = shouhou
     install_error_handling(app)
+    edge.install(app, settings, shouhou.policies)
     for router in ROUTERS:
         include(app, router)
     return app

@@ -13,6 +13,7 @@ from ...domain.actors import Actor
 from ...errors import refuse
 from ...services.access import actor_for_token
 from ...services.app import Shouhou, data_refusal
+from .ratelimit import Gate
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -26,15 +27,24 @@ def get_shouhou(request: Request) -> Shouhou:
 ShouhouDep = Annotated[Shouhou, Depends(get_shouhou)]
 
 
-def current_actor(sh: ShouhouDep, authorization: Annotated[str | None, Header()] = None) -> Actor:
-    """Bearer token -> the actor: buyer, shop staff (with shop and role) or platform staff."""
+def current_actor(request: Request, sh: ShouhouDep,
+                  authorization: Annotated[str | None, Header()] = None) -> Actor:
+    """Bearer token -> the actor: buyer, shop staff (with shop and role) or platform staff. Rate
+    limited (ratelimit.Gate): per token, and per address for failed attempts."""
+    gate: Gate = request.app.state.gate
+    address = request.client.host if request.client else "unknown"
+    gate.check_address(address)
     if not authorization or not authorization.lower().startswith("bearer "):
+        gate.failed(address)
         raise refuse("unauthenticated", "缺少令牌:Authorization: Bearer <token>",
                      "missing bearer token: Authorization: Bearer <token>")
+    token = authorization[7:].strip()
     with sh.uow(write=False) as uow:
-        actor = actor_for_token(uow, authorization[7:].strip())
+        actor = actor_for_token(uow, token)
     if actor is None:
+        gate.failed(address)
         raise refuse("unauthenticated", "令牌无效", "unknown token")
+    gate.admit(token)
     return actor
 
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from ....services import commands as c
 from ....services.views import entry as entry_views
 from ..deps import ActorDep, NowDep, ShouhouDep, read, run
-from ..schemas.common import Offset
+from ..schemas.common import Offset, OneOf, Text
 from ..schemas.entry import (
     BulkOpenIn,
     BulkOpenOut,
@@ -60,7 +60,8 @@ def request_reopen(order_id: str, body: ReopenIn, sh: ShouhouDep, actor: ActorDe
 
 @router.get("/v1/reopen-requests", response_model=ReopenPage,
             summary="Buyers' requests to open the entry: the shop's queue")
-def reopen_requests(sh: ShouhouDep, actor: ActorDep, status: str | None = None,
+def reopen_requests(sh: ShouhouDep, actor: ActorDep,
+                    status: Annotated[str, Text(16), OneOf(("pending", "opened", "declined"))] | None = None,
                     limit: Annotated[int, Query(ge=1, le=500)] = 50,
                     offset: Offset = 0) -> dict[str, Any]:
     return read(sh, entry_views.list_reopen_requests, actor, status, limit, offset)

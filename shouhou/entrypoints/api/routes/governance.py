@@ -8,11 +8,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
+from ....domain.governance import MEASURE_STATUSES
 from ....errors import refuse
 from ....services import commands as c
 from ....services.views import governance as governance_views
 from ..deps import ActorDep, NowDep, ShouhouDep, read, run
-from ..schemas.common import Offset, When
+from ..responses import utf8
+from ..schemas.common import FORMATS, Offset, OneOf, Text, When
 from ..schemas.governance import (
     AppealIn,
     AppealOut,
@@ -49,7 +51,8 @@ def evaluate(shop_id: str, sh: ShouhouDep, actor: ActorDep, now: NowDep) -> dict
 
 @router.get("/v1/shops/{shop_id}/measures", response_model=MeasurePage,
             summary="Every measure applied to the shop, with the metrics snapshot that triggered it")
-def shop_measures(shop_id: str, sh: ShouhouDep, actor: ActorDep, status: str | None = None) -> dict[str, Any]:
+def shop_measures(shop_id: str, sh: ShouhouDep, actor: ActorDep,
+                  status: Annotated[str, Text(16), OneOf(MEASURE_STATUSES)] | None = None) -> dict[str, Any]:
     return read(sh, governance_views.list_measures, actor, shop_id, status)
 
 
@@ -88,8 +91,9 @@ def decide(appeal_id: str, body: DecideIn, sh: ShouhouDep, actor: ActorDep) -> d
 @router.get("/v1/governance/report", response_model=ReportOut,
             responses={200: {"content": {"text/csv": {}}}},
             summary="Every shop's governance figures (platform; a shop sees its own row), sortable; format=csv")
-def report(sh: ShouhouDep, actor: ActorDep, now: NowDep, sort: str = "overdue", order: str = "desc",
-           format: str = "json",  # noqa: A002 - the API's word
+def report(sh: ShouhouDep, actor: ActorDep, now: NowDep, sort: Annotated[str, Text(64), OneOf(governance_views.REPORT_COLUMNS)] = "overdue",
+           order: Annotated[str, Text(8), OneOf(("asc", "desc"))] = "desc",
+           format: Annotated[str, Text(8), OneOf(FORMATS)] = "json",  # noqa: A002 - the API's word
            at: When | None = None, limit: Annotated[int | None, Query(ge=1, le=100_000)] = None,
            offset: Offset = 0) -> Any:
     if order not in ("asc", "desc"):
@@ -99,6 +103,6 @@ def report(sh: ShouhouDep, actor: ActorDep, now: NowDep, sort: str = "overdue", 
     view = read(sh, governance_views.report, actor, sh.policies, _at(at, now), sort=sort, descending=order == "desc",
                 limit=limit, offset=offset)
     if format == "csv":
-        return Response(governance_views.report_csv(view), media_type="text/csv; charset=utf-8",
+        return Response(utf8(governance_views.report_csv(view)), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": 'attachment; filename="governance.csv"'})
     return view

@@ -7,7 +7,6 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from ....domain.actors import Actor
-from ....money import parse_yuan
 from ....services import commands as c
 from ....services.app import Shouhou
 from ....services.views import tickets as tickets_views
@@ -22,8 +21,8 @@ router = APIRouter(tags=["orders"])
 @router.post("/v1/orders", status_code=201, response_model=OrderOut)
 def create_order(body: OrderIn, sh: ShouhouDep, actor: ActorDep, now: NowDep) -> dict[str, Any]:
     order_id = run(sh, c.ImportOrder(
-        id=body.id, shop_id=body.shop, buyer_id=body.buyer, amount_fen=parse_yuan(body.amount),
-        freight_fen=parse_yuan(body.freight), payment=body.payment, kind=body.kind, marketing=body.marketing,
+        id=body.id, shop_id=body.shop, buyer_id=body.buyer, amount_fen=body.amount,
+        freight_fen=body.freight, payment=body.payment, kind=body.kind, marketing=body.marketing,
         goods=body.goods, category=body.category, no_reason_return=body.no_reason_return,
         commission=dict(body.commission), created_at=body.created_at, shipped_at=body.shipped_at,
         signed_at=body.signed_at, confirmed_at=body.confirmed_at), actor)

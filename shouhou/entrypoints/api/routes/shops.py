@@ -5,7 +5,6 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from ....money import parse_yuan
 from ....services import commands as c
 from ....services.views import shops as shops_views
 from ..deps import ActorDep, ShouhouDep, read, run
@@ -17,7 +16,7 @@ router = APIRouter()
 @router.post("/v1/shops", tags=["shops"], status_code=201, response_model=ShopOut)
 def create_shop(body: ShopIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
     run(sh, c.CreateShop(id=body.id, name=body.name, policy=body.policy, status=body.status,
-                         wallet_fen=parse_yuan(body.wallet), deposit_fen=parse_yuan(body.deposit),
+                         wallet_fen=body.wallet, deposit_fen=body.deposit,
                          wallet_opened_at=body.wallet_opened_at, return_address=body.return_address), actor)
     return read(sh, shops_views.get_shop, actor, body.id)
 

@@ -8,27 +8,23 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from ....domain.actors import Actor
-from ....money import parse_yuan
+from ....domain.tickets import TICKET_TYPES
 from ....services import commands as c
 from ....services.app import Shouhou
 from ....services.views import tickets as tickets_views
 from ..actions import MakeCommand, action_route
 from ..deps import ActorDep, ShouhouDep, read, run
-from ..schemas.common import EventOut, Offset, When
+from ..schemas.common import EventOut, Offset, OneOf, Text, When
 from ..schemas.disputes import RulingIn
 from ..schemas.tickets import ApplyIn, ApproveIn, InterventionIn, ReasonIn, TicketOut, TicketPage, WaybillIn
 
 router = APIRouter(tags=["tickets"])
 
 
-def yuan(v: str | None) -> int | None:
-    return None if v is None else parse_yuan(v)
-
-
 @router.post("/v1/orders/{order_id}/tickets", status_code=201, response_model=TicketOut,
              summary="Apply for after-sales (buyer)")
 def apply(order_id: str, body: ApplyIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
-    ticket_id = run(sh, c.Apply(order_id, body.type, body.reason, yuan(body.amount), tuple(body.evidence),
+    ticket_id = run(sh, c.Apply(order_id, body.type, body.reason, body.amount, tuple(body.evidence),
                                 body.note), actor)
     return read(sh, tickets_views.get_ticket, actor, ticket_id)
 
@@ -38,7 +34,7 @@ def apply(order_id: str, body: ApplyIn, sh: ShouhouDep, actor: ActorDep) -> dict
 def list_tickets(
     sh: ShouhouDep, actor: ActorDep,
     status: Annotated[list[str] | None, Query()] = None,
-    type: str | None = None,  # noqa: A002 - the API's word
+    type: Annotated[str, Text(32), OneOf(TICKET_TYPES)] | None = None,  # noqa: A002 - the API's word
     over_period: bool | None = None, shop: str | None = None, order: str | None = None,
     due_before: When | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -94,5 +90,5 @@ ticket_action("intervention/respond", lambda i, b: c.RespondIntervention(i), Non
 ticket_action("intervention/evidence-request", lambda i, b: c.RequestEvidence(i), None,
               "Platform CS asks both sides for evidence (KS-PI-2, DY-PI-1)")
 ticket_action("intervention/ruling",
-              lambda i, b: c.Rule(i, b.in_favour_of, b.remedy, yuan(b.amount), b.fault), RulingIn,
+              lambda i, b: c.Rule(i, b.in_favour_of, b.remedy, b.amount, b.fault), RulingIn,
               "Platform CS rules, naming who was at fault (KS-PI-2)")

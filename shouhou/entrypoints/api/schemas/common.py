@@ -3,26 +3,59 @@ the events and deadlines that orders and tickets both show."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
+from annotated_types import GroupedMetadata, MaxLen, MinLen
 from fastapi import Query
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    WithJsonSchema,
+    model_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import PydanticCustomError
 
 from ....money import MoneyFormatError, parse_yuan
 
-Yuan = str
+YUAN_PATTERN = r"^-?[0-9]{1,13}(\.[0-9]{1,2})?$"  # what money.parse_yuan reads, as a JSON schema says it
 
 
-def valid_yuan(v: str | None) -> str | None:
-    """A field validator: the string is an amount in yuan, as parse_yuan reads it."""
-    if v is None:
-        return None
+def _fen(v: Any) -> int:
+    """An amount in yuan as the API takes it, a decimal string ("99.00"), to integer fen."""
+    if not isinstance(v, str) or v != v.strip():
+        raise PydanticCustomError("yuan", 'an amount in yuan is a decimal string such as "99.00"')
     try:
-        parse_yuan(v)
+        return parse_yuan(v)
     except MoneyFormatError as e:
-        raise ValueError(str(e)) from None
-    return v
+        raise PydanticCustomError("yuan", "{problem}", {"problem": str(e)}) from None
+
+
+# Money in a request: a decimal string in yuan on the wire ("99.00", at most 2 places), integer fen
+# once parsed; a route never parses money itself. Money in an answer is a string: YuanText.
+Yuan = Annotated[int, BeforeValidator(_fen), WithJsonSchema(
+    {"type": "string", "pattern": YUAN_PATTERN, "examples": ["99.00"],
+     "description": "an amount in yuan, a decimal string with at most 2 places"})]
+YuanText = str  # "99.00"
+
+
+@dataclass(frozen=True)
+class WithJsonSchemaHook:
+    """Metadata that adjusts a field's JSON schema through `hook` (and validates nothing)."""
+
+    hook: Any
+
+    def __get_pydantic_json_schema__(self, core: Any, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        result: JsonSchemaValue = self.hook(core, handler)
+        return result
 
 
 EARLIEST, LATEST = 1970, 2999  # the years a time given to the API may fall in
@@ -39,34 +72,106 @@ def aware(v: datetime | None) -> datetime | None:
     return v
 
 
-# A time in a query string (?due_before=, ?since=): zone offset required, years 1970-2999.
-When = Annotated[datetime, AfterValidator(aware)]
+def _iso_text(v: Any) -> Any:
+    """A time the API takes is ISO 8601 text; pydantic would also read a number as seconds since 1970."""
+    if isinstance(v, (int, float)) or (isinstance(v, str) and re.fullmatch(r"\s*[-+]?[0-9.]+\s*", v)):
+        raise PydanticCustomError("datetime_parsing", "a time is ISO 8601 text, e.g. 2026-03-02T09:00:00+08:00")
+    return v
+
+
+# A time the API takes (?due_before=, ?since=, an order's times): ISO 8601 with its zone offset, years
+# 1970-2999.
+def _years_in_the_schema(core: Any, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+    schema = handler(core)
+    schema["pattern"] = r"^(19[7-9][0-9]|2[0-9]{3})-"  # EARLIEST to LATEST, as far as a schema can say
+    return schema
+
+
+When = Annotated[datetime, BeforeValidator(_iso_text), AfterValidator(aware), WithJsonSchemaHook(_years_in_the_schema)]
 # A page offset: large enough for any real listing, small enough for every database's integers.
 Offset = Annotated[int, Query(ge=0, le=1_000_000_000)]
 
 
-def _no_nul(value: Any, where: str = "") -> None:
+def _valid_text(v: str) -> str:
+    if "\x00" in v:
+        raise PydanticCustomError("text_nul", "a NUL character is not accepted (no database stores it)")
+    try:
+        v.encode("utf-8")
+    except UnicodeEncodeError:
+        raise PydanticCustomError("text_surrogate", "not valid Unicode text (a lone surrogate)") from None
+    return v
+
+
+@dataclass(frozen=True)
+class Text(GroupedMetadata):
+    """The one kind of string the API accepts, for every field, list item, dict key and value:
+    valid Unicode (no lone surrogate such as "\\udc00", which no UTF-8 answer could carry back), no
+    NUL character, at most `max_length` characters. `Annotated[str, Text(200)]`; `Line`, `Id` and
+    `Note` below are the usual ones."""
+
+    max_length: int
+    min_length: int = 0
+
+    def __iter__(self) -> Iterator[object]:
+        if self.min_length:
+            yield MinLen(self.min_length)
+        yield MaxLen(self.max_length)
+        yield AfterValidator(_valid_text)
+        yield WithJsonSchemaHook(_no_nul_in_the_schema)
+
+
+@dataclass(frozen=True)
+class OneOf:
+    """The values a vocabulary field takes, as the OpenAPI schema's enum. The domain still decides
+    and refuses the others with its own message and rule: this only says so in the schema."""
+
+    values: tuple[str, ...]
+
+    def __get_pydantic_json_schema__(self, core: Any, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        schema = handler(core)
+        schema["enum"] = list(self.values)
+        return schema
+
+
+def _no_nul_in_the_schema(core: Any, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+    schema = handler(core)
+    schema.setdefault("pattern", "^[^\\u0000]*$")  # what _valid_text refuses, as far as a schema can say
+    return schema
+
+
+FORMATS = ("json", "csv")  # what an export may be asked for (?format=)
+Id = Annotated[str, Text(64, min_length=1)]  # an id the caller chooses or names (order, shop, staff)
+Word = Annotated[str, Text(32)]  # a value of a small vocabulary (a status, a role, a kind)
+Line = Annotated[str, Text(200)]  # a name, a label, a waybill
+Note = Annotated[str, Text(2000)]  # free text: a reason, a note, an answer, an address
+
+
+def _every_string(value: Any, where: str) -> None:
     if isinstance(value, str):
-        if "\x00" in value:
-            raise ValueError(f"{where or 'a value'} holds a NUL character")
+        try:
+            _valid_text(value)
+        except PydanticCustomError as e:
+            raise ValueError(f"{where}: {e.message()}") from None
     elif isinstance(value, dict):
         for k, v in value.items():
-            _no_nul(k, where)
-            _no_nul(v, f"{where}.{k}" if where else str(k))
+            _every_string(k, where)
+            _every_string(v, f"{where}.{k}")
     elif isinstance(value, (list, tuple)):
         for v in value:
-            _no_nul(v, where)
+            _every_string(v, where)
 
 
 class Body(BaseModel):
-    """A request body: no unknown fields, no NUL characters anywhere (no database stores them)."""
+    """A request body: no unknown fields; its strings are `Text` (no NUL, valid Unicode, bounded).
+    A field declared as a plain `str` is still checked for NUL and lone surrogates here (a net under
+    the rule, not a second rule: declare `Text`)."""
 
     model_config = ConfigDict(extra="forbid")
 
     @model_validator(mode="after")
-    def _printable(self) -> Body:
+    def _valid_strings(self) -> Body:
         for name in type(self).model_fields:
-            _no_nul(getattr(self, name), name)
+            _every_string(getattr(self, name), name)
         return self
 
 

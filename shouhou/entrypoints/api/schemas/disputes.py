@@ -4,42 +4,35 @@ No `from __future__ import annotations` here: AppealIn, AppealOut and AppealPage
 name they had before the split (see the package docstring), and pydantic would look their string
 annotations up in that module."""
 
-from pydantic import BaseModel, Field, field_validator
+from typing import Annotated
 
-from .common import Body, Due, Yuan, valid_yuan
+from pydantic import BaseModel, Field
+
+from ....domain.disputes import FAULTS
+from .common import Body, Due, Note, OneOf, Word, Yuan
 
 FORMER_MODULE = "shouhou.entrypoints.api.schemas"  # the OpenAPI names of the Appeal* bodies
 
 
-class EvidenceFileIn(Body):
-    name: str = Field(min_length=1, max_length=255, examples=["crack.jpg"])
-    content_type: str = Field(examples=["image/jpeg"])
-    content_base64: str = Field(description="the file, base64-encoded")
-
-
-class EvidenceIn(Body):
-    items: list[EvidenceFileIn] = Field(min_length=1, max_length=50)
-
-
 class RulingIn(Body):
-    in_favour_of: str = Field(examples=["buyer"])
-    remedy: str | None = Field(default=None, examples=["refund"])
+    in_favour_of: Annotated[Word, OneOf(("buyer", "merchant"))] = Field(examples=["buyer"])
+    remedy: Annotated[Word, OneOf(("refund", "return_refund", "close"))] | None = Field(default=None,
+                                                                                        examples=["refund"])
     amount: Yuan | None = None
-    fault: str | None = Field(default=None, examples=["shop"])
+    fault: Annotated[Word, OneOf(FAULTS)] | None = Field(default=None, examples=["shop"])
 
-    _m = field_validator("amount")(valid_yuan)
 
 
 class AppealIn(Body):
     __module__ = FORMER_MODULE
 
-    reason: str | None = Field(default=None, max_length=2000)
+    reason: Note | None = None
 
 
 class AppealDecisionIn(Body):
     upheld: bool
-    answer: str | None = Field(default=None, max_length=2000)
-    fault_after: str | None = None
+    answer: Note | None = None
+    fault_after: Annotated[Word, OneOf(FAULTS)] | None = None
 
 
 class EvidenceOut(BaseModel):

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
-from .common import Body, ErrorOut
+from .common import Body, ErrorOut, Id, Note
 
 
 class ConditionOut(BaseModel):
@@ -64,15 +64,15 @@ class EntryOut(BaseModel):
 
 
 class ReopenIn(Body):
-    note: str | None = Field(default=None, max_length=2000)
+    note: Note | None = None
 
 
 class DeclineIn(Body):
-    reason: str | None = Field(default=None, max_length=2000)
+    reason: Note | None = None
 
 
 class BulkOpenIn(Body):
-    orders: list[str] = Field(min_length=1, max_length=500)
+    orders: Annotated[list[Id], Field(min_length=1, max_length=500)]
 
 
 class BulkResult(BaseModel):

@@ -6,29 +6,27 @@ annotations up in that module."""
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
+
+from .common import Body, Note
 
 FORMER_MODULE = "shouhou.entrypoints.api.governance"  # the OpenAPI names of the Appeal* bodies
 
 
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class LiftIn(Body):
+    reason: Note = Field(description="why the measure is lifted (required)")
 
 
-class LiftIn(_Body):
-    reason: str = Field(description="why the measure is lifted (required)")
-
-
-class AppealIn(_Body):
+class AppealIn(Body):
     __module__ = FORMER_MODULE
 
-    reason: str = Field(description="the shop's grounds for the appeal (required)")
+    reason: Note = Field(description="the shop's grounds for the appeal (required)")
 
 
-class DecideIn(_Body):
+class DecideIn(Body):
     upheld: bool = Field(description="true: the measure is void, its effects end and liquidated damages "
                                      "come back; false: it stands")
-    answer: str | None = None
+    answer: Note | None = None
 
 
 class AppealOut(BaseModel):

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, field_validator
+from typing import Annotated
 
-from .common import Body, Yuan, valid_yuan
+from pydantic import BaseModel, Field
+
+from .common import Body, OneOf, Word, Yuan, YuanText
 
 
 class BalancesOut(BaseModel):
     shop: str
-    wallet: Yuan
-    deposit: Yuan
-    debt: Yuan
+    wallet: YuanText
+    deposit: YuanText
+    debt: YuanText
     pending_payouts: int
     pending_clawbacks: int
 
@@ -21,7 +23,7 @@ class StatementLine(BaseModel):
     at: str
     kind: str
     account: str
-    amount: Yuan
+    amount: YuanText
     order: str | None
     ticket: str | None
     rule: str | None
@@ -37,16 +39,14 @@ class StatementOut(BaseModel):
 
 
 class TopUpIn(Body):
-    account: str = Field(examples=["wallet"])
+    account: Annotated[Word, OneOf(("wallet", "deposit"))] = Field(examples=["wallet"])
     amount: Yuan = Field(examples=["500.00"])
 
-    _m = field_validator("amount")(valid_yuan)
 
 
 class WithdrawIn(Body):
     amount: Yuan = Field(examples=["1000.00"])
 
-    _m = field_validator("amount")(valid_yuan)
 
 
 class Blocking(BaseModel):

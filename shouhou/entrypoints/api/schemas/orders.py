@@ -2,38 +2,37 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field
 
-from .common import Body, Due, Yuan, aware, valid_yuan
+from ....domain.orders import GOODS, KINDS, PAYMENTS
+from .common import Body, Due, Id, OneOf, Text, When, Word, Yuan, YuanText
 
 
 class OrderIn(Body):
-    id: str | None = Field(default=None, max_length=64)
-    shop: str = Field(max_length=64)
-    buyer: str = Field(max_length=64)
+    id: Id | None = None
+    shop: Id
+    buyer: Id
     amount: Yuan = Field(examples=["99.00"])
-    freight: Yuan = "0.00"
-    payment: str = Field(default="online", max_length=16)
-    kind: str = Field(default="normal", max_length=16)
+    freight: Yuan = Field(default="0.00", validate_default=True)
+    payment: Annotated[str, Text(16), OneOf(PAYMENTS)] = "online"
+    kind: Annotated[str, Text(16), OneOf(KINDS)] = "normal"
     marketing: bool = False
-    goods: str = Field(default="physical", max_length=16)
-    category: str = Field(default="general", max_length=64)
+    goods: Annotated[str, Text(16), OneOf(GOODS)] = "physical"
+    category: Annotated[str, Text(64)] = "general"
     no_reason_return: bool = True
-    commission: dict[str, str] = Field(default_factory=dict, examples=[{"creator": "0.10", "tech_fee": "0.05"}])
-    created_at: datetime | None = None
-    shipped_at: datetime | None = None
-    signed_at: datetime | None = None
-    confirmed_at: datetime | None = None
+    commission: Annotated[dict[Word, Word], Field(max_length=20)] = Field(default_factory=dict, examples=[{"creator": "0.10", "tech_fee": "0.05"}])
+    created_at: When | None = None
+    shipped_at: When | None = None
+    signed_at: When | None = None
+    confirmed_at: When | None = None
 
-    _m = field_validator("amount", "freight")(valid_yuan)
-    _t = field_validator("created_at", "shipped_at", "signed_at", "confirmed_at")(aware)
 
 
 class ShipIn(Body):
-    carrier: str | None = Field(default=None, max_length=64)
-    waybill: str | None = Field(default=None, max_length=64)
+    carrier: Annotated[str, Text(64)] | None = None
+    waybill: Annotated[str, Text(64)] | None = None
 
 
 class Entry(BaseModel):
@@ -46,10 +45,10 @@ class OrderOut(BaseModel):
     shop: str
     buyer: str
     status: str
-    amount: Yuan
-    freight: Yuan
-    refunded: Yuan
-    refundable: Yuan
+    amount: YuanText
+    freight: YuanText
+    refunded: YuanText
+    refundable: YuanText
     payment: str
     kind: str
     marketing: bool

@@ -2,41 +2,41 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field
 
-from .common import Body, Yuan, aware, valid_yuan
+from ....domain.actors import SHOP_ROLES
+from ....domain.shops import SHOP_STATUSES
+from .common import Body, Id, Line, Note, OneOf, Text, When, Word, Yuan, YuanText
 
 
 class ShopIn(Body):
-    id: str = Field(min_length=1, max_length=64)
-    name: str = Field(default="", max_length=200)
-    policy: str = Field(examples=["kuaishou"], max_length=64)
-    status: str = "normal"
-    wallet: Yuan = "0.00"
-    deposit: Yuan = "0.00"
-    wallet_opened_at: datetime | None = None
-    return_address: str | None = Field(default=None, max_length=2000)
+    id: Id
+    name: Line = ""
+    policy: Word = Field(examples=["kuaishou"])
+    status: Annotated[Word, OneOf(SHOP_STATUSES)] = "normal"
+    wallet: Yuan = Field(default="0.00", validate_default=True)
+    deposit: Yuan = Field(default="0.00", validate_default=True)
+    wallet_opened_at: When | None = None
+    return_address: Note | None = None
 
-    _m = field_validator("wallet", "deposit")(valid_yuan)
-    _t = field_validator("wallet_opened_at")(aware)
 
 
 class ShopStatusIn(Body):
-    status: str = Field(examples=["suspended"], max_length=16)
-    reason: str | None = Field(default=None, max_length=2000)
+    status: Annotated[Word, OneOf(SHOP_STATUSES)] = Field(examples=["suspended"])
+    reason: Note | None = None
 
 
 class StaffIn(Body):
-    id: str = Field(min_length=1, max_length=64)
-    role: str = Field(examples=["cs_agent"], max_length=16)
-    name: str = Field(default="", max_length=200)
+    id: Id
+    role: Annotated[str, Text(16), OneOf(SHOP_ROLES)] = Field(examples=["cs_agent"])
+    name: Line = ""
 
 
 class BuyerIn(Body):
-    id: str = Field(min_length=1, max_length=64)
-    name: str = Field(default="", max_length=200)
+    id: Id
+    name: Line = ""
 
 
 class ShopOut(BaseModel):
@@ -44,8 +44,8 @@ class ShopOut(BaseModel):
     name: str
     policy: str
     status: str
-    wallet: Yuan
-    deposit: Yuan
+    wallet: YuanText
+    deposit: YuanText
     wallet_opened_at: str
     return_address: str | None
     waiting_tickets: int

@@ -2,37 +2,42 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, field_validator
+from typing import Annotated
 
-from .common import Body, Due, EventOut, Yuan, valid_yuan
+from pydantic import BaseModel, Field
+
+from ....domain.tickets import TICKET_TYPES
+from ....policies import REASONS
+from .common import Body, Due, EventOut, Note, OneOf, Text, Word, Yuan, YuanText
+
+EvidenceNames = Annotated[list[Annotated[str, Text(255)]], Field(max_length=20)]  # what the buyer attaches
 
 
 class ApplyIn(Body):
-    type: str = Field(examples=["return_refund"])
-    reason: str = Field(examples=["quality"])
+    type: Annotated[Word, OneOf(TICKET_TYPES)] = Field(examples=["return_refund"])
+    reason: Annotated[Word, OneOf(REASONS)] = Field(examples=["quality"])
     amount: Yuan | None = Field(default=None, examples=["99.00"])
-    evidence: list[str] = Field(default_factory=list, max_length=20)
-    note: str | None = Field(default=None, max_length=2000)
+    evidence: EvidenceNames = Field(default_factory=list)
+    note: Note | None = None
 
-    _m = field_validator("amount")(valid_yuan)
 
 
 class ApproveIn(Body):
-    return_address: str | None = None
+    return_address: Note | None = None
 
 
 class ReasonIn(Body):
-    reason: str | None = Field(default=None, max_length=2000)
-    evidence: list[str] = Field(default_factory=list, max_length=20)
+    reason: Note | None = None
+    evidence: EvidenceNames = Field(default_factory=list)
 
 
 class WaybillIn(Body):
-    carrier: str | None = Field(default=None, max_length=64)
-    waybill: str | None = Field(default=None, max_length=64)
+    carrier: Annotated[str, Text(64)] | None = None
+    waybill: Annotated[str, Text(64)] | None = None
 
 
 class InterventionIn(Body):
-    reason: str | None = Field(default=None, max_length=2000)
+    reason: Note | None = None
 
 
 class TicketSummary(BaseModel):
@@ -46,8 +51,8 @@ class TicketSummary(BaseModel):
     status: str
     status_zh: str
     reason: str
-    amount: Yuan
-    refunded: Yuan
+    amount: YuanText
+    refunded: YuanText
     over_period: bool
     labels: list[str]
     evidence: list[str]

@@ -3,25 +3,21 @@ is shown once, in the answer to its issue; lists never show it or its hash."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from pydantic import BaseModel, Field, model_validator
 
-from pydantic import BaseModel, Field, field_validator, model_validator
-
-from .common import Body, aware
+from .common import Body, Id, Line, When, Word
 
 
 class TokenIn(Body):
     """With neither expires_in_days nor expires_at the token gets its kind's default lifetime:
     90 days for platform tokens, 365 for staff and buyer tokens."""
 
-    kind: str = Field(examples=["staff"], max_length=16)
-    actor_id: str = Field(examples=["U1"], min_length=1, max_length=64)
-    role: str | None = Field(default=None, max_length=32)
-    label: str | None = Field(default=None, max_length=200)
+    kind: Word = Field(examples=["staff"])
+    actor_id: Id = Field(examples=["U1"])
+    role: Word | None = None
+    label: Line | None = None
     expires_in_days: int | None = Field(default=None, ge=1, le=3650, examples=[30])
-    expires_at: datetime | None = Field(default=None, examples=["2030-06-30T23:59:59+08:00"])
-
-    _t = field_validator("expires_at")(aware)
+    expires_at: When | None = Field(default=None, examples=["2030-06-30T23:59:59+08:00"])
 
     @model_validator(mode="after")
     def _one_expiry(self) -> TokenIn:

@@ -189,6 +189,22 @@ def shouhou_at_head(settings: Settings) -> tuple[Shouhou, Engine]:
 
 # -- output ---------------------------------------------------------------------------------------
 
+@contextmanager
+def migrated_engine(database_url: str | None, refusal_code: int = 1) -> Iterator[Shouhou]:
+    """The engine on the configured database (at the newest revision, its packs loaded) for one
+    command: a database error is a message (exit 1), a refusal exits with `refusal_code`, and the
+    connections are closed whatever happens."""
+    settings = load_settings(database_url)
+    shouhou, engine = shouhou_at_head(settings)
+    try:
+        with database_errors(settings.database_url):
+            yield shouhou
+    except Refusal as e:
+        refused(e, refusal_code)
+    finally:
+        engine.dispose()
+
+
 def log_to_stderr() -> None:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")

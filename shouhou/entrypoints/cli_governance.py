@@ -9,18 +9,14 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from ..errors import Refusal
 from ..services.views import governance as governance_views
 from .cli_common import (
     CLI_ACTOR,
     DatabaseUrl,
     console,
-    database_errors,
     fail,
-    load_settings,
+    migrated_engine,
     parse_at,
-    refused,
-    shouhou_at_head,
 )
 
 governance_app = typer.Typer(help="Merchant governance (RULES §9): 30-day metrics, measures, score and level.",
@@ -53,15 +49,9 @@ def governance_report(
     if fmt not in ("table", "csv", "json"):
         fail(f"--format 须为 table、csv 或 json, not {fmt!r}", 2)
     when = parse_at(at)
-    settings = load_settings(database_url)
-    shouhou, engine = shouhou_at_head(settings)
-    try:
-        with database_errors(settings.database_url), shouhou.uow(write=False) as uow:
-            view = governance_views.report(uow, CLI_ACTOR, shouhou.policies, when, sort=sort, descending=not ascending, limit=limit)
-    except Refusal as e:
-        refused(e, 2)
-    finally:
-        engine.dispose()
+    with migrated_engine(database_url, refusal_code=2) as shouhou, shouhou.uow(write=False) as uow:
+        view = governance_views.report(uow, CLI_ACTOR, shouhou.policies, when, sort=sort, descending=not ascending,
+                                       limit=limit)
     if fmt == "json":
         typer.echo(json.dumps(view, ensure_ascii=False, indent=2))
     elif fmt == "csv":

@@ -8,17 +8,13 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ..errors import Refusal
 from ..services import commands as c
 from ..services.views import operations as operations_views
 from .cli_common import (
     CLI_ACTOR,
     DatabaseUrl,
     console,
-    database_errors,
-    load_settings,
-    refused,
-    shouhou_at_head,
+    migrated_engine,
 )
 
 parked_app = typer.Typer(help="Automatic actions parked after they raised (the worker retries them with backoff).",
@@ -31,13 +27,8 @@ def parked_list(
     database_url: DatabaseUrl = None,
 ) -> None:
     """List the parked actions, oldest failure first, with their error and next try."""
-    settings = load_settings(database_url)
-    shouhou, engine = shouhou_at_head(settings)
-    try:
-        with database_errors(settings.database_url), shouhou.uow(write=False) as uow:
-            page = operations_views.list_parked(uow, CLI_ACTOR, limit, 0)
-    finally:
-        engine.dispose()
+    with migrated_engine(database_url) as shouhou, shouhou.uow(write=False) as uow:
+        page = operations_views.list_parked(uow, CLI_ACTOR, limit, 0)
     if not page["items"]:
         typer.echo("nothing parked")
         return
@@ -55,13 +46,6 @@ def parked_retry(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Let a parked action be tried on the next sweep instead of after its backoff."""
-    settings = load_settings(database_url)
-    shouhou, engine = shouhou_at_head(settings)
-    try:
-        with database_errors(settings.database_url):
-            shouhou.handle(c.RetryParked(kind, ident), CLI_ACTOR)
-    except Refusal as e:
-        refused(e, 1)
-    finally:
-        engine.dispose()
+    with migrated_engine(database_url) as shouhou:
+        shouhou.handle(c.RetryParked(kind, ident), CLI_ACTOR)
     typer.echo(f"{kind} {ident} will be tried on the next sweep")

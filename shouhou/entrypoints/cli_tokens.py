@@ -15,7 +15,6 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..domain.actors import PLATFORM_ROLES
-from ..errors import Refusal
 from ..services import commands as c
 from ..services.shops import DEFAULT_LIFETIME, MAX_LIFETIME
 from ..services.views import tokens as tokens_views
@@ -23,11 +22,8 @@ from .cli_common import (
     CLI_ACTOR,
     DatabaseUrl,
     console,
-    database_errors,
     fail,
-    load_settings,
-    refused,
-    shouhou_at_head,
+    migrated_engine,
 )
 
 token_app = typer.Typer(help="Bearer tokens for the HTTP API: create, list, revoke.", no_args_is_help=True)
@@ -65,15 +61,8 @@ def token_create(
     actor_id, role = (platform_id or value, value) if kind == "platform" else (value, None)
     cmd = c.IssueToken(kind=kind, actor_id=actor_id, role=role, label=label, lifetime=lifetime,
                        never_expires=no_expiry)
-    settings = load_settings(database_url)
-    shouhou, engine = shouhou_at_head(settings)
-    try:
-        with database_errors(settings.database_url):
-            issued: c.IssuedToken = shouhou.handle(cmd, CLI_ACTOR)
-    except Refusal as e:
-        refused(e, 1)
-    finally:
-        engine.dispose()
+    with migrated_engine(database_url) as shouhou:
+        issued: c.IssuedToken = shouhou.handle(cmd, CLI_ACTOR)
     typer.echo(issued.token)
     until = f"expires {issued.expires_at.isoformat()}" if issued.expires_at else "never expires"
     typer.echo(f"({issued.id}: a {kind} token for {cmd.actor_id}, {until}; keep it: it is not shown again)", err=True)
@@ -90,14 +79,9 @@ def token_list(
     database_url: DatabaseUrl = None,
 ) -> None:
     """The tokens that work now, newest first (never the token itself)."""
-    settings = load_settings(database_url)
-    shouhou, engine = shouhou_at_head(settings)
-    try:
-        with database_errors(settings.database_url), shouhou.uow(write=False) as uow:
-            page = tokens_views.list_tokens(uow, CLI_ACTOR, shouhou.clock.now(), kind=kind, holder=holder,
-                                            active=None if every else True, limit=limit)
-    finally:
-        engine.dispose()
+    with migrated_engine(database_url) as shouhou, shouhou.uow(write=False) as uow:
+        page = tokens_views.list_tokens(uow, CLI_ACTOR, shouhou.clock.now(), kind=kind, holder=holder,
+                                        active=None if every else True, limit=limit)
     table = Table("id", "kind", "actor", "role", "label", "created", "expires", "status",
                   title=f"{page['total']} {'token(s)' if every else 'working token(s)'}")
     for item in page["items"]:
@@ -114,17 +98,10 @@ def token_revoke(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Revoke a token: its next request answers 401. Revoking it again changes nothing."""
-    settings = load_settings(database_url)
-    shouhou, engine = shouhou_at_head(settings)
-    try:
-        with database_errors(settings.database_url):
-            shouhou.handle(c.RevokeToken(token_id), CLI_ACTOR)
-            with shouhou.uow(write=False) as uow:
-                item = tokens_views.get_token(uow, CLI_ACTOR, token_id, shouhou.clock.now())
-    except Refusal as e:
-        refused(e, 1)
-    finally:
-        engine.dispose()
+    with migrated_engine(database_url) as shouhou:
+        shouhou.handle(c.RevokeToken(token_id), CLI_ACTOR)
+        with shouhou.uow(write=False) as uow:
+            item = tokens_views.get_token(uow, CLI_ACTOR, token_id, shouhou.clock.now())
     typer.echo(f"{token_id}: revoked at {item['revoked_at']} (a {item['kind']} token for {item['actor']})")
 
 

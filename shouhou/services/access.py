@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import false
 
@@ -21,18 +21,30 @@ from ..domain.tickets import Ticket
 from ..errors import not_found, present, refuse
 
 
+class Owned(Protocol):
+    """Something of a shop (and, for orders, tickets and requests, of a buyer)."""
+
+    @property
+    def shop_id(self) -> str: ...
+
+
+ShopThing = TypeVar("ShopThing", bound=Owned)
+
+
+def _visible(found: ShopThing | None, actor: Actor, what: str, ident: str) -> ShopThing:
+    """`found` if the actor may see it (Actor.sees: its shop, or its buyer where it has one); others'
+    objects answer exactly as missing ones do: 404."""
+    if found is None or not actor.sees(found.shop_id, getattr(found, "buyer_id", None)):
+        raise not_found(what, ident)
+    return found
+
+
 def load_order(uow: SqlUnitOfWork, actor: Actor, order_id: str, lock: bool = False) -> Order:
-    order = uow.orders.get(order_id, lock=lock)
-    if order is None or not actor.sees(order.shop_id, order.buyer_id):
-        raise not_found("order", order_id)
-    return order
+    return _visible(uow.orders.get(order_id, lock=lock), actor, "order", order_id)
 
 
 def load_ticket(uow: SqlUnitOfWork, actor: Actor, ticket_id: str, lock: bool = False) -> Ticket:
-    ticket = uow.tickets.get(ticket_id, lock=lock)
-    if ticket is None or not actor.sees(ticket.shop_id, ticket.buyer_id):
-        raise not_found("ticket", ticket_id)
-    return ticket
+    return _visible(uow.tickets.get(ticket_id, lock=lock), actor, "ticket", ticket_id)
 
 
 def load_ticket_and_order(uow: SqlUnitOfWork, actor: Actor, ticket_id: str) -> tuple[Ticket, Order]:
@@ -55,17 +67,11 @@ def shop_of(uow: SqlUnitOfWork, shop_id: str) -> Shop:
 
 
 def load_reopen_request(uow: SqlUnitOfWork, actor: Actor, request_id: str, lock: bool = False) -> ReopenRequest:
-    req = uow.reopen_requests.get(request_id, lock=lock)
-    if req is None or not actor.sees(req.shop_id, req.buyer_id):
-        raise not_found("reopen request", request_id)
-    return req
+    return _visible(uow.reopen_requests.get(request_id, lock=lock), actor, "reopen request", request_id)
 
 
 def load_measure(uow: SqlUnitOfWork, actor: Actor, measure_id: str, lock: bool = False) -> MeasureInstance:
-    inst = uow.measures.get(measure_id, lock=lock)
-    if inst is None or not actor.sees(inst.shop_id):
-        raise not_found("measure", measure_id)
-    return inst
+    return _visible(uow.measures.get(measure_id, lock=lock), actor, "measure", measure_id)
 
 
 def case_of(uow: SqlUnitOfWork, ticket: Ticket) -> Intervention:

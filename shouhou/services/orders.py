@@ -38,7 +38,10 @@ def import_order(cmd: c.ImportOrder, actor: Actor, uow: SqlUnitOfWork, ctx: Cont
         raise not_found("buyer", cmd.buyer_id)
     problems = _order_problems(cmd)
     if problems:
-        raise refuse("invalid_input", ";".join(p[0] for p in problems), "; ".join(p[1] for p in problems))
+        lines_rule = ctx.policies.in_force(shop.policy, ctx.now).apply.lines
+        bad_lines = bool(cmd.lines) and bool(line_problems(cmd.lines, cmd.amount_fen, cmd.freight_fen))
+        rule = lines_rule.rule if bad_lines and lines_rule is not None else None  # GEN-APPLY-7
+        raise refuse("invalid_input", ";".join(p[0] for p in problems), "; ".join(p[1] for p in problems), rule)
     order_id = cmd.id or new_id("O")
     if uow.orders.exists(order_id):
         raise refuse("invalid_state", f"订单 {order_id} 已存在", f"order {order_id} exists already")

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .test_api import apply, h, world  # noqa: F401 - world is the fixture
+from .test_api import apply, h
+from .test_api import world as _world  # noqa: F401 - the fixture, registered under its own name (world)
 
 ORDER = {"id": "OL", "shop": "S1", "buyer": "B1", "amount": "208.00", "freight": "10.00",
          "lines": [{"sku": "CASE-1", "name": "手机壳", "qty": 2, "price": "49.00", "listed_price": "59.00"},

@@ -19,7 +19,11 @@ from sqlalchemy import (
     text,
 )
 
-from .instant import Instant as Instant  # re-exported: services, uow and migrations/env.py use tables.Instant
+from .instant import Instant as Instant
+from .lines_json import Covers as Covers  # re-exported for the migrations
+from .lines_json import (
+    OrderLines as OrderLines,  # re-exported: services, uow and migrations/env.py use tables.Instant
+)
 
 metadata = MetaData(
     naming_convention={
@@ -106,6 +110,7 @@ orders = Table(
     Column("no_reason_return", Boolean, nullable=False),
     Column("commission", JSON, nullable=False),
     Column("promoters", JSON, nullable=False, server_default="{}"),
+    Column("lines", OrderLines, nullable=False, server_default="[]"),  # GEN-APPLY-7
     Column("created_at", Instant, nullable=False),
     Column("status", String(16), nullable=False),
     Column("settled_at", Instant),
@@ -151,6 +156,7 @@ tickets = Table(
     Column("status", String(24), nullable=False),
     Column("refunded_fen", BigInteger, nullable=False),
     Column("evidence", JSON, nullable=False),
+    Column("lines", Covers, nullable=False, server_default="[]"),  # GEN-APPLY-7: {sku, qty} covered
     Column("note", Text),
     Column("shipped_when_applied", Boolean, nullable=False),
     Column("return_address", Text),

@@ -20,8 +20,9 @@ from ..errors import refuse
 from ..money import format_yuan
 from ..policies import PolicyVersion, Span
 from .actors import Actor, require
-from .application import application_problems, no_reason_deadline, refusal
+from .application import application_problems, covered, no_reason_deadline, refusal
 from .exchange import confirm_replacement, refund_instead, ship_replacement, sign_replacement
+from .lines import Cover
 from .orders import Order
 from .refund import end, refund
 from .review import approve, reject, review_span
@@ -41,29 +42,31 @@ _end = end  # domain/disputes.py still calls aftersales._end; refund.end is its 
 def apply(
     ticket_id: str, order: Order, actor: Actor, pv: PolicyVersion, at: datetime, type_: str,
     reason: str, amount_fen: int | None, evidence: list[str], note: str | None,
-    refund_handling_off: str | None = None,
+    refund_handling_off: str | None = None, cover: tuple[Cover, ...] | None = None,
 ) -> Ticket:
     """The buyer opens a ticket (RULES §2). `refund_handling_off` names the rule (KS-GOV-4) when the
     shop is high-risk and has lost refund handling: the ticket is approved and refunded at once."""
     require(actor.is_buyer and actor.id == order.buyer_id, "只有下单的买家可以申请售后",
             "only the buyer of the order may apply")
-    problems, over_period = application_problems(order, pv, at, type_, reason, amount_fen, evidence)
+    problems, over_period = application_problems(order, pv, at, type_, reason, amount_fen, evidence, cover)
     if problems:
         raise refusal(problems)
-    amount = amount_fen if amount_fen is not None else order.refundable_fen
+    lines, cap = covered(order, cover) if order.lines else ((), order.refundable_fen)
+    amount = amount_fen if amount_fen is not None else cap  # GEN-APPLY-7: all those lines can still refund
     shipped = order.shipped_at is not None
     ticket = Ticket(
         id=ticket_id, order_id=order.id, shop_id=order.shop_id, buyer_id=order.buyer_id, type=type_,
         reason=reason, amount_fen=amount, policy=order.policy, policy_version=pv.version,
         created_at=at, over_period=over_period, status="new", evidence=list(evidence), note=note,
-        shipped_when_applied=shipped,
+        shipped_when_applied=shipped, lines=lines,
     )
     span = review_span(ticket, pv)
     ticket.move("pending_review", "applied", at, actor.label, None,
                 {"type": type_, "reason": reason, "amount": format_yuan(amount), "evidence": list(evidence),
+                 "lines": [c.as_json() for c in lines],
                  "policy": f"{order.policy}@{pv.version}"},
                 due=(at + span.delta, "auto_approve", span.rule))
-    order.hold(ticket.id, amount, counted=not over_period)
+    order.hold(ticket.id, amount, counted=not over_period, cover=lines)
     if refund_handling_off is not None:
         refund_for_high_risk(ticket, order, pv, at, refund_handling_off)
     return ticket
@@ -184,7 +187,7 @@ def request_intervention(ticket: Ticket, order: Order, actor: Actor, pv: PolicyV
         raise refuse("invalid_state", "买家已重新申请售后,原售后单不能再申请介入",
                      "a newer ticket exists on this order; the rejected one cannot go to intervention",
                      pv.apply.one_open_ticket.rule)
-    order.reopen_hold(ticket.id, ticket.amount_fen)
+    order.reopen_hold(ticket.id, ticket.amount_fen, ticket.lines)
     ticket.move("in_intervention", "intervention_requested", at, actor.label, allowed.rule,
                 {"reason": reason, "by": by, "cause": "rejected"})
     return CaseOpening("rejected", previous, by, actor.label, reason)

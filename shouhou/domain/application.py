@@ -9,10 +9,12 @@ from ..clock import SHANGHAI, minutes
 from ..errors import Code, Reason, Refusal, present
 from ..money import format_yuan
 from ..policies import REASONS, PolicyVersion
+from .lines import Cover, cover_cap, cover_problems, whole_cover
 from .orders import Order
 from .tickets import TICKET_TYPES
 
 _CODE_PRECEDENCE: tuple[Code, ...] = ("ineligible", "limit_reached", "invalid_input")
+LINES_RULE = "GEN-APPLY-7"  # when a pack predates `apply.lines`
 
 
 def no_reason_deadline(signed_at: datetime, pv: PolicyVersion) -> datetime:
@@ -24,7 +26,7 @@ def no_reason_deadline(signed_at: datetime, pv: PolicyVersion) -> datetime:
 
 def application_problems(
     order: Order, pv: PolicyVersion, at: datetime, type_: str, reason: str,
-    amount_fen: int | None, evidence: list[str],
+    amount_fen: int | None, evidence: list[str], cover: tuple[Cover, ...] | None = None,
 ) -> tuple[list[tuple[str, Reason]], bool]:
     """Every condition of RULES §2 that a new application fails, as (code, reason); and whether it
     would be an over-period ticket (超期售后)."""
@@ -103,7 +105,34 @@ def application_problems(
         fail("invalid_input", a.refundable.rule,
              f"申请金额 {format_yuan(amount_fen)} 须大于 0 且不超过可退金额 {format_yuan(refundable)}",
              f"amount {format_yuan(amount_fen)} must be > 0 and at most the refundable {format_yuan(refundable)}")
+    elif order.lines:
+        problems += _line_problems(order, pv, amount_fen, cover)
     return problems, over_period
+
+
+def covered(order: Order, cover: tuple[Cover, ...] | None) -> tuple[tuple[Cover, ...], int]:
+    """GEN-APPLY-7: what a ticket covers (default: every unit still left) and what it can refund at
+    most (what those lines can still refund, plus the freight when it covers all that is left)."""
+    lines = order.lines
+    chosen = whole_cover(lines) if cover is None else cover
+    return chosen, cover_cap(lines, chosen, order.refundable_fen)
+
+
+def _line_problems(order: Order, pv: PolicyVersion, amount_fen: int | None,
+                   cover: tuple[Cover, ...] | None) -> list[tuple[str, Reason]]:
+    rule = pv.apply.lines.rule if pv.apply.lines is not None else LINES_RULE
+    if cover is not None:
+        bad = cover_problems(order.lines, cover)
+        if bad:
+            return [("invalid_input", Reason(rule, zh, en)) for zh, en in bad]
+    _, cap = covered(order, cover)
+    if cap <= 0:
+        return [("invalid_input", Reason(rule, "所选商品行已无可退金额", "the lines chosen have nothing left to refund"))]
+    if amount_fen is not None and amount_fen > cap:
+        return [("invalid_input", Reason(
+            rule, f"申请金额 {format_yuan(amount_fen)} 超过所选商品行可退的 {format_yuan(cap)}",
+            f"amount {format_yuan(amount_fen)} exceeds the {format_yuan(cap)} the lines chosen can still refund"))]
+    return []
 
 
 def refusal(problems: list[tuple[str, Reason]]) -> Refusal:

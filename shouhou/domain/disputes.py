@@ -274,7 +274,7 @@ def rule(case: Intervention, ticket: Ticket, order: Order, actor: Actor, pv: Pol
         span = pv.return_refund.buyer_ships
         ticket.amount_fen = amount  # refunded when the shop confirms the parcel (or KS-RR-3 does)
         if order.open_ticket_id == ticket.id:
-            order.held_fen = amount
+            order.reopen_hold(ticket.id, amount, ticket.lines)
         if ticket.type != "return_refund":
             payload["converted_from"] = ticket.type
             ticket.type = "return_refund"

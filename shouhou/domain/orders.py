@@ -16,6 +16,7 @@ from typing import Any
 from ..errors import present, refuse
 from ..policies import PolicyVersion
 from .events import Event, Recorder
+from .lines import Cover, OrderLine, spread, with_held, with_refund
 
 ORDER_STATUSES = ("paid", "shipped", "signed", "confirmed", "completed", "closed")
 PAYMENTS = ("online", "cod")
@@ -41,6 +42,7 @@ class Order(Recorder):
     commission: dict[str, str]
     created_at: datetime
     promoters: dict[str, str] = field(default_factory=dict)  # role -> promoter id
+    lines: tuple[OrderLine, ...] = ()  # GEN-APPLY-7, with what each line has refunded and holds
     status: str = "paid"
     settled_at: datetime | None = None
     shipped_at: datetime | None = None
@@ -155,10 +157,15 @@ class Order(Recorder):
             raise ValueError(f"unknown order action {action}")
 
     # -- tickets ---------------------------------------------------------------------------------
-    def hold(self, ticket_id: str, amount_fen: int, counted: bool) -> None:
+    def _hold_lines(self, amount_fen: int, cover: tuple[Cover, ...]) -> None:
+        free = with_held(self.lines, {})
+        self.lines = with_held(free, spread(amount_fen, free, cover))
+
+    def hold(self, ticket_id: str, amount_fen: int, counted: bool, cover: tuple[Cover, ...] = ()) -> None:
         self.open_ticket_id = ticket_id
         self.last_ticket_id = ticket_id
         self.held_fen = amount_fen
+        self._hold_lines(amount_fen, cover)
         if counted:
             self.applications_in_period += 1
 
@@ -167,6 +174,7 @@ class Order(Recorder):
         if self.open_ticket_id == ticket_id:
             self.open_ticket_id = None
             self.held_fen = 0
+            self.lines = with_held(self.lines, {})
 
     def resume(self, pv: PolicyVersion, at: datetime) -> None:
         """A deadline suspended while a ticket was open runs again (GEN-ORD-1, GEN-ORD-2), at the
@@ -174,17 +182,19 @@ class Order(Recorder):
         if self.open_ticket_id is None and self.due_at is None and self.status in ("signed", "confirmed"):
             self.schedule(pv, not_before=at)
 
-    def reopen_hold(self, ticket_id: str, amount_fen: int) -> None:
+    def reopen_hold(self, ticket_id: str, amount_fen: int, cover: tuple[Cover, ...] = ()) -> None:
         """A rejected ticket comes back (intervention, DY-RR-1 re-processing) and holds again."""
         self.open_ticket_id = ticket_id
         self.held_fen = amount_fen
+        self._hold_lines(amount_fen, cover)
 
     def record_refund(self, amount_fen: int, at: datetime, actor: str, ticket_id: str, refundable_rule: str,
-                      closes_rule: str) -> None:
+                      closes_rule: str, cover: tuple[Cover, ...] = ()) -> None:
         """A refund of the order (GEN-APPLY-4 bounds it); fully refunded, the order closes (GEN-ORD-4)."""
         if amount_fen <= 0 or self.refunded_fen + amount_fen > self.amount_fen:
             raise refuse("invalid_input", "退款金额超过可退金额", "refund exceeds what was paid", refundable_rule)
         self.refunded_fen += amount_fen
+        self.lines = with_refund(self.lines, spread(amount_fen, self.lines, cover))  # GEN-APPLY-7
         if self.refunded_fen == self.amount_fen and self.status != "closed":
             self.closed_at = at
             self.due_at = self.due_action = self.due_rule = None

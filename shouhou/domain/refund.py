@@ -20,7 +20,8 @@ def refund(ticket: Ticket, order: Order, pv: PolicyVersion, at: datetime, actor:
     order.release(ticket.id)
     ticket.refunded_fen = amount
     ticket.event("refunded", at, actor, rule, {"amount": format_yuan(amount)})
-    order.record_refund(amount, at, actor, ticket.id, pv.apply.refundable.rule, pv.order.full_refund_closes.rule)
+    order.record_refund(amount, at, actor, ticket.id, pv.apply.refundable.rule, pv.order.full_refund_closes.rule,
+                        ticket.lines)
     return amount
 
 

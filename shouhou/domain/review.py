@@ -49,7 +49,7 @@ def approve(ticket: Ticket, order: Order, actor: Actor, pv: PolicyVersion, at: d
         if order.refundable_fen < ticket.amount_fen:
             raise refuse("ineligible", "可退金额已不足", "the refundable amount no longer covers this ticket",
                          pv.apply.refundable.rule)
-        order.reopen_hold(ticket.id, ticket.amount_fen)
+        order.reopen_hold(ticket.id, ticket.amount_fen, ticket.lines)
         rule: str | None = flag.rule
     else:
         ticket.expect("pending_review", doing=("同意", "approve"))

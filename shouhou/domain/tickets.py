@@ -12,6 +12,7 @@ from typing import Any
 
 from ..errors import refuse
 from .events import Event, Recorder
+from .lines import Cover
 
 TICKET_TYPES = ("refund_only", "return_refund", "exchange", "repair", "reship")
 WAITING = ("pending_review", "awaiting_return", "awaiting_receipt", "awaiting_replacement", "replacement_shipped")
@@ -50,6 +51,7 @@ class Ticket(Recorder):
     status: str = "pending_review"
     refunded_fen: int = 0
     evidence: list[str] = field(default_factory=list)
+    lines: tuple[Cover, ...] = ()  # GEN-APPLY-7: the lines and quantities the ticket covers
     note: str | None = None
     shipped_when_applied: bool = False
     return_address: str | None = None

@@ -30,6 +30,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ..domain.actors import Actor
+from ..domain.lines import Cover, OrderLine
 from ..money import parse_yuan
 from ..services import commands as c
 from ..services.app import Shouhou
@@ -55,13 +56,17 @@ class DemoOrder:
     shipped: timedelta | None = None
     signed: timedelta | None = None
     confirmed: timedelta | None = None
+    lines: tuple[tuple[str, str, int, str, str, str], ...] = ()  # sku, name, qty, price, listed price, kind
 
 
 # Orders in every state (paid, shipped, signed, confirmed, completed) in both shops, and the orders
 # that carry the demo's tickets.
 ORDERS = (
     DemoOrder("KS-1001", KS_SHOP, "buyer-1", "59.00", "apparel", 2 * HOUR),
-    DemoOrder("KS-1002", KS_SHOP, "buyer-2", "129.00", "apparel", 3 * DAY, 2 * DAY),
+    DemoOrder("KS-1002", KS_SHOP, "buyer-2", "129.00", "apparel", 3 * DAY, 2 * DAY, lines=(
+        ("KS-SHIRT-L", "纯棉衬衫 L cotton shirt", 1, "99.00", "129.00", "goods"),
+        ("KS-BELT", "皮带 belt", 1, "30.00", "39.00", "accessory"),
+        ("KS-SOCKS", "赠品袜子 free socks", 2, "0.00", "9.90", "gift"))),
     DemoOrder("KS-1003", KS_SHOP, "buyer-1", "89.00", "snacks", 5 * DAY, 4 * DAY, 1 * DAY),
     DemoOrder("KS-1004", KS_SHOP, "buyer-3", "199.00", "beauty", 9 * DAY, 8 * DAY, 6 * DAY, 2 * DAY),
     DemoOrder("KS-1005", KS_SHOP, "buyer-2", "39.90", "snacks", 45 * DAY, 44 * DAY, 42 * DAY, 30 * DAY),
@@ -71,15 +76,23 @@ ORDERS = (
     DemoOrder("KS-1104", KS_SHOP, "buyer-1", "79.00", "home", 6 * DAY, 5 * DAY, 4 * DAY),
     DemoOrder("KS-1105", KS_SHOP, "buyer-2", "149.00", "home", 7 * DAY, 6 * DAY, 5 * DAY),
     DemoOrder("KS-1106", KS_SHOP, "buyer-3", "69.00", "beauty", 4 * DAY, 3 * DAY, 2 * DAY),
-    DemoOrder("KS-1107", KS_SHOP, "buyer-1", "129.00", "apparel", 3 * DAY, 2 * DAY, 1 * DAY),
+    DemoOrder("KS-1107", KS_SHOP, "buyer-1", "129.00", "apparel", 3 * DAY, 2 * DAY, 1 * DAY, lines=(
+        ("KS-TEE-M", "T 恤 M tee", 2, "64.50", "79.00", "goods"),
+        ("KS-STICKER", "赠品贴纸 free sticker", 1, "0.00", "5.00", "gift"))),
     DemoOrder("KS-1108", KS_SHOP, "buyer-3", "99.00", "apparel", 13 * DAY, 12 * DAY, 11 * DAY),
     DemoOrder("KS-1109", KS_SHOP, "buyer-2", "69.00", "snacks", 3 * DAY, 2 * DAY),
     DemoOrder("DY-2001", DY_SHOP, "buyer-2", "299.00", "digital", 1 * HOUR),
     DemoOrder("DY-2002", DY_SHOP, "buyer-3", "49.00", "books", 2 * DAY, 1 * DAY),
-    DemoOrder("DY-2003", DY_SHOP, "buyer-1", "399.00", "digital", 6 * DAY, 5 * DAY, 3 * DAY),
+    DemoOrder("DY-2003", DY_SHOP, "buyer-1", "399.00", "digital", 6 * DAY, 5 * DAY, 3 * DAY, lines=(
+        ("DY-EARBUDS", "无线耳机 wireless earbuds", 1, "349.00", "399.00", "goods"),
+        ("DY-CASE", "耳机保护套 earbud case", 1, "50.00", "59.00", "accessory"),
+        ("DY-CABLE", "赠品数据线 free cable", 1, "0.00", "19.00", "gift"))),
     DemoOrder("DY-2004", DY_SHOP, "buyer-2", "88.00", "books", 20 * DAY, 19 * DAY, 17 * DAY, 3 * DAY),
     DemoOrder("DY-2005", DY_SHOP, "buyer-3", "59.00", "books", 60 * DAY, 59 * DAY, 57 * DAY, 40 * DAY),
-    DemoOrder("DY-2101", DY_SHOP, "buyer-1", "159.00", "apparel", 5 * DAY, 4 * DAY, 2 * DAY),
+    DemoOrder("DY-2101", DY_SHOP, "buyer-1", "159.00", "apparel", 5 * DAY, 4 * DAY, 2 * DAY, lines=(
+        ("DY-SHIRT-S", "衬衫 S shirt", 2, "59.00", "69.00", "goods"),
+        ("DY-HAT", "渔夫帽 bucket hat", 1, "41.00", "49.00", "accessory"),
+        ("DY-PIN", "赠品胸针 free pin", 1, "0.00", "12.00", "gift"))),
     DemoOrder("DY-2102", DY_SHOP, "buyer-2", "219.00", "apparel", 5 * DAY, 4 * DAY, 3 * DAY),
     DemoOrder("DY-2103", DY_SHOP, "buyer-3", "99.00", "home", 10 * DAY, 9 * DAY, 8 * DAY),
     DemoOrder("DY-2104", DY_SHOP, "buyer-1", "66.00", "beauty", 4 * DAY, 3 * DAY, 2 * DAY),
@@ -198,6 +211,8 @@ class _Loader:
             signed_at=None if o.signed is None else self.now - o.signed,
             confirmed_at=None if o.confirmed is None else self.now - o.confirmed,
             commission={"creator": "0.10", "tech_fee": "0.05"} if o.shop == KS_SHOP else {"tech_fee": "0.05"},
+            lines=tuple(OrderLine(sku, name, qty, parse_yuan(price), parse_yuan(listed), kind)
+                        for sku, name, qty, price, listed, kind in o.lines),
         ), ago=ago)
 
     def marketplace(self) -> None:
@@ -236,10 +251,11 @@ class _Loader:
         self.app.tick(self.now)  # what fell due since: as a worker running all along would have done
 
     def apply(self, order: str, type_: str, reason: str, ago: timedelta, amount: str | None = None,
-              evidence: tuple[str, ...] = (), note: str | None = None) -> str:
+              evidence: tuple[str, ...] = (), note: str | None = None,
+              lines: tuple[Cover, ...] | None = None) -> str:
         self.import_order(next(o for o in ORDERS if o.id == order), ago)
         ticket: str = self.do(c.Apply(order, type_, reason, None if amount is None else parse_yuan(amount),
-                                      evidence, note), self.buyer(order), ago)
+                                      evidence, note, lines), self.buyer(order), ago)
         self.tickets[order] = ticket
         return ticket
 
@@ -264,9 +280,10 @@ class _Loader:
         t = self.apply("KS-1106", "refund_only", "other", 1 * DAY, amount="20.00", note="想要补偿 asking for a discount")
         self.do(c.Reject(t, "商品无质量问题,已提供质检报告 no defect; inspection report attached",
                          ("inspection.pdf",)), cs_admin, 20 * HOUR)
-        # refunded: partial refund only, approved by the owner
+        # refunded: partial refund only on one of the two tees (GEN-APPLY-7), approved by the owner
         t = self.apply("KS-1107", "refund_only", "logistics_delayed", 1 * DAY, amount="30.00",
-                       evidence=("tracking.png",), note="物流延误补偿 compensation for the delay")
+                       evidence=("tracking.png",), note="物流延误补偿 compensation for the delay",
+                       lines=(Cover("KS-TEE-M", 1),))
         self.do(c.Approve(t), owner, 22 * HOUR)
         # pending_review, refund only after shipment: KS-RO-1's 48 h leave two days (the README rejects it)
         self.apply("KS-1109", "refund_only", "other", 1 * HOUR, note="买错口味了 wrong flavour")
@@ -278,7 +295,7 @@ class _Loader:
         agent, admin = self.staff(DY_SHOP, "agent"), self.staff(DY_SHOP, "admin")
         # pending_review, refund only after shipment (DY-RO-1, 48 h)
         self.apply("DY-2101", "refund_only", "not_as_described", 1 * HOUR, amount="50.00",
-                   note="尺码偏小 runs small; keep it for a partial refund")
+                   note="尺码偏小 runs small; keep it for a partial refund", lines=(Cover("DY-SHIRT-S", 1),))
         # pending_review, seven-day no-reason return: the 48 h review runs out 7 minutes after start
         self.apply("DY-2102", "return_refund", "no_reason", 48 * HOUR - 7 * MINUTE)
         # awaiting_return since almost 7 days: DY-RR-2 auto-closes it 15 minutes after start

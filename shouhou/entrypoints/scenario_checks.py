@@ -15,7 +15,7 @@ from .scenario_file import Node, parse_time
 from .scenario_state import Run
 
 CHECK_KEYS = {
-    "ticket": {"status", "type", "over_period", "refunded", "due"},
+    "ticket": {"status", "type", "over_period", "refunded", "due", "lines"},
     "order": {"status", "entry", "refunded", "settled"},
     "shop": {"wallet", "deposit", "debt", "refund_handling", "measures"},
     "event": {"type", "ticket", "order", "shop", "rule", "at"},
@@ -56,7 +56,8 @@ def _facts(run: Run, subject: str, name: str, check: Node) -> dict[str, Any]:
         if subject == "ticket":
             t = present(uow.tickets.get(run.ticket_id(check)), f"ticket {run.ticket_id(check)}")
             return {"status": t.status, "type": t.type, "over_period": t.over_period,
-                    "refunded": format_yuan(t.refunded_fen), "due": t.due_at}
+                    "refunded": format_yuan(t.refunded_fen), "due": t.due_at,
+                    "lines": [c.as_json() for c in t.lines]}
         if subject == "order":
             o = uow.orders.get(name)
             if o is None:
@@ -88,6 +89,11 @@ def _same(run: Run, key: str, want: Any, have: Any, node: Node) -> bool:
         if w is None:
             raise run.bad(node, key, f"not a time: {want!r}")
         return bool(w == have)
+    if key == "lines":  # GEN-APPLY-7: {sku, qty} in any order
+        if not isinstance(want, list) or not all(isinstance(x, dict) for x in want):
+            raise run.bad(node, key, "lines is a list of {sku, qty}")
+        wanted = sorted((str(x.get("sku")), x.get("qty")) for x in want)
+        return wanted == sorted((str(x["sku"]), x["qty"]) for x in have)
     return bool(want == have)
 
 

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from ..domain.actors import SYSTEM, Actor
+from ..domain.lines import Cover
 from ..errors import Refusal
 from ..services import commands as c
 from .scenario_file import Node
@@ -20,7 +21,7 @@ COMMANDS: dict[str, tuple[set[str], set[str]]] = {
     "ship_order": ({"order"}, {"carrier", "waybill"}),
     "sign_order": ({"order"}, set()),
     "confirm_order": ({"order"}, set()),
-    "apply": ({"order", "type", "reason"}, {"amount", "evidence", "note"}),
+    "apply": ({"order", "type", "reason"}, {"amount", "evidence", "note", "lines"}),
     "cancel": ({"ticket"}, set()),
     "approve": ({"ticket"}, {"return_address"}),
     "reject": ({"ticket"}, {"reason", "evidence"}),
@@ -181,6 +182,23 @@ def _amount(run: Run, args: Node) -> int | None:
     return None if args.get("amount") is None else run.money(args, "amount")
 
 
+def _cover(run: Run, args: Node) -> tuple[Cover, ...] | None:
+    """apply's `lines` (GEN-APPLY-7): a list of {sku, qty}; none given, every unit still left."""
+    items = args.get("lines")
+    if items is None:
+        return None
+    if not isinstance(items, list):
+        raise run.bad(args, "lines", "lines must be a list of {sku, qty}")
+    out = []
+    for item in items:
+        run.keys(item, {"sku", "qty"}, "a ticket line", args, "lines")
+        qty = item.get("qty", 1)
+        if "sku" not in item or not isinstance(qty, int) or isinstance(qty, bool):
+            raise run.bad(item, "sku", "a ticket line is {sku, qty} with a whole qty")
+        out.append(Cover(str(item["sku"]), qty))
+    return tuple(out)
+
+
 def _s(v: Any) -> str | None:
     return None if v is None else str(v)
 
@@ -191,7 +209,8 @@ _BUILDERS: dict[str, Callable[[Run, Node, Node], object]] = {
     "sign_order": lambda r, a, s: c.SignOrder(str(a["order"])),
     "confirm_order": lambda r, a, s: c.ConfirmOrder(str(a["order"])),
     "apply": lambda r, a, s: c.Apply(str(a["order"]), str(a.get("type")), str(a.get("reason")), _amount(r, a),
-                                     tuple(str(x) for x in (a.get("evidence") or [])), a.get("note")),
+                                     tuple(str(x) for x in (a.get("evidence") or [])), a.get("note"),
+                                     _cover(r, a)),
     "cancel": lambda r, a, s: c.Cancel(r.ticket_id(a)),
     "approve": lambda r, a, s: c.Approve(r.ticket_id(a), a.get("return_address")),
     "reject": lambda r, a, s: c.Reject(r.ticket_id(a), _s(a.get("reason")), _refs(r, a).get("evidence", ())),

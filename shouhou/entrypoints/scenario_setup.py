@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ..domain.actors import Actor
+from ..domain.lines import OrderLine
 from ..errors import Refusal
 from ..services import commands as c
 from .scenario_file import Node
@@ -21,7 +22,8 @@ TOP_KEYS = {"name", "policy", "start", "shops", "staff", "buyers", "orders", "st
 SHOP_KEYS = {"id", "status", "wallet", "deposit", "wallet_opened_at", "name", "return_address"}
 STAFF_KEYS = {"id", "shop", "role", "name"}
 ORDER_KEYS = {"id", "shop", "buyer", "amount", "freight", "payment", "kind", "marketing", "goods", "category",
-              "no_reason_return", "commission", "created_at", "shipped_at", "signed_at", "confirmed_at"}
+              "no_reason_return", "commission", "created_at", "shipped_at", "signed_at", "confirmed_at", "lines"}
+LINE_KEYS = {"sku", "name", "qty", "price", "listed_price", "kind"}
 
 
 def set_up(run: Run) -> None:
@@ -72,8 +74,28 @@ def _import_order(run: Run, o: Node, at: datetime) -> None:
         created_at=run.opt_time(o, "created_at") or run.start - timedelta(days=5),
         shipped_at=run.opt_time(o, "shipped_at") if "shipped_at" in o else run.start - timedelta(days=4),
         signed_at=run.opt_time(o, "signed_at") if "signed_at" in o else run.start - timedelta(days=2),
-        confirmed_at=run.opt_time(o, "confirmed_at"),
+        confirmed_at=run.opt_time(o, "confirmed_at"), lines=_lines(run, o),
     ), o, "orders", at)
+
+
+def _lines(run: Run, o: Node) -> tuple[OrderLine, ...]:
+    """An order's `lines` (GEN-APPLY-7): kind defaults to goods, listed_price to price, qty to 1."""
+    items = o.get("lines") or []
+    if not isinstance(items, list):
+        raise run.bad(o, "lines", "lines must be a list")
+    out = []
+    for item in items:
+        run.keys(item, LINE_KEYS, "an order line", o, "lines")
+        if "sku" not in item or "price" not in item:
+            raise run.bad(item, "sku", "an order line needs sku and price")
+        qty = item.get("qty", 1)
+        if not isinstance(qty, int) or isinstance(qty, bool):
+            raise run.bad(item, "qty", "qty must be a whole number")
+        price = run.money(item, "price")
+        out.append(OrderLine(sku=str(item["sku"]), name=str(item.get("name", item["sku"])), qty=qty, price_fen=price,
+                             listed_price_fen=run.money(item, "listed_price") if "listed_price" in item else price,
+                             kind=str(item.get("kind", "goods"))))
+    return tuple(out)
 
 
 def _do(run: Run, cmd: object, node: Node, key: str, at: datetime) -> Any:

@@ -17,7 +17,7 @@ from alembic.autogenerate.api import AutogenContext
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.pool import NullPool
 
-from shouhou.adapters.tables import Instant, metadata
+from shouhou.adapters.tables import Covers, Instant, OrderLines, metadata
 
 config = context.config
 if config.config_file_name is not None:  # only when run with an alembic.ini of one's own
@@ -38,9 +38,11 @@ def _url() -> str:
 
 def _render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
     """Autogenerate (`shouhou db revision`): a migration never imports application code, so the
-    Instant column type is written as what it is in the database."""
+    Instant and JSON-backed column types are written as what they are in the database."""
     if type_ == "type" and isinstance(obj, Instant):
         return "sa.DateTime(timezone=True)"
+    if type_ == "type" and isinstance(obj, (OrderLines, Covers)):
+        return "sa.JSON()"
     return False
 
 

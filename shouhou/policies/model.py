@@ -45,6 +45,7 @@ class ApplyRules(BaseModel):
     one_open_ticket: Flag  # GEN-APPLY-5
     max_in_period: Limit | None = None  # DY-APPLY-1
     type_fits_state: Flag  # GEN-APPLY-6
+    lines: Flag | None = None  # GEN-APPLY-7: partial after-sales over order lines
 
     @field_validator("one_open_ticket")
     @classmethod

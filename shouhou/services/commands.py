@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import BinaryIO
 
+from ..domain.lines import Cover, OrderLine
+
 
 @dataclass(frozen=True)
 class CreateShop:
@@ -88,6 +90,7 @@ class ImportOrder:
     shipped_at: datetime | None = None
     signed_at: datetime | None = None
     confirmed_at: datetime | None = None
+    lines: tuple[OrderLine, ...] = ()  # GEN-APPLY-7: none given, one line of qty 1 (amount less freight)
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,7 @@ class Apply:
     amount_fen: int | None = None
     evidence: tuple[str, ...] = ()
     note: str | None = None
+    lines: tuple[Cover, ...] | None = None  # GEN-APPLY-7: none given, every unit still left
 
 
 @dataclass(frozen=True)

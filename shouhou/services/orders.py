@@ -11,6 +11,7 @@ from ..adapters.uow import SqlUnitOfWork
 from ..domain import governance
 from ..domain.actors import Actor, require
 from ..domain.events import Event
+from ..domain.lines import default_line, line_problems
 from ..domain.orders import GOODS, KINDS, PAYMENTS, Order, derive_imported
 from ..errors import not_found, refuse
 from ..money import format_yuan
@@ -37,10 +38,14 @@ def import_order(cmd: c.ImportOrder, actor: Actor, uow: SqlUnitOfWork, ctx: Cont
         raise not_found("buyer", cmd.buyer_id)
     problems = _order_problems(cmd)
     if problems:
-        raise refuse("invalid_input", ";".join(p[0] for p in problems), "; ".join(p[1] for p in problems))
+        lines_rule = ctx.policies.in_force(shop.policy, ctx.now).apply.lines
+        bad_lines = bool(cmd.lines) and bool(line_problems(cmd.lines, cmd.amount_fen, cmd.freight_fen))
+        rule = lines_rule.rule if bad_lines and lines_rule is not None else None  # GEN-APPLY-7
+        raise refuse("invalid_input", ";".join(p[0] for p in problems), "; ".join(p[1] for p in problems), rule)
     order_id = cmd.id or new_id("O")
     if uow.orders.exists(order_id):
         raise refuse("invalid_state", f"订单 {order_id} 已存在", f"order {order_id} exists already")
+    lines = cmd.lines or (default_line(order_id, cmd.amount_fen, cmd.freight_fen),)  # GEN-APPLY-7
     created = cmd.created_at or ctx.now
     pv = ctx.policies.in_force(shop.policy, created)
     order = Order(
@@ -48,7 +53,7 @@ def import_order(cmd: c.ImportOrder, actor: Actor, uow: SqlUnitOfWork, ctx: Cont
         amount_fen=cmd.amount_fen, freight_fen=cmd.freight_fen, payment=cmd.payment, kind=cmd.kind,
         marketing=cmd.marketing, goods=cmd.goods, category=cmd.category, no_reason_return=cmd.no_reason_return,
         commission=dict(cmd.commission), created_at=created, shipped_at=cmd.shipped_at, signed_at=cmd.signed_at,
-        confirmed_at=cmd.confirmed_at,
+        confirmed_at=cmd.confirmed_at, lines=lines,
     )
     derived = derive_imported(order, pv, ctx.now)
     payload: dict[str, Any] = {"amount": format_yuan(order.amount_fen), "status": order.status,
@@ -78,6 +83,8 @@ def _order_problems(cmd: c.ImportOrder) -> list[tuple[str, str]]:
             problems.append((f"佣金比例 {key} 须为 0 到 1 之间的小数", f"commission {key} must be a decimal rate in [0, 1)"))
     if not problems and sum(Decimal(str(v)) for v in cmd.commission.values()) >= 1:
         problems.append(("佣金与技术服务费比例合计须小于 1", "commissions and the technical fee must add up to less than 1"))
+    if cmd.lines and 0 <= cmd.freight_fen <= cmd.amount_fen:
+        problems += line_problems(cmd.lines, cmd.amount_fen, cmd.freight_fen)  # GEN-APPLY-7
     return problems
 
 

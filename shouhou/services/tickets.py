@@ -20,7 +20,8 @@ def apply(cmd: c.Apply, actor: Actor, uow: SqlUnitOfWork, ctx: Context) -> str:
     pv = ctx.policies.in_force(order.policy, ctx.now)
     shop = shop_of(uow, order.shop_id)
     ticket = aftersales.apply(new_id("T"), order, actor, pv, ctx.now, cmd.type, cmd.reason, cmd.amount_fen,
-                              list(cmd.evidence), cmd.note, governance.refund_handling_off(shop, pv))
+                              list(cmd.evidence), cmd.note, governance.refund_handling_off(shop, pv),
+                              cmd.lines)
     uow.tickets.add(ticket)
     return ticket.id
 

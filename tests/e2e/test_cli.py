@@ -383,3 +383,16 @@ def test_serve_refuses_a_bad_database_url(no_uvicorn: list[dict[str, Any]]) -> N
     assert result.exit_code == 2
     assert "SHOUHOU_DATABASE_URL" in result.stderr
     assert no_uvicorn == []
+
+
+def test_demo_has_orders_of_several_lines_with_a_gift_and_a_partial_ticket(app: Shouhou, clock: VirtualClock) -> None:
+    """GEN-APPLY-7 in the demo: orders of several lines (a gift among them), a refund on one tee."""
+    load_demo(app)
+    with app.uow(write=False) as uow:
+        orders = {o.id: o for o in uow.orders.where()}
+        tickets = {t.order_id: t for t in uow.tickets.where()}
+    several = [o for o in orders.values() if len(o.lines) > 1]
+    assert len(several) >= 3 and any(line.kind == "gift" for o in several for line in o.lines)
+    tee = orders["KS-1107"].lines[0]
+    assert (tee.sku, tee.refunded_fen, tee.qty_left) == ("KS-TEE-M", 3000, 2)
+    assert [(c.sku, c.qty) for c in tickets["KS-1107"].lines] == [("KS-TEE-M", 1)]

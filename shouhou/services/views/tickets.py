@@ -10,6 +10,7 @@ from sqlalchemy import and_
 from ...adapters import tables as t
 from ...adapters.uow import SqlUnitOfWork
 from ...domain.actors import Actor
+from ...domain.lines import OrderLine
 from ...domain.orders import Order
 from ...domain.tickets import STATUS_ZH, STATUSES, TICKET_TYPES, Ticket
 from ...errors import refuse
@@ -31,8 +32,16 @@ def ticket_view(ticket: Ticket) -> dict[str, Any]:
         "carrier": ticket.carrier, "waybill": ticket.waybill, "reject_reason": ticket.reject_reason,
         "policy": ticket.policy, "policy_version": ticket.policy_version,
         "created_at": iso(ticket.created_at), "updated_at": iso(ticket.updated_at), "ended_at": iso(ticket.ended_at),
-        "due": due(ticket),
+        "due": due(ticket), "lines": [c.as_json() for c in ticket.lines],
     }
+
+
+def line_view(line: OrderLine) -> dict[str, Any]:
+    """GEN-APPLY-7: a line with what it has refunded and what it can still refund."""
+    return {"sku": line.sku, "name": line.name, "qty": line.qty, "price": format_yuan(line.price_fen),
+            "listed_price": format_yuan(line.listed_price_fen), "kind": line.kind,
+            "refunded": format_yuan(line.refunded_fen), "held": format_yuan(line.held_fen),
+            "refundable": format_yuan(line.refundable_fen), "qty_left": line.qty_left}
 
 
 def order_view(order: Order, now: datetime) -> dict[str, Any]:
@@ -48,7 +57,7 @@ def order_view(order: Order, now: datetime) -> dict[str, Any]:
         "closed_at": iso(order.closed_at), "open_ticket": order.open_ticket_id,
         "applications_in_period": order.applications_in_period,
         "entry": {"state": "open" if order.entry_open(now) else "closed", "closes_at": iso(order.entry_closes_at)},
-        "due": due(order),
+        "due": due(order), "lines": [line_view(line) for line in order.lines],
     }
 
 

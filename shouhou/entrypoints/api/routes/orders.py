@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from ....domain.actors import Actor
+from ....domain.lines import OrderLine
 from ....services import commands as c
 from ....services.app import Shouhou
 from ....services.views import tickets as tickets_views
@@ -25,7 +26,10 @@ def create_order(body: OrderIn, sh: ShouhouDep, actor: ActorDep, now: NowDep) ->
         freight_fen=body.freight, payment=body.payment, kind=body.kind, marketing=body.marketing,
         goods=body.goods, category=body.category, no_reason_return=body.no_reason_return,
         commission=dict(body.commission), created_at=body.created_at, shipped_at=body.shipped_at,
-        signed_at=body.signed_at, confirmed_at=body.confirmed_at), actor)
+        signed_at=body.signed_at, confirmed_at=body.confirmed_at,
+        lines=tuple(OrderLine(sku=x.sku, name=x.name, qty=x.qty, price_fen=x.price,
+                              listed_price_fen=x.price if x.listed_price is None else x.listed_price, kind=x.kind)
+                    for x in body.lines or ())), actor)
     return read(sh, tickets_views.get_order, actor, order_id, now)
 
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from ....domain.actors import Actor
+from ....domain.lines import Cover
 from ....domain.tickets import TICKET_TYPES
 from ....services import commands as c
 from ....services.app import Shouhou
@@ -24,8 +25,9 @@ router = APIRouter(tags=["tickets"])
 @router.post("/v1/orders/{order_id}/tickets", status_code=201, response_model=TicketOut,
              summary="Apply for after-sales (buyer)")
 def apply(order_id: str, body: ApplyIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
+    cover = None if body.lines is None else tuple(Cover(x.sku, x.qty) for x in body.lines)
     ticket_id = run(sh, c.Apply(order_id, body.type, body.reason, body.amount, tuple(body.evidence),
-                                body.note), actor)
+                                body.note, cover), actor)
     return read(sh, tickets_views.get_ticket, actor, ticket_id)
 
 

@@ -6,8 +6,33 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
+from ....domain.lines import LINE_KINDS
 from ....domain.orders import GOODS, KINDS, PAYMENTS
-from .common import Body, Due, Id, OneOf, Text, When, Word, Yuan, YuanText
+from .common import Body, Due, Id, Line, OneOf, Text, When, Word, Yuan, YuanText
+
+
+class LineIn(Body):
+    """One order line (GEN-APPLY-7): the lines' prices times quantities plus freight equal the amount."""
+
+    sku: Id
+    name: Line
+    qty: int = Field(default=1, ge=1, le=1_000_000)
+    price: Yuan = Field(examples=["99.00"])  # unit price paid
+    listed_price: Yuan | None = None  # defaults to the price
+    kind: Annotated[Word, OneOf(LINE_KINDS)] = "goods"
+
+
+class LineOut(BaseModel):
+    sku: str
+    name: str
+    qty: int
+    price: YuanText
+    listed_price: YuanText
+    kind: str
+    refunded: YuanText
+    held: YuanText
+    refundable: YuanText
+    qty_left: int
 
 
 class OrderIn(Body):
@@ -27,6 +52,7 @@ class OrderIn(Body):
     shipped_at: When | None = None
     signed_at: When | None = None
     confirmed_at: When | None = None
+    lines: Annotated[list[LineIn], Field(max_length=200)] | None = None  # none: one line, qty 1
 
 
 
@@ -68,3 +94,4 @@ class OrderOut(BaseModel):
     applications_in_period: int
     entry: Entry
     due: Due | None
+    lines: list[LineOut]

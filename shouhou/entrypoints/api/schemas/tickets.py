@@ -8,9 +8,21 @@ from pydantic import BaseModel, Field
 
 from ....domain.tickets import TICKET_TYPES
 from ....policies import REASONS
-from .common import Body, Due, EventOut, Note, OneOf, Text, Word, Yuan, YuanText
+from .common import Body, Due, EventOut, Id, Note, OneOf, Text, Word, Yuan, YuanText
 
 EvidenceNames = Annotated[list[Annotated[str, Text(255)]], Field(max_length=20)]  # what the buyer attaches
+
+
+class CoverIn(Body):
+    """What a ticket covers of one order line (GEN-APPLY-7)."""
+
+    sku: Id
+    qty: int = Field(ge=1, le=1_000_000)
+
+
+class CoverOut(BaseModel):
+    sku: str
+    qty: int
 
 
 class ApplyIn(Body):
@@ -19,6 +31,7 @@ class ApplyIn(Body):
     amount: Yuan | None = Field(default=None, examples=["99.00"])
     evidence: EvidenceNames = Field(default_factory=list)
     note: Note | None = None
+    lines: Annotated[list[CoverIn], Field(max_length=200)] | None = None  # GEN-APPLY-7; none: every unit left
 
 
 
@@ -67,6 +80,7 @@ class TicketSummary(BaseModel):
     updated_at: str | None
     ended_at: str | None
     due: Due | None
+    lines: list[CoverOut]
 
 
 class TicketOut(TicketSummary):

@@ -432,3 +432,15 @@ measure_appeals = Table(
     Column("answer", Text),
     Index("ix_measure_appeals_queue", "status", "filed_at"),
 )
+
+# GEN-AUTO-1: the shop's automation rules (售后小助手), in the shop's order; saving replaces them all.
+automation_rules = Table(
+    "automation_rules", metadata,
+    Column("shop_id", String(64), ForeignKey("shops.id"), primary_key=True),
+    Column("id", String(64), primary_key=True),  # the shop's own name for the rule
+    Column("position", Integer, nullable=False),
+    Column("action", String(32), nullable=False),  # approve | confirm_receipt
+    Column("conditions", JSON, nullable=False),  # the rule's `when`, money in yuan text
+    Column("updated_at", Instant, nullable=False),
+    Column("updated_by", String(80), nullable=False),
+)

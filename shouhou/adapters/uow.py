@@ -417,6 +417,20 @@ class SqlUnitOfWork:
     def add_token(self, row: dict[str, Any]) -> None:
         self.conn.execute(insert(t.tokens), [row])
 
+    def automation_rules(self, shop_id: str) -> list[dict[str, Any]]:
+        """The shop's automation rules (GEN-AUTO-1) in its order: rows {id, action, conditions, ...}."""
+        ar = t.automation_rules.c
+        return [dict(r._mapping) for r in self.conn.execute(
+            select(t.automation_rules).where(ar.shop_id == shop_id).order_by(ar.position))]
+
+    def replace_automation_rules(self, shop_id: str, rules: list[dict[str, Any]], at: datetime, by: str) -> None:
+        """Saving replaces the shop's whole list (rules: {id, action, when})."""
+        self.conn.execute(delete(t.automation_rules).where(t.automation_rules.c.shop_id == shop_id))
+        if rules:
+            self.conn.execute(insert(t.automation_rules), [
+                {"shop_id": shop_id, "id": r["id"], "position": i, "action": r["action"], "conditions": r["when"],
+                 "updated_at": at, "updated_by": by} for i, r in enumerate(rules)])
+
 
 def _event_row(e: Event, recorded_at: datetime) -> dict[str, Any]:
     return {

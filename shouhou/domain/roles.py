@@ -12,7 +12,8 @@ from typing import Literal
 
 from .actors import PLATFORM_ROLES, SHOP_ROLES, Actor, require
 
-Act = Literal["issue_token", "manage_tokens", "add_staff", "top_up", "withdraw_deposit", "operate_workers"]
+Act = Literal["issue_token", "manage_tokens", "add_staff", "top_up", "withdraw_deposit", "operate_workers",
+              "set_automation"]
 
 SYSTEM = "system"
 ACTS: dict[Act, frozenset[str]] = {
@@ -28,6 +29,8 @@ ACTS: dict[Act, frozenset[str]] = {
     "withdraw_deposit": frozenset({SYSTEM, "platform_operator", "owner"}),
     # see and release the deadline actions the worker parked after they raised
     "operate_workers": frozenset({SYSTEM, "platform_operator"}),
+    # define the shop's automation rules (GEN-AUTO-1): they act for the shop, so its managers set them
+    "set_automation": frozenset({SYSTEM, "owner", "admin", "cs_admin"}),
 }
 
 # Higher grants lower. Platform and shop roles are two ladders; the platform's operator stands above
@@ -41,7 +44,7 @@ if set(RANK) != {SYSTEM, *PLATFORM_ROLES, *SHOP_ROLES}:
 
 ACT_ZH: dict[Act, str] = {
     "issue_token": "签发令牌", "manage_tokens": "管理令牌", "add_staff": "添加员工", "top_up": "充值",
-    "withdraw_deposit": "提取保证金", "operate_workers": "处理搁置的自动操作",
+    "withdraw_deposit": "提取保证金", "operate_workers": "处理搁置的自动操作", "set_automation": "设置售后自动化规则",
 }
 
 

@@ -18,8 +18,8 @@ CHECK_KEYS = {
     "ticket": {"status", "type", "over_period", "refunded", "due", "lines"},
     "order": {"status", "entry", "refunded", "settled"},
     "shop": {"wallet", "deposit", "debt", "refund_handling", "measures"},
-    "event": {"type", "ticket", "order", "shop", "rule", "at"},
-    "no_event": {"type", "ticket", "order", "shop", "rule", "at"},
+    "event": {"type", "ticket", "order", "shop", "rule", "shop_rule", "at"},
+    "no_event": {"type", "ticket", "order", "shop", "rule", "shop_rule", "at"},
 }
 
 
@@ -120,6 +120,8 @@ def _check_event(run: Run, check: Node, subject: str, where: str) -> None:
     now = run.clock.now()
     with run.app.uow(write=False) as uow:
         rows = [e for e in uow.all_events() if e["at"] <= now]
+    for e in rows:  # GEN-AUTO-1: the shop's rule that decided is in the payload
+        e["shop_rule"] = (e.get("payload") or {}).get("shop_rule")
     hit = any(all(e.get(k) == v for k, v in want.items()) for e in rows)
     run.outcome.expectations += 1
     if subject == "event" and not hit:

@@ -43,6 +43,7 @@ COMMANDS: dict[str, tuple[set[str], set[str]]] = {
     "request_reopen": ({"order"}, {"note"}),
     "top_up": ({"shop", "account", "amount"}, set()),
     "withdraw_deposit": ({"shop", "amount"}, set()),
+    "set_automation": ({"shop", "rules"}, set()),
     "set_shop_status": ({"shop", "status"}, {"reason"}),
 }
 
@@ -199,6 +200,15 @@ def _cover(run: Run, args: Node) -> tuple[Cover, ...] | None:
     return tuple(out)
 
 
+def _plain(v: Any) -> Any:
+    """A scenario's value as plain lists and dicts (the domain checks what they hold)."""
+    if isinstance(v, dict):
+        return {str(k): _plain(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return tuple(_plain(x) for x in v) if not isinstance(v, str) else v
+    return v
+
+
 def _s(v: Any) -> str | None:
     return None if v is None else str(v)
 
@@ -235,5 +245,6 @@ _BUILDERS: dict[str, Callable[[Run, Node, Node], object]] = {
     "appeal": lambda r, a, s: c.FileAppeal(r.ticket_id(a), _s(a.get("reason"))),
     "decide_appeal": lambda r, a, s: c.DecideAppeal(r.appeal_id(a), bool(a["upheld"]), _s(a.get("answer")),
                                                     _s(a.get("fault_after"))),
+    "set_automation": lambda r, a, s: c.SetAutomation(str(a["shop"]), _plain(a.get("rules"))),
     "set_shop_status": lambda r, a, s: c.SetShopStatus(str(a["shop"]), str(a["status"]), _s(a.get("reason"))),
 }

@@ -22,8 +22,20 @@ from ..domain.events import Event
 from ..domain.workdays import IsWorkday
 from ..errors import Refusal, refuse
 from ..policies import PolicyRegistry
+from . import (
+    automation,
+    deadlines,
+    disputes,
+    entry,
+    governance,
+    money,
+    operations,
+    orders,
+    reactions,
+    shops,
+    tickets,
+)
 from . import commands as c
-from . import deadlines, disputes, entry, governance, money, operations, orders, reactions, shops, tickets
 from .context import Context
 
 Handler = Callable[[Any, Actor, SqlUnitOfWork, Context], Any]
@@ -59,6 +71,8 @@ HANDLERS: dict[type, Handler] = {
     # money (RULES §8)
     c.TopUp: money.top_up,
     c.WithdrawDeposit: money.withdraw_deposit,
+    # the shop's automation rules (GEN-AUTO-1)
+    c.SetAutomation: automation.set_automation,
     # platform intervention (RULES §6)
     c.RefuseReturn: disputes.refuse_return,
     c.RequestIntervention: disputes.request_intervention,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from ..domain.lines import Cover, OrderLine
 
@@ -186,6 +186,14 @@ class TopUp:
     shop_id: str
     account: str  # wallet | deposit
     amount_fen: int
+
+
+@dataclass(frozen=True)
+class SetAutomation:
+    """GEN-AUTO-1: replace the shop's automation rules ({id, action, when}, money in yuan text)."""
+
+    shop_id: str
+    rules: tuple[dict[str, Any], ...]
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from ..adapters.uow import Reactor, SqlUnitOfWork
 from ..domain.events import Event
-from . import governance, money
+from . import automation, governance, money
 from .context import Context
 
 Reaction = Callable[[SqlUnitOfWork, Context, Event], None]
@@ -33,7 +33,10 @@ REACTIONS: dict[str, tuple[Reaction | Together, ...]] = {
     "shop_created": (money.open_accounts,),  # opening balances
     "order_created": (money.take_payment,),  # into escrow (GEN-ORD-3)
     "order_completed": (money.settle,),  # settlement net of refunds (GEN-ORD-3, GEN-ORD-4)
-    "refunded": (money.fund_refund,),  # escrow, or wallet -> deposit -> advance (DY-OP-9); clawbacks
+    "refunded": (money.fund_refund,),
+    # GEN-AUTO-1: the shop's rules approve a new application, confirm receipt of a returned parcel
+    "applied": (automation.act_for_shop,),
+    "waybill_submitted": (automation.act_for_shop,),  # escrow, or wallet -> deposit -> advance (DY-OP-9); clawbacks
     "overdue_recorded": (GOVERNANCE,),
     "ruled": (GOVERNANCE,),
     "appeal_upheld": (GOVERNANCE,),

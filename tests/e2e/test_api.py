@@ -241,7 +241,7 @@ def test_tenancy_on_every_route(world: Any) -> None:
               "status": {"status": "suspended"}, "staff": {"id": "X9", "role": "cs_agent"}, "requests": {},
               "decline": {"reason": "no"}, "top-up": {"account": "wallet", "amount": "1.00"},
               "withdraw": {"amount": "1.00"}, "appeals": {"reason": "x"}, "decision": {"upheld": False},
-              "ruling": {"in_favour_of": "buyer"}, "ship-replacement": {}}
+              "ruling": {"in_favour_of": "buyer"}, "ship-replacement": {}, "automation": {"rules": []}}
     evidence = {"files": [("files", ("a.jpg", b"\xff\xd8\xff a", "image/jpeg"))]}  # a multipart upload
     before = client.get("/v1/orders/O1/events", headers=h("plat")).json()
     checked = 0
@@ -252,7 +252,7 @@ def test_tenancy_on_every_route(world: Any) -> None:
                     path = path.replace(k, v)
                 return path
             body = bodies.get(path.rsplit("/", 1)[-1])
-            kw = evidence if path.endswith("/evidence") else {"json": body} if method == "post" else {}
+            kw = evidence if path.endswith("/evidence") else {"json": body} if method in ("post", "put") else {}
             real = getattr(client, method)(url(owned), headers=h(outsider), **kw)
             ghost = getattr(client, method)(url(missing), headers=h(outsider), **kw)
             assert real.status_code == ghost.status_code, (outsider, method, path, real.text, ghost.text)

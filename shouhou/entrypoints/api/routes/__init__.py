@@ -3,9 +3,22 @@ them in: route order decides which route a path matches first, and the order of 
 
 from fastapi import APIRouter
 
-from . import disputes, entry, governance, meta, money, operations, orders, policies, shops, tickets, tokens
+from . import (
+    automation,
+    disputes,
+    entry,
+    governance,
+    meta,
+    money,
+    operations,
+    orders,
+    policies,
+    shops,
+    tickets,
+    tokens,
+)
 
 ROUTERS: tuple[APIRouter, ...] = (
     meta.router, policies.router, shops.router, tokens.router, orders.router, tickets.router, disputes.router,
-    entry.router, money.router, governance.router, operations.router,
+    entry.router, money.router, governance.router, automation.router, operations.router,
 )

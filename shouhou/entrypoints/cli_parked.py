@@ -41,7 +41,7 @@ def parked_list(
 
 @parked_app.command("retry")
 def parked_retry(
-    kind: Annotated[str, typer.Argument(help="ticket, order, entry, clawback, intervention, appeal or governance.")],
+    kind: Annotated[str, typer.Argument(help="ticket, order, entry, clawback, intervention, appeal, governance or payout.")],
     ident: Annotated[str, typer.Argument(help="The id of the ticket, order, case … that was parked.")],
     database_url: DatabaseUrl = None,
 ) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from ..adapters.blobs import BlobStore
 from ..domain.workdays import IsWorkday
@@ -22,6 +22,12 @@ class Context:
 
 def new_id(prefix: str) -> str:
     return f"{prefix}{secrets.token_hex(8)}"
+
+
+def backoff(attempts: int) -> timedelta:
+    """How long a parked action (one that raised) waits before its next try: 1, 2, 4 … minutes, at
+    most an hour."""
+    return min(timedelta(minutes=2 ** min(attempts - 1, 10)), timedelta(hours=1))
 
 
 @dataclass(frozen=True)

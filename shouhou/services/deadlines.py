@@ -21,7 +21,7 @@ import logging
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import Table
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -30,7 +30,7 @@ from ..adapters import operations as ops
 from ..adapters.uow import SqlUnitOfWork
 from ..domain.events import Event
 from . import disputes, entry, governance, money, orders, tickets
-from .context import Context, Fired
+from .context import Context, Fired, backoff
 
 Fire = Callable[[SqlUnitOfWork, Context, str], Fired | None]
 
@@ -59,11 +59,6 @@ DEADLINES: tuple[Deadline, ...] = tuple(Deadline(kind, table, column, FIRE[kind]
 log = logging.getLogger("shouhou.deadlines")
 # not a bad row but a database that is away or a race it resolved by aborting: retried whole
 UNAVAILABLE = (OperationalError, InterfaceError)
-
-
-def backoff(attempts: int) -> timedelta:
-    """How long a parked action waits before its next try: 1, 2, 4 … minutes, at most an hour."""
-    return min(timedelta(minutes=2 ** min(attempts - 1, 10)), timedelta(hours=1))
 
 
 def fire_batch(uow: SqlUnitOfWork, ctx: Context, limit: int, trace: list[tuple[str, str]] | None = None) -> int:

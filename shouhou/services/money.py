@@ -18,6 +18,7 @@ Commands: top-up (debt first) and deposit withdrawal (KS-EXIT-1). The worker ret
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import Callable
 from datetime import datetime
 
@@ -37,7 +38,7 @@ from ..policies import PolicyRegistry, PolicyVersion
 from . import commands as c
 from .access import shop_of, visible_shop
 from .books import Books
-from .context import Context, Fired, new_id
+from .context import Context, Fired, backoff, new_id
 from .views.money import exit_check
 
 log = logging.getLogger("shouhou.money")
@@ -273,12 +274,21 @@ def pay_out(uow_factory: Callable[[], SqlUnitOfWork], channel: PaymentChannel, p
     published: list[Event] = []
     with uow_factory() as uow:
         claimed = []
-        for _, ident in uow.due_ids(tables.payouts, now, limit):
+        retried = uow.parked_due(now)
+        for _, ident in uow.due_ids(tables.payouts, now, limit, kind="payout"):
             p = uow.payouts.get(ident, lock=True)
             if p is None or p.status != "pending" or p.due_at is None or p.due_at > now:
                 continue
-            ticket = present(uow.tickets.get(p.ticket_id), f"ticket {p.ticket_id}")
-            pv = policies.kept_by(ticket)
+            try:
+                ticket = present(uow.tickets.get(p.ticket_id), f"ticket {p.ticket_id}")
+                pv = policies.kept_by(ticket)
+            except Exception as exc:  # noqa: BLE001 - a bad row (its pack is gone): parked, the rest go out
+                error = "".join(traceback.format_exception_only(exc)).strip()
+                log.error("parked payout %s: %s", p.id, error)
+                uow.park("payout", p.id, error, now, backoff)
+                continue
+            if ("payout", p.id) in retried:
+                uow.unpark([("payout", p.id)])
             claimed.append((p.id, p.buyer_id, p.amount_fen, p.attempts > 0))
             p.attempts += 1
             p.due_at = now + pv.money.payout_retry.delta

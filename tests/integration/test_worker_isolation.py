@@ -118,3 +118,21 @@ def test_refunds_go_out_between_the_batches_of_a_backlog(engine: Engine, clock: 
     assert set(statuses(engine, tickets)) == {"refunded"}
     assert len(channel.paid) == 12
     assert channel.still_due[0] > 0  # the first refund left while deadlines were still due
+
+
+def test_a_payout_whose_pack_is_gone_is_parked_and_the_other_refunds_go_out(
+        engine: Engine, clock: VirtualClock) -> None:
+    full = Shouhou.with_fakes(engine, clock, PolicyRegistry.default())
+    lost, fine = world(full, "kuaishou", "KS", 1), world(full, "douyin", "DY", 2)
+    full.tick(START + 10 * D, batch=50)  # everything approved and refunded; the payouts are claimed and paid
+    with engine.connect() as conn:
+        conn.execute(t.payouts.update().values(status="pending", due_at=START + 10 * D, attempts=0))
+        conn.commit()
+    channel = FakeChannel()
+    worker = Shouhou.with_fakes(engine, clock, PolicyRegistry({"douyin": PolicyRegistry.default().get("douyin")}),
+                                channel=channel)
+    worker.tick(START + 10 * D, batch=50)
+    assert sorted(channel.paid) == sorted(fine)  # the Douyin refunds went out
+    assert [(r["kind"], r["ident"]) for r in parked(engine)] == [("payout", lost[0])]
+    full.tick(START + 10 * D + M, batch=50)  # the pack is back: at its next try it goes out, unparked
+    assert parked(engine) == []

@@ -54,4 +54,7 @@ def packs_in_use(uow: SqlUnitOfWork) -> set[str]:
     names |= set(uow.conn.execute(select(tk.policy).distinct().where(tk.ended_at.is_(None))).scalars())
     names |= set(uow.conn.execute(select(o.policy).distinct().where(o.status.not_in(("completed", "closed"))))
                  .scalars())
+    pay = t.payouts.c  # refunds still on their way to a buyer need their ticket's pack too
+    names |= set(uow.conn.execute(select(tk.policy).distinct().select_from(t.payouts.join(t.tickets, pay.ticket_id == tk.id))
+                                  .where(pay.status == "pending")).scalars())
     return names

@@ -11,6 +11,7 @@ from typing import Any, Generic, Protocol, TypeVar
 from sqlalchemy import Connection, Engine, Table, and_, delete, exists, func, insert, select, update
 
 from ..clock import Clock
+from ..domain.complaints import Complaint
 from ..domain.disputes import Appeal, EvidenceItem, Intervention
 from ..domain.entry import ReopenRequest, SiteMessage
 from ..domain.events import Event
@@ -19,6 +20,7 @@ from ..domain.ledger import Clawback, Entry, Payout
 from ..domain.orders import Order
 from ..domain.shops import Buyer, Shop, Staff
 from ..domain.tickets import Ticket
+from . import complaints_table as ct
 from . import metrics as m
 from . import operations as ops
 from . import tables as t
@@ -210,10 +212,11 @@ class SqlUnitOfWork:
         self.evidence = Repository(self, t.evidence_items, EvidenceItem)
         self.measures = MeasureRepository(self, t.measures, MeasureInstance)
         self.measure_appeals = MeasureAppealRepository(self, t.measure_appeals, MeasureAppeal)
+        self.complaints = Repository(self, ct.complaints, Complaint)
         self.repositories: tuple[Repository[Any], ...] = (
             self.shops, self.staff, self.buyers, self.orders, self.tickets, self.reopen_requests, self.messages,
             self.payouts, self.clawbacks, self.interventions, self.appeals, self.evidence, self.measures,
-            self.measure_appeals)
+            self.measure_appeals, self.complaints)
         self.committed = False
         self.journal: list[Entry] = []  # entries posted in this transaction, written at flush
         return self

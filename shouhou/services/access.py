@@ -12,6 +12,7 @@ from sqlalchemy import false
 
 from ..adapters.uow import SqlUnitOfWork
 from ..domain.actors import Actor, require
+from ..domain.complaints import Complaint
 from ..domain.disputes import Intervention
 from ..domain.entry import ReopenRequest
 from ..domain.governance import MeasureInstance
@@ -68,6 +69,10 @@ def shop_of(uow: SqlUnitOfWork, shop_id: str) -> Shop:
 
 def load_reopen_request(uow: SqlUnitOfWork, actor: Actor, request_id: str, lock: bool = False) -> ReopenRequest:
     return _visible(uow.reopen_requests.get(request_id, lock=lock), actor, "reopen request", request_id)
+
+
+def load_complaint(uow: SqlUnitOfWork, actor: Actor, complaint_id: str, lock: bool = False) -> Complaint:
+    return _visible(uow.complaints.get(complaint_id, lock=lock), actor, "complaint", complaint_id)
 
 
 def load_measure(uow: SqlUnitOfWork, actor: Actor, measure_id: str, lock: bool = False) -> MeasureInstance:

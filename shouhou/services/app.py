@@ -24,6 +24,7 @@ from ..errors import Refusal, refuse
 from ..policies import PolicyRegistry
 from . import (
     automation,
+    complaints,
     deadlines,
     disputes,
     entry,
@@ -68,6 +69,9 @@ HANDLERS: dict[type, Handler] = {
     c.OpenEntry: entry.open_entry,
     c.RequestReopen: entry.request_reopen,
     c.DeclineReopen: entry.decline_reopen,
+    # complaints (投诉工单, KS-EXIT-1)
+    c.FileComplaint: complaints.file_complaint,
+    c.CloseComplaint: complaints.close_complaint,
     # money (RULES §8)
     c.TopUp: money.top_up,
     c.WithdrawDeposit: money.withdraw_deposit,

@@ -182,6 +182,20 @@ class DeclineReopen:
 
 
 @dataclass(frozen=True)
+class FileComplaint:
+    """投诉工单: the buyer complains about their order (KS-EXIT-1 waits while it is open)."""
+
+    order_id: str
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class CloseComplaint:
+    complaint_id: str
+    answer: str | None = None
+
+
+@dataclass(frozen=True)
 class TopUp:
     shop_id: str
     account: str  # wallet | deposit

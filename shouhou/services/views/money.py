@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import and_, func, select
 
+from ...adapters import complaints_table as ct
 from ...adapters import tables as t
 from ...adapters.uow import SqlUnitOfWork
 from ...domain import ledger
@@ -88,7 +89,7 @@ def exit_check_view(uow: SqlUnitOfWork, actor: Actor, shop_id: str, policies: Po
 
 def exit_check(uow: SqlUnitOfWork, shop: Shop, pv: PolicyVersion, now: datetime) -> dict[str, Any]:
     """KS-EXIT-1: every order completed more than N days ago, and nothing open: no ticket, dispute,
-    refund payout or clawback in flight. Lists every blocking order and ticket."""
+    complaint (投诉工单), refund payout or clawback in flight. Lists every blocking order and ticket."""
     rule = pv.governance.exit_waiting.rule
     cutoff = now - pv.governance.exit_waiting.delta
     o, tk = t.orders.c, t.tickets.c
@@ -111,6 +112,11 @@ def exit_check(uow: SqlUnitOfWork, shop: Shop, pv: PolicyVersion, now: datetime)
                          "message_zh": f"售后单 {ticket.id} 未完结({ticket.status})",
                          "message_en": f"ticket {ticket.id} is still open ({ticket.status})"})
     blocking += _live_after_sales(uow, shop, pv, now)
+    cc = ct.complaints.c
+    for x in uow.complaints.where(cc.shop_id == shop.id, cc.status == "open", order_by=(cc.created_at, cc.id)):
+        blocking.append({"kind": "complaint", "id": x.id, "rule": rule, "status": x.status, "order": x.order_id,
+                         "message_zh": f"订单 {x.order_id} 的投诉工单 {x.id} 未关闭",
+                         "message_en": f"complaint {x.id} on order {x.order_id} is still open"})
     for p in uow.payouts.where(t.payouts.c.shop_id == shop.id, t.payouts.c.status == "pending"):
         blocking.append({"kind": "payout", "id": p.id, "rule": rule, "status": p.status,
                          "message_zh": f"退款 {p.id} 尚未到账", "message_en": f"refund payout {p.id} is in flight"})

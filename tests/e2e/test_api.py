@@ -205,7 +205,7 @@ def _route_calls(client: TestClient) -> list[tuple[str, str]]:
     for route in client.app.routes:  # type: ignore[attr-defined]
         if isinstance(route, APIRoute) and any(
                 p in route.path for p in ("{order_id}", "{ticket_id}", "{shop_id}", "{request_id}", "{appeal_id}",
-                                          "{evidence_id}")):
+                                          "{evidence_id}", "{complaint_id}")):
             for method in route.methods:
                 calls.append((method.lower(), route.path))
     return sorted(calls)
@@ -222,6 +222,8 @@ def test_tenancy_on_every_route(world: Any) -> None:
                              confirmed_at=now - timedelta(days=30)), PLATFORM)
     req = client.post("/v1/orders/O3/entry/requests", json={}, headers=h("b1"))
     assert req.status_code == 201, req.text
+    complaint = client.post("/v1/orders/O3/complaints", json={"reason": "rude"}, headers=h("b1"))
+    assert complaint.status_code == 201, complaint.text
     evidence_id, appeal_id = _dispute(app, clock)
     calls = _route_calls(client)
     # every route that takes an object id is checked here, but for the ids of _ELSEWHERE
@@ -231,17 +233,20 @@ def test_tenancy_on_every_route(world: Any) -> None:
     assert set(calls) == taking_ids, f"routes taking an id with no tenancy check: {sorted(taking_ids - set(calls))}"
     assert {("post", "/v1/orders/{order_id}/tickets"), ("post", "/v1/tickets/{ticket_id}/approve"),
             ("get", "/v1/shops/{shop_id}/statement"), ("post", "/v1/reopen-requests/{request_id}/decline"),
-            ("post", "/v1/appeals/{appeal_id}/decision"), ("get", "/v1/evidence/{evidence_id}/content")} <= set(calls)
+            ("post", "/v1/appeals/{appeal_id}/decision"), ("get", "/v1/evidence/{evidence_id}/content"),
+            ("post", "/v1/orders/{order_id}/complaints"), ("get", "/v1/complaints/{complaint_id}"),
+            ("post", "/v1/complaints/{complaint_id}/close")} <= set(calls)
     owned = {"{order_id}": "O1", "{ticket_id}": t1["id"], "{shop_id}": "S1", "{request_id}": req.json()["id"],
-             "{appeal_id}": appeal_id, "{evidence_id}": evidence_id}
+             "{appeal_id}": appeal_id, "{evidence_id}": evidence_id, "{complaint_id}": complaint.json()["id"]}
     missing = {"{order_id}": "NOPE", "{ticket_id}": "TNOPE", "{shop_id}": "SNOPE", "{request_id}": "RNOPE",
-               "{appeal_id}": "ANOPE", "{evidence_id}": "ENOPE"}
+               "{appeal_id}": "ANOPE", "{evidence_id}": "ENOPE", "{complaint_id}": "CNOPE"}
     bodies = {"approve": {}, "reject": {"reason": "x"}, "waybill": {"waybill": "1"}, "refuse-return": {"reason": "x"},
               "intervention": {}, "ship": {}, "tickets": {"type": "refund_only", "reason": "other"},
               "status": {"status": "suspended"}, "staff": {"id": "X9", "role": "cs_agent"}, "requests": {},
               "decline": {"reason": "no"}, "top-up": {"account": "wallet", "amount": "1.00"},
               "withdraw": {"amount": "1.00"}, "appeals": {"reason": "x"}, "decision": {"upheld": False},
-              "ruling": {"in_favour_of": "buyer"}, "ship-replacement": {}, "automation": {"rules": []}}
+              "ruling": {"in_favour_of": "buyer"}, "ship-replacement": {}, "automation": {"rules": []},
+              "complaints": {"reason": "x"}, "close": {"answer": "x"}}
     evidence = {"files": [("files", ("a.jpg", b"\xff\xd8\xff a", "image/jpeg"))]}  # a multipart upload
     before = client.get("/v1/orders/O1/events", headers=h("plat")).json()
     checked = 0

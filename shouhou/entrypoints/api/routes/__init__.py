@@ -5,6 +5,7 @@ from fastapi import APIRouter
 
 from . import (
     automation,
+    complaints,
     disputes,
     entry,
     governance,
@@ -20,5 +21,5 @@ from . import (
 
 ROUTERS: tuple[APIRouter, ...] = (
     meta.router, policies.router, shops.router, tokens.router, orders.router, tickets.router, disputes.router,
-    entry.router, money.router, governance.router, automation.router, operations.router,
+    entry.router, complaints.router, money.router, governance.router, automation.router, operations.router,
 )

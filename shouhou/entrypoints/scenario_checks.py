@@ -16,6 +16,7 @@ from .scenario_state import Run
 
 CHECK_KEYS = {
     "ticket": {"status", "type", "over_period", "refunded", "due", "lines"},
+    "complaint": {"status"},
     "order": {"status", "entry", "refunded", "settled"},
     "shop": {"wallet", "deposit", "debt", "refund_handling", "measures"},
     "event": {"type", "ticket", "order", "shop", "rule", "shop_rule", "at"},
@@ -58,6 +59,9 @@ def _facts(run: Run, subject: str, name: str, check: Node) -> dict[str, Any]:
             return {"status": t.status, "type": t.type, "over_period": t.over_period,
                     "refunded": format_yuan(t.refunded_fen), "due": t.due_at,
                     "lines": [c.as_json() for c in t.lines]}
+        if subject == "complaint":
+            x = present(uow.complaints.get(run.complaint_id(check)), f"complaint {name}")
+            return {"status": x.status}
         if subject == "order":
             o = uow.orders.get(name)
             if o is None:

@@ -43,6 +43,8 @@ COMMANDS: dict[str, tuple[set[str], set[str]]] = {
     "request_reopen": ({"order"}, {"note"}),
     "top_up": ({"shop", "account", "amount"}, set()),
     "withdraw_deposit": ({"shop", "amount"}, set()),
+    "complain": ({"order", "reason"}, set()),
+    "close_complaint": ({"complaint"}, {"answer"}),
     "set_automation": ({"shop", "rules"}, set()),
     "set_shop_status": ({"shop", "status"}, {"reason"}),
 }
@@ -101,14 +103,15 @@ def play_command(run: Run, step: Node, where: str, at: datetime) -> None:
 
 
 def _name_what_it_made(run: Run, step: Node, do: str, result: Any) -> None:
-    """`id:` on apply names the ticket (or marks the name unborn when refused); on appeal, the appeal."""
-    if "id" in step and do == "appeal":
+    """`id:` on apply names the ticket (or marks the name unborn when refused); on appeal, the appeal;
+    on complain, the complaint."""
+    if "id" in step and do in ("appeal", "complain"):
         if result is not None:
-            run.appeals[str(step["id"])] = result
+            (run.appeals if do == "appeal" else run.complaints)[str(step["id"])] = result
         return
     if "id" in step:
         if do != "apply":
-            raise run.bad(step, "id", "only apply (a ticket) and appeal name what they create")
+            raise run.bad(step, "id", "only apply (a ticket), appeal and complain name what they create")
         if result is not None:
             run.tickets[str(step["id"])] = result
             run.names[result] = str(step["id"])
@@ -246,5 +249,7 @@ _BUILDERS: dict[str, Callable[[Run, Node, Node], object]] = {
     "decide_appeal": lambda r, a, s: c.DecideAppeal(r.appeal_id(a), bool(a["upheld"]), _s(a.get("answer")),
                                                     _s(a.get("fault_after"))),
     "set_automation": lambda r, a, s: c.SetAutomation(str(a["shop"]), _plain(a.get("rules"))),
+    "complain": lambda r, a, s: c.FileComplaint(str(a["order"]), _s(a.get("reason"))),
+    "close_complaint": lambda r, a, s: c.CloseComplaint(r.complaint_id(a), _s(a.get("answer"))),
     "set_shop_status": lambda r, a, s: c.SetShopStatus(str(a["shop"]), str(a["status"]), _s(a.get("reason"))),
 }

@@ -58,6 +58,7 @@ class Run:
         self.names: dict[str, str] = {}  # engine id -> scenario name
         self.unborn: set[str] = set()  # names whose apply was refused
         self.appeals: dict[str, str] = {}
+        self.complaints: dict[str, str] = {}  # scenario name -> engine id (id: on complain)
         self.outcome = Outcome(str(path), str(doc.get("name", path.stem)))
 
     def _fail_buyers(self) -> set[str]:
@@ -146,6 +147,12 @@ class Run:
         if name not in self.appeals:
             raise self.bad(node, "appeal", f"no appeal named {name} yet (name appeals with id: on appeal)")
         return self.appeals[name]
+
+    def complaint_id(self, node: Node, key: str = "complaint") -> str:
+        name = str(node.get(key))
+        if name not in self.complaints:
+            raise self.bad(node, key, f"no complaint named {name} yet (name complaints with id: on complain)")
+        return self.complaints[name]
 
     # -- output --------------------------------------------------------------------------------
     def event_line(self, e: dict[str, Any]) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import traceback
 from dataclasses import dataclass, field
 from typing import Literal, TypeVar, get_args
 
@@ -78,3 +79,8 @@ def present(value: T | None, what: str) -> T:
     if value is None:
         raise BrokenInvariant(f"{what} is missing")
     return value
+
+
+def describe(exc: BaseException) -> str:
+    """An exception as one line for an operator (its type and message, no traceback)."""
+    return "".join(traceback.format_exception_only(exc)).strip()

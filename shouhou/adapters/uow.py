@@ -396,8 +396,8 @@ class SqlUnitOfWork:
 
     def next_due(self) -> datetime | None:
         best = None
-        for col in (t.tickets.c.due_at, t.orders.c.due_at, t.orders.c.entry_closes_at, t.clawbacks.c.due_at,
-                    t.interventions.c.due_at, t.appeals.c.due_at):
+        # every stored deadline but governance's (a shop's evaluation follows from what the others do)
+        for col in (table.c[column] for kind, table, column in ops.DUE_COLUMNS if kind != "governance"):
             v = self.conn.execute(select(func.min(col)).where(col.is_not(None))).scalar()
             if v is not None and (best is None or v < best):
                 best = v

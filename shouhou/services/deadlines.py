@@ -18,7 +18,6 @@ row: that error goes up to the worker, which retries the sweep.
 from __future__ import annotations
 
 import logging
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,6 +28,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from ..adapters import operations as ops
 from ..adapters.uow import SqlUnitOfWork
 from ..domain.events import Event
+from ..errors import describe
 from . import disputes, entry, governance, money, orders, tickets
 from .context import Context, Fired, backoff
 
@@ -141,7 +141,7 @@ def _row_by_row(uow_factory: Callable[[], SqlUnitOfWork], ctx: Context, batch: i
             if not trace:
                 raise  # nothing was firing: not a row's fault
             kind, ident = trace[-1]
-            error = "".join(traceback.format_exception_only(exc)).strip()
+            error = describe(exc)
             with uow_factory() as uow:
                 retry_at = uow.park(kind, ident, error, ctx.now, backoff)
                 uow.commit()

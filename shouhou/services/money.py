@@ -18,7 +18,6 @@ Commands: top-up (debt first) and deposit withdrawal (KS-EXIT-1). The worker ret
 from __future__ import annotations
 
 import logging
-import traceback
 from collections.abc import Callable
 from datetime import datetime
 
@@ -32,7 +31,7 @@ from ..domain.events import Event
 from ..domain.orders import Order
 from ..domain.shops import Shop
 from ..domain.tickets import Ticket
-from ..errors import BrokenInvariant, Reason, Refusal, present, refuse
+from ..errors import BrokenInvariant, Reason, Refusal, describe, present, refuse
 from ..money import format_yuan
 from ..policies import PolicyRegistry, PolicyVersion
 from . import commands as c
@@ -283,7 +282,7 @@ def pay_out(uow_factory: Callable[[], SqlUnitOfWork], channel: PaymentChannel, p
                 ticket = present(uow.tickets.get(p.ticket_id), f"ticket {p.ticket_id}")
                 pv = policies.kept_by(ticket)
             except Exception as exc:  # noqa: BLE001 - a bad row (its pack is gone): parked, the rest go out
-                error = "".join(traceback.format_exception_only(exc)).strip()
+                error = describe(exc)
                 log.error("parked payout %s: %s", p.id, error)
                 uow.park("payout", p.id, error, now, backoff)
                 continue

@@ -277,7 +277,7 @@ journal_lines = Table(
 
 payouts = Table(
     "payouts", metadata,
-    Column("id", String(64), primary_key=True),  # the ticket id: one payout per refund
+    Column("id", String(64), primary_key=True),  # the ticket id for a refund; <ticket>:<cause> beyond it
     Column("ticket_id", String(64), nullable=False, unique=True),
     Column("order_id", String(64), nullable=False),
     Column("shop_id", String(64), nullable=False),

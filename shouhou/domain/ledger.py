@@ -186,8 +186,9 @@ def waterfall(shop_id: str, amount: int, wallet_balance: int, deposit_balance: i
 
 @dataclass(eq=False)
 class Payout:
-    """A refund on its way to the buyer's account through the payment channel. Its id is the ticket's:
-    one payout per refund, and the channel is asked with that id as its idempotency key."""
+    """Money on its way to the buyer's account through the payment channel: a refund (its id is the
+    ticket's: one per refund) or what the shop pays beyond it (`<ticket>:<cause>`). The channel is
+    asked with that id as its idempotency key."""
 
     id: str
     ticket_id: str

@@ -11,6 +11,9 @@ Reactions (services.reactions runs them inside the unit of work's commit):
                        -> advance compensation, owed as debt (DY-OP-9); commissions and TR back to the
                        shop where KS-FEE-1 / KS-OP-8 say so (never on Douyin, DY-OP-8); a payout to the
                        buyer's account
+- `compensated`, `freight_refunded` -> the shop pays the buyer beyond a refund (KS-GOV-5, KS-PI-4,
+                       GEN-FREIGHT-1): wallet -> deposit -> advance compensation owed as debt, and a
+                       payout of its own (`payout` in the event names it)
 Commands: top-up (debt first) and deposit withdrawal (KS-EXIT-1). The worker retries clawbacks
 (`retry_clawback`) and sends due payouts through the payment channel after commit (`pay_out`).
 """
@@ -32,7 +35,7 @@ from ..domain.orders import Order
 from ..domain.shops import Shop
 from ..domain.tickets import Ticket
 from ..errors import BrokenInvariant, Reason, Refusal, describe, present, refuse
-from ..money import format_yuan
+from ..money import format_yuan, parse_yuan
 from ..policies import PolicyRegistry, PolicyVersion
 from . import commands as c
 from .access import shop_of, visible_shop
@@ -186,6 +189,41 @@ def fund_refund(uow: SqlUnitOfWork, ctx: Context, e: Event) -> None:
                              buyer_id=ticket.buyer_id, amount_fen=amount, created_at=at, due_at=at, rule=cause))
 
 
+SHOP_PAYS = ("compensated", "freight_refunded")
+
+
+def shop_pays_buyer(uow: SqlUnitOfWork, ctx: Context, e: Event) -> None:
+    """Money the shop owes the buyer beyond a refund (a delayed-shipment compensation, KS-GOV-5; a
+    priority compensation at the listed price, KS-PI-4; a return's freight, GEN-FREIGHT-1). The
+    platform pays the buyer at once and the shop bears it through the §8 waterfall, whether the
+    order has settled or not: it is not the order's money. The event names its payout (one per
+    cause, so a retry or a second event never pays twice) and carries the amount in yuan."""
+    if e.ticket_id is None or e.shop_id is None:
+        raise BrokenInvariant(f"{e.type} without a ticket and a shop")
+    amount = parse_yuan(e.payload["amount"])
+    payout_id = str(e.payload["payout"])
+    if amount <= 0 or uow.payouts.get(payout_id) is not None:
+        return
+    ticket = present(uow.tickets.get(e.ticket_id, lock=True), f"ticket {e.ticket_id}")
+    shop = present(uow.shops.get(e.shop_id, lock=True), f"shop {e.shop_id}")
+    pv = ctx.policies.kept_by(ticket)
+    books = Books(uow)
+    common = {"shop_id": shop.id, "order_id": ticket.order_id, "ticket_id": ticket.id}
+    sources = L.waterfall(shop.id, amount, books.balance(L.wallet(shop.id)), books.balance(L.deposit(shop.id)),
+                          tuple(pv.money.waterfall.value))
+    books.post(L.entry(e.type, e.at, [*((acct, -v) for _, acct, v in sources), (L.payable(ticket.buyer_id), amount)],
+                       rule=e.rule, memo={"sources": {s: v for s, _, v in sources}, "payout": payout_id}, **common))
+    advanced = sum(v for s, _, v in sources if s == "advance")
+    if advanced:
+        books.post(L.entry("advance_compensation", e.at, [(L.debt(shop.id), -advanced), (L.ADVANCE, advanced)],
+                           rule=pv.money.waterfall.rule, **common))
+        ticket.event("advance_compensation", e.at, "system", pv.money.waterfall.rule,
+                     {"amount": format_yuan(advanced), "debt": format_yuan(shop.debt_fen), "for": e.type,
+                      "reason": "wallet and deposit short"})
+    uow.payouts.add(L.Payout(id=payout_id, ticket_id=ticket.id, order_id=ticket.order_id, shop_id=shop.id,
+                             buyer_id=ticket.buyer_id, amount_fen=amount, created_at=e.at, due_at=e.at, rule=e.rule))
+
+
 def _returns_commission(pv: PolicyVersion, order: Order, shop: Shop, ticket: Ticket) -> str | None:
     """Which rule, if any, gives the shop back the commissions and TR of a refund after settlement.
     Both windows count to when the refund started, the buyer's application (KS-OP-8: "the refund
@@ -337,7 +375,7 @@ def _record_payout(uow: SqlUnitOfWork, policies: PolicyRegistry, pid: str, resul
                            memo={"channel_ref": result.reference}, **common))
         p.status, p.settled_at, p.due_at, p.channel_ref = "paid", now, None, result.reference
         ticket.event("refund_paid", now, "system", pv.money.payout_attempts.rule,
-                     {"amount": format_yuan(p.amount_fen), "channel_ref": result.reference})
+                     {"amount": format_yuan(p.amount_fen), "channel_ref": result.reference, "payout": p.id})
         return uow.commit()
     p.last_error = result.reason
     limit_reached = p.attempts >= pv.money.payout_attempts.value

@@ -33,10 +33,12 @@ REACTIONS: dict[str, tuple[Reaction | Together, ...]] = {
     "shop_created": (money.open_accounts,),  # opening balances
     "order_created": (money.take_payment,),  # into escrow (GEN-ORD-3)
     "order_completed": (money.settle,),  # settlement net of refunds (GEN-ORD-3, GEN-ORD-4)
-    "refunded": (money.fund_refund,),
+    "refunded": (money.fund_refund,),  # escrow, or wallet -> deposit -> advance (DY-OP-9); clawbacks
+    # the shop pays the buyer beyond a refund (KS-GOV-5, KS-PI-4, GEN-FREIGHT-1)
+    **{kind: (money.shop_pays_buyer,) for kind in money.SHOP_PAYS},
     # GEN-AUTO-1: the shop's rules approve a new application, confirm receipt of a returned parcel
     "applied": (automation.act_for_shop,),
-    "waybill_submitted": (automation.act_for_shop,),  # escrow, or wallet -> deposit -> advance (DY-OP-9); clawbacks
+    "waybill_submitted": (automation.act_for_shop,),
     "overdue_recorded": (GOVERNANCE,),
     "ruled": (GOVERNANCE,),
     "appeal_upheld": (GOVERNANCE,),

@@ -151,9 +151,10 @@ def _families(conn: Connection, start: datetime, end: datetime, scope: str,
     for shop, n in conn.execute(q["applications"], args):
         out[shop]["applications"] = int(n)
     for shop, kind, n, last in conn.execute(q["overdue"], args):  # KS-GOV-1
-        # KS-GOV-1's two types by name; exchange, repair and reship reviews that ran out (GEN-EX-1:
-        # "overdue counted"; GEN-EX-3 alike) together
-        name = kind if kind in ("refund_only_overdue", "return_refund_overdue") else "exchange_overdue"
+        # KS-GOV-1's two types by name; exchange, repair and
+        # reship reviews that ran out (GEN-EX-1, GEN-EX-3) together; KS-GOV-5's delayed shipments apart
+        name = {"refund_only_overdue": kind, "return_refund_overdue": kind,
+                "delayed_shipment": "delayed_shipments"}.get(kind, "exchange_overdue")
         out[shop][name] = out[shop].get(name, 0) + int(n)
         _newest(out[shop], _aware(last))
     for shop, n_iv, n_ruled, n_against, last in conn.execute(q["interventions"], args):  # RULES §6

@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     text,
 )
 
@@ -206,13 +207,14 @@ overdue_records = Table(
     "overdue_records", metadata,
     Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
     Column("shop_id", String(64), nullable=False),
-    Column("ticket_id", String(64), nullable=False, unique=True),
+    Column("ticket_id", String(64), nullable=False),
     Column("order_id", String(64), nullable=False),
-    Column("type", String(32), nullable=False),
+    Column("type", String(32), nullable=False),  # KS-GOV-1's overdue types, or KS-GOV-5's delayed_shipment
     Column("rule", String(32), nullable=False),
     Column("cause_rule", String(32)),
     Column("at", Instant, nullable=False),
     Index("ix_overdue_shop_at", "shop_id", "at"),
+    UniqueConstraint("ticket_id", "type", name="uq_overdue_records_ticket_type"),  # one of each per ticket
 )
 
 reopen_requests = Table(
@@ -278,7 +280,7 @@ journal_lines = Table(
 payouts = Table(
     "payouts", metadata,
     Column("id", String(64), primary_key=True),  # the ticket id for a refund; <ticket>:<cause> beyond it
-    Column("ticket_id", String(64), nullable=False, unique=True),
+    Column("ticket_id", String(64), nullable=False, index=True),  # the refund's id is the ticket's: once
     Column("order_id", String(64), nullable=False),
     Column("shop_id", String(64), nullable=False),
     Column("buyer_id", String(64), nullable=False),

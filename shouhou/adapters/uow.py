@@ -11,18 +11,21 @@ from typing import Any, Generic, Protocol, TypeVar
 from sqlalchemy import Connection, Engine, Table, and_, delete, exists, func, insert, select, update
 
 from ..clock import Clock
+from ..domain.appeals import Appeal
 from ..domain.complaints import Complaint
-from ..domain.disputes import Appeal, EvidenceItem, Intervention
+from ..domain.disputes import EvidenceItem, Intervention
 from ..domain.entry import ReopenRequest, SiteMessage
 from ..domain.events import Event
 from ..domain.governance import MeasureAppeal, MeasureInstance, Metrics
 from ..domain.ledger import Clawback, Entry, Payout
 from ..domain.orders import Order
+from ..domain.remedies import Remedy
 from ..domain.shops import Buyer, Shop, Staff
 from ..domain.tickets import Ticket
 from . import complaints_table as ct
 from . import metrics as m
 from . import operations as ops
+from . import remedies_table as rt
 from . import tables as t
 
 
@@ -213,10 +216,11 @@ class SqlUnitOfWork:
         self.measures = MeasureRepository(self, t.measures, MeasureInstance)
         self.measure_appeals = MeasureAppealRepository(self, t.measure_appeals, MeasureAppeal)
         self.complaints = Repository(self, ct.complaints, Complaint)
+        self.remedies = Repository(self, rt.remedies, Remedy)
         self.repositories: tuple[Repository[Any], ...] = (
             self.shops, self.staff, self.buyers, self.orders, self.tickets, self.reopen_requests, self.messages,
             self.payouts, self.clawbacks, self.interventions, self.appeals, self.evidence, self.measures,
-            self.measure_appeals, self.complaints)
+            self.measure_appeals, self.complaints, self.remedies)
         self.committed = False
         self.journal: list[Entry] = []  # entries posted in this transaction, written at flush
         return self
@@ -300,10 +304,10 @@ class SqlUnitOfWork:
             return
         recorded_at = self.clock.now()
         self.conn.execute(insert(t.events), [_event_row(e, recorded_at) for e in events])
-        overdue = [
+        overdue = [  # KS-GOV-1's overdue records and KS-GOV-5's delayed shipments, counted alike
             {"shop_id": e.shop_id, "ticket_id": e.ticket_id, "order_id": e.order_id,
              "type": e.payload["overdue_type"], "rule": e.rule, "cause_rule": e.payload.get("cause"), "at": e.at}
-            for e in events if e.type == "overdue_recorded"
+            for e in events if e.type in ("overdue_recorded", "delayed_shipment")
         ]
         if overdue:
             self.conn.execute(insert(t.overdue_records), overdue)

@@ -12,8 +12,9 @@ from ..clock import SHANGHAI
 from ..errors import present, refuse
 from ..money import format_yuan
 from ..policies import InterventionRules, PolicyVersion
-from . import aftersales
+from . import aftersales, remedies
 from .actors import Actor, require
+from .lines import Cover
 from .orders import Order
 from .tickets import Ticket
 from .workdays import IsWorkday, working_days_deadline
@@ -225,9 +226,12 @@ def _within_case_limits(iv: InterventionRules, before: tuple[int, int], items: l
 
 def rule(case: Intervention, ticket: Ticket, order: Order, actor: Actor, pv: PolicyVersion, at: datetime,
          in_favour_of: str, remedy: str | None, amount_fen: int | None, fault: str | None,
-         default_address: str | None, rule_id: str | None = None) -> None:
+         default_address: str | None, rule_id: str | None = None, finding: str | None = None,
+         lines: tuple[Cover, ...] | None = None) -> remedies.Remedy | None:
     """The platform decides (KS-PI-2): for the buyer (refund, or return & refund, which then runs the
-    return flow) or for the shop (close), naming who was at fault."""
+    return flow) or for the shop (close), naming who was at fault. A `finding` against the shop
+    (KS-PI-4, -5, -6) orders its remedy (domain.remedies), returned to be kept; `lines` narrows the
+    ruling to some of the ticket's lines (their paid value is the amount unless one is given)."""
     automatic = actor.kind == "system"
     if not automatic:
         _platform(actor, "判定", "rule")
@@ -238,22 +242,31 @@ def rule(case: Intervention, ticket: Ticket, order: Order, actor: Actor, pv: Pol
     rule_id = rule_id or pv.intervention.ruling.rule
     if in_favour_of not in ("buyer", "merchant"):
         raise refuse("invalid_input", "in_favour_of 须为 buyer 或 merchant", "in_favour_of must be buyer or merchant")
-    if in_favour_of == "buyer":
-        remedy = remedy or "refund"
-        if remedy not in ("refund", "return_refund"):
-            raise refuse("invalid_input", "判给买家的处理须为 refund 或 return_refund",
-                         "a ruling for the buyer is refund or return_refund")
-    else:
-        if remedy not in (None, "close"):
-            raise refuse("invalid_input", "判给商家时只能关闭售后单", "a ruling for the shop closes the ticket")
-        remedy = "close"
     fault = fault or ("shop" if in_favour_of == "buyer" else "buyer")
     if fault not in FAULTS:
         raise refuse("invalid_input", f"责任方须为 {'、'.join(FAULTS)}", f"fault must be one of {list(FAULTS)}")
+    if finding is not None:
+        remedy = remedies.check(pv, finding, remedy, in_favour_of, fault)
+        rule_id = remedies.rules_of(pv, finding).finding(finding).rule
+    elif in_favour_of == "buyer":
+        remedy = remedy or "refund"
+        if remedy not in ("refund", "return_refund"):
+            raise refuse("invalid_input", "判给买家的处理须为 refund 或 return_refund(补发、换货须注明判定事由)",
+                         "a ruling for the buyer is refund or return_refund (reship and exchange come with a finding)")
+    else:
+        if remedy not in (None, "close") or lines:
+            raise refuse("invalid_input", "判给商家时只能关闭售后单", "a ruling for the shop closes the ticket")
+        remedy = "close"
+    cover = remedies.ruled_cover(ticket, lines)
+    if finding == "missing_items" and amount_fen is not None:
+        raise refuse("invalid_input", "少件的金额由所缺商品行决定,不另给金额",
+                     "a missing-items ruling takes its amount from the missing lines, not an amount", rule_id)
+    if amount_fen is None and lines and order.lines:
+        amount_fen = remedies.paid_value(order, cover)
     amount = ticket.amount_fen if amount_fen is None else amount_fen
     if remedy == "close" and amount_fen is not None:
         raise refuse("invalid_input", "驳回买家的判定不涉及金额", "a ruling that closes the ticket takes no amount")
-    if remedy in ("refund", "return_refund") and not 0 < amount <= ticket.amount_fen:
+    if remedy not in ("close", "reship") and not 0 < amount <= ticket.amount_fen:
         raise refuse("invalid_input", f"退款金额须大于 0 且不超过 {format_yuan(ticket.amount_fen)}",
                      f"amount must be > 0 and at most {format_yuan(ticket.amount_fen)}")
     if ticket.status != "in_intervention":
@@ -265,6 +278,11 @@ def rule(case: Intervention, ticket: Ticket, order: Order, actor: Actor, pv: Pol
     case.reschedule(pv)
     payload = {"intervention": case.id, "in_favour_of": in_favour_of, "remedy": remedy, "fault": fault,
                "amount": format_yuan(amount) if remedy != "close" else None, "against_shop": fault in AGAINST_SHOP}
+    if finding is not None:
+        return remedies.order_remedy(ticket, order, pv, at, actor.label, case.id, finding, remedy, lines,
+                                     amount_fen, default_address, payload)
+    if lines:
+        ticket.lines = cover
     if remedy == "refund":
         ticket.amount_fen = amount
         ticket.move("refunded", "ruled", at, actor.label, rule_id, payload)
@@ -285,6 +303,7 @@ def rule(case: Intervention, ticket: Ticket, order: Order, actor: Actor, pv: Pol
         end = "completed" if case.previous_status == "replacement_shipped" else "closed"
         ticket.move(end, "ruled", at, actor.label, rule_id, payload)
         aftersales._end(ticket, order, pv, at)
+    return None
 
 
 def withdraw(case: Intervention, ticket: Ticket, pv: PolicyVersion, at: datetime,
@@ -323,103 +342,6 @@ def fire(case: Intervention, ticket: Ticket, order: Order, pv: PolicyVersion, at
     else:  # pragma: no cover - the schema admits no other action
         raise ValueError(f"unknown intervention action {action}")
     case.reschedule(pv)
-
-
-# -- appeals (KS-PI-3) ----------------------------------------------------------------------------
-
-@dataclass(eq=False)
-class Appeal:
-    id: str
-    intervention_id: str
-    ticket_id: str
-    shop_id: str
-    filed_at: datetime
-    filed_by: str
-    reason: str
-    answer_due_at: datetime
-    status: str = "pending"  # pending | upheld | rejected
-    answered_at: datetime | None = None
-    answered_by: str | None = None
-    answer: str | None = None
-    fault_before: str | None = None
-    fault_after: str | None = None
-    sla_missed_at: datetime | None = None
-    due_at: datetime | None = None
-    due_rule: str | None = None
-
-
-def file_appeal(case: Intervention, ticket: Ticket, actor: Actor, pv: PolicyVersion, at: datetime, reason: str | None,
-                failed_this_month: int, failed_this_year: int, pending: bool, ident: str,
-                is_workday: IsWorkday) -> Appeal:
-    """KS-PI-3: within 48 h after the refund; at most 3 failed appeals a month and 10 a year. The
-    counts given include the shop's pending appeals (each may still fail)."""
-    require(actor.is_staff and actor.shop_id == case.shop_id, "只有店铺员工可以申诉", "only the shop's staff may appeal")
-    iv = pv.intervention
-    if case.status != "ruled" or case.effective_fault not in AGAINST_SHOP:
-        raise refuse("invalid_state", "只能对判定商家有责的结果申诉", "only a ruling against the shop can be appealed",
-                     iv.appeal_window.rule)
-    if ticket.status != "refunded" or ticket.ended_at is None:
-        raise refuse("invalid_state", "退款完成后才能申诉", "an appeal comes after the refund", iv.appeal_window.rule)
-    until = ticket.ended_at + iv.appeal_window.delta
-    if at >= until:
-        raise refuse("ineligible", f"申诉须在退款后 {iv.appeal_window.show()} 内,已于 {_ts(until)} 截止",
-                     f"appeals are taken within {iv.appeal_window.show()} of the refund, until {_ts(until)}",
-                     iv.appeal_window.rule)
-    if pending:
-        raise refuse("invalid_state", "该判定已有待处理的申诉", "an appeal of this ruling is pending", iv.appeal_window.rule)
-    if failed_this_month >= iv.appeal_failed_per_month.value:
-        raise refuse("limit_reached", f"本月申诉失败及待处理共 {failed_this_month} 次,失败上限 {iv.appeal_failed_per_month.value}",
-                     f"{failed_this_month} appeals failed or pending this month; failures are limited to {iv.appeal_failed_per_month.value}",
-                     iv.appeal_failed_per_month.rule)
-    if failed_this_year >= iv.appeal_failed_per_year.value:
-        raise refuse("limit_reached", f"今年申诉失败及待处理共 {failed_this_year} 次,失败上限 {iv.appeal_failed_per_year.value}",
-                     f"{failed_this_year} appeals failed or pending this year; failures are limited to {iv.appeal_failed_per_year.value}",
-                     iv.appeal_failed_per_year.rule)
-    if not (reason and reason.strip()):
-        raise refuse("invalid_input", "申诉须填写理由", "an appeal needs a reason")
-    due = working_days_deadline(at, iv.appeal_answer.working_days, is_workday)
-    appeal = Appeal(id=ident, intervention_id=case.id, ticket_id=ticket.id, shop_id=case.shop_id, filed_at=at,
-                    filed_by=actor.label, reason=reason, answer_due_at=due, due_at=due, due_rule=iv.appeal_answer.rule,
-                    fault_before=case.effective_fault)
-    ticket.event("appeal_filed", at, actor.label, iv.appeal_window.rule,
-                 {"appeal": appeal.id, "intervention": case.id, "answer_due_at": due.isoformat(), "reason": reason})
-    return appeal
-
-
-def decide_appeal(appeal: Appeal, case: Intervention, ticket: Ticket, actor: Actor, pv: PolicyVersion, at: datetime,
-                  upheld: bool, answer: str | None, fault_after: str | None) -> None:
-    """An upheld appeal changes the fault record, not the money (KS-PI-3)."""
-    _platform(actor, "处理申诉", "decide appeals")
-    if appeal.status != "pending":
-        raise refuse("invalid_state", f"申诉已处理({appeal.status})", f"the appeal is {appeal.status} already")
-    rule_id = pv.intervention.appeal_answer.rule
-    if appeal.due_at is not None and appeal.due_at <= at:
-        fire_appeal(appeal, ticket, appeal.due_at)  # answered late, before the worker recorded the miss
-    appeal.answered_at, appeal.answered_by, appeal.answer = at, actor.label, answer
-    appeal.due_at = appeal.due_rule = None
-    if upheld:
-        after = fault_after or "platform"
-        if after not in FAULTS or after in AGAINST_SHOP:
-            raise refuse("invalid_input", "申诉成立时责任方须改为非商家", "an upheld appeal moves the fault away from the shop")
-        appeal.status, appeal.fault_after = "upheld", after
-        case.effective_fault = after
-        ticket.event("appeal_upheld", at, actor.label, rule_id,
-                     {"appeal": appeal.id, "fault_before": appeal.fault_before, "fault_after": after, "answer": answer,
-                      "money": "unchanged"})
-    else:
-        appeal.status, appeal.fault_after = "rejected", appeal.fault_before
-        ticket.event("appeal_rejected", at, actor.label, rule_id, {"appeal": appeal.id, "answer": answer})
-
-
-def fire_appeal(appeal: Appeal, ticket: Ticket, at: datetime) -> None:
-    """The platform did not answer within 5 working days: a platform SLA miss is recorded."""
-    if appeal.due_at is None or appeal.due_at > at:
-        raise refuse("invalid_state", "没有到期的自动操作", "nothing is due on this appeal")
-    appeal.sla_missed_at = at
-    rule_id = appeal.due_rule
-    appeal.due_at = appeal.due_rule = None
-    ticket.event("appeal_sla_missed", at, "system", rule_id,
-                 {"appeal": appeal.id, "answer_due_at": appeal.answer_due_at.isoformat()})
 
 
 @dataclass(eq=False)

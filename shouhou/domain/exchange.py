@@ -23,6 +23,9 @@ def ship_replacement(ticket: Ticket, order: Order, actor: Actor, pv: PolicyVersi
     staff_only(actor, ticket, "发出换货/补发", "ship the replacement")
     ticket.expect("awaiting_replacement", doing=("发出换货/补发", "ship the replacement"))
     not_due(ticket, at)
+    if ticket.due_action in ("reship_late", "priority_compensation") and not (waybill and waybill.strip()):
+        raise refuse("invalid_input", "平台判定少件后补发须提供补发运单号", "a reship after a missing-items ruling needs "
+                     "its waybill", ticket.due_rule)
     span = pv.exchange.replacement_confirm
     ticket.replacement_carrier, ticket.replacement_waybill, ticket.replacement_shipped_at = carrier, waybill, at
     ticket.move("replacement_shipped", "replacement_shipped", at, actor.label, None,

@@ -39,6 +39,7 @@ METRIC_ZH = {
     "refund_only_overdue": "仅退款逾期",
     "return_refund_overdue": "退货退款逾期",
     "exchange_overdue": "换货/维修/补发逾期",
+    "delayed_shipments": "延时发货记录",
     "overdue_rate": "逾期率",
     "interventions": "平台介入数",
     "intervention_rate": "平台介入率",
@@ -87,6 +88,7 @@ class Metrics:
     refund_only_overdue: int = 0
     return_refund_overdue: int = 0
     exchange_overdue: int = 0  # exchange, repair and reship reviews run out (GEN-EX-1, GEN-EX-3)
+    delayed_shipments: int = 0  # KS-GOV-5 (after KS-PI-4, KS-PI-5): counted like an overdue record
     interventions: int = 0
     rulings: int = 0
     rulings_against: int = 0
@@ -101,8 +103,11 @@ class Metrics:
 
     @property
     def overdue(self) -> int:
-        return self.refund_only_overdue + self.return_refund_overdue + self.exchange_overdue
+        return self.refund_only_overdue + self.return_refund_overdue + self.exchange_overdue + self.delayed_shipments
 
+    COUNTS = ("applications", "overdue", "refund_only_overdue", "return_refund_overdue", "exchange_overdue",
+              "delayed_shipments", "interventions", "rulings", "rulings_against", "over_period_openings",
+              "refund_only_handled", "return_refund_handled")
     RATES = {"overdue_rate": ("overdue", "applications"), "intervention_rate": ("interventions", "applications"),
              "fault_rate": ("rulings_against", "rulings")}
     HOURS = {"refund_only_median_hours": "refund_only_median_s", "refund_only_p95_hours": "refund_only_p95_s",
@@ -133,20 +138,8 @@ class Metrics:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON: counts as integers, rates to 4 places, hours to 2 places."""
-        out: dict[str, Any] = {
-            "window": {"start": self.start.isoformat(), "end": self.end.isoformat()},
-            "applications": self.applications,
-            "overdue": self.overdue,
-            "refund_only_overdue": self.refund_only_overdue,
-            "return_refund_overdue": self.return_refund_overdue,
-            "exchange_overdue": self.exchange_overdue,
-            "interventions": self.interventions,
-            "rulings": self.rulings,
-            "rulings_against": self.rulings_against,
-            "over_period_openings": self.over_period_openings,
-            "refund_only_handled": self.refund_only_handled,
-            "return_refund_handled": self.return_refund_handled,
-        }
+        out: dict[str, Any] = {"window": {"start": self.start.isoformat(), "end": self.end.isoformat()}}
+        out.update((name, getattr(self, name)) for name in self.COUNTS)
         for rate in self.RATES:
             out[rate] = float(round(self.value(rate) or Decimal(0), 4))
         for hours in self.HOURS:

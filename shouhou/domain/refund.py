@@ -12,14 +12,20 @@ from .orders import Order
 from .tickets import Ticket
 
 
-def refund(ticket: Ticket, order: Order, pv: PolicyVersion, at: datetime, actor: str, rule: str | None) -> int:
-    """The one place where a refund happens: the ticket's amount goes back to the buyer."""
+def refund(ticket: Ticket, order: Order, pv: PolicyVersion, at: datetime, actor: str, rule: str | None,
+           funding: str | None = None) -> int:
+    """The one place where a refund happens: the ticket's amount goes back to the buyer. `funding`
+    "advance": the platform pays the buyer first and the shop's money covers it at once (KS-PI-4,
+    KS-PI-6's 先行赔付 / 优先赔付); otherwise RULES §8's sources pay directly."""
     amount = ticket.amount_fen
     if ticket.refunded_fen:
         raise refuse("invalid_state", "该售后单已退款", "this ticket has been refunded already")
     order.release(ticket.id)
     ticket.refunded_fen = amount
-    ticket.event("refunded", at, actor, rule, {"amount": format_yuan(amount)})
+    body = {"amount": format_yuan(amount)}
+    if funding is not None:
+        body["funding"] = funding
+    ticket.event("refunded", at, actor, rule, body)
     order.record_refund(amount, at, actor, ticket.id, pv.apply.refundable.rule, pv.order.full_refund_closes.rule,
                         ticket.lines)
     return amount

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from ..errors import refuse
 from ..policies import PolicyVersion
+from . import remedies
 from .orders import Order
 from .refund import end, refund
 from .review import approved
@@ -32,6 +33,10 @@ def fire(ticket: Ticket, order: Order, pv: PolicyVersion, at: datetime, default_
         ticket.move("refunded", "auto_refunded", at, "system", rule)
         refund(ticket, order, pv, at, "system", rule)
         end(ticket, order, pv, at)
+    elif action == "reship_late":  # KS-PI-4: 24 h without a reship
+        remedies.reship_late(ticket, order, pv, at)
+    elif action == "priority_compensation":  # KS-PI-4: still not reshipped
+        remedies.priority_compensation(ticket, order, pv, at, "system", "the shop did not reship in time")
     elif action == "auto_confirm_replacement":
         ticket.move("completed", "replacement_auto_confirmed", at, "system", rule)
         end(ticket, order, pv, at)

@@ -25,7 +25,8 @@ governance_app = typer.Typer(help="Merchant governance (RULES §9): 30-day metri
 _PERCENT = ("overdue_rate", "intervention_rate", "fault_rate")
 _TABLE_COLUMNS = {  # report column -> header (RO refund only, RR return & refund, h hours)
     "shop": "shop", "level": "level", "score": "score", "applications": "apps", "overdue": "overdue",
-    "refund_only_overdue": "RO od", "return_refund_overdue": "RR od", "exchange_overdue": "EX od", "overdue_rate": "od rate",
+    "refund_only_overdue": "RO od", "return_refund_overdue": "RR od", "exchange_overdue": "EX od",
+    "delayed_shipments": "delayed", "overdue_rate": "od rate",
     "refund_only_median_hours": "RO p50 h", "refund_only_p95_hours": "RO p95 h",
     "return_refund_median_hours": "RR p50 h", "return_refund_p95_hours": "RR p95 h",
     "intervention_rate": "interv.", "rulings_against": "against", "fault_rate": "fault", "over_period_openings": "reopen",

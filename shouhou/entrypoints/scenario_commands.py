@@ -34,7 +34,10 @@ COMMANDS: dict[str, tuple[set[str], set[str]]] = {
     "respond_intervention": ({"ticket"}, set()),
     "request_evidence": ({"ticket"}, set()),
     "submit_evidence": ({"ticket", "items"}, set()),
-    "rule": ({"ticket", "in_favour_of"}, {"remedy", "amount", "fault"}),
+    "rule": ({"ticket", "in_favour_of"}, {"remedy", "amount", "fault", "finding", "lines"}),
+    "cannot_reship": ({"ticket"}, set()),
+    "claim_compensation": ({"ticket"}, set()),
+    "retrieve_goods": ({"ticket"}, set()),
     "sign_replacement": ({"ticket"}, set()),
     "refund_instead": ({"ticket"}, set()),
     "appeal": ({"ticket"}, {"reason"}),
@@ -187,7 +190,8 @@ def _amount(run: Run, args: Node) -> int | None:
 
 
 def _cover(run: Run, args: Node) -> tuple[Cover, ...] | None:
-    """apply's `lines` (GEN-APPLY-7): a list of {sku, qty}; none given, every unit still left."""
+    """apply's and rule's `lines` (GEN-APPLY-7): a list of {sku, qty}; none given, every unit still left
+    (apply) or all the ticket covers (rule)."""
     items = args.get("lines")
     if items is None:
         return None
@@ -244,7 +248,10 @@ _BUILDERS: dict[str, Callable[[Run, Node, Node], object]] = {
     "request_evidence": lambda r, a, s: c.RequestEvidence(r.ticket_id(a)),
     "submit_evidence": lambda r, a, s: c.SubmitEvidence(r.ticket_id(a), evidence_files(r, a)),
     "rule": lambda r, a, s: c.Rule(r.ticket_id(a), str(a["in_favour_of"]), _s(a.get("remedy")), _amount(r, a),
-                                   _s(a.get("fault"))),
+                                   _s(a.get("fault")), _s(a.get("finding")), _cover(r, a)),
+    "cannot_reship": lambda r, a, s: c.CannotReship(r.ticket_id(a)),  # KS-PI-4
+    "claim_compensation": lambda r, a, s: c.ClaimCompensation(r.ticket_id(a)),  # KS-PI-5
+    "retrieve_goods": lambda r, a, s: c.RetrieveGoods(r.ticket_id(a)),  # KS-PI-6
     "appeal": lambda r, a, s: c.FileAppeal(r.ticket_id(a), _s(a.get("reason"))),
     "decide_appeal": lambda r, a, s: c.DecideAppeal(r.appeal_id(a), bool(a["upheld"]), _s(a.get("answer")),
                                                     _s(a.get("fault_after"))),

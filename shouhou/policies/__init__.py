@@ -25,6 +25,7 @@ from .model import (
     PolicyVersion,
     RefundOnlyRules,
     RejectionRules,
+    RemedyRules,
     ReturnRefundRules,
 )
 from .registry import BUILTIN_DIR, KeepsPolicy, PolicyRegistry
@@ -34,7 +35,7 @@ __all__ = [
     "BUILTIN_DIR", "MEASURES", "METRICS", "REASONS", "ROLES", "RULE_ID", "SPAN_MAX",
     "ApplyRules", "Choice", "DateFloor", "EntryRules", "ExchangeRules", "Flag", "GovernanceRules",
     "InterventionRules", "KeepsPolicy", "Level", "Limit", "Measure", "MoneyRules", "OrderRules", "PolicyPack",
-    "PolicyPackError", "PolicyRegistry", "PolicyVersion", "RefundOnlyRules", "RejectionRules",
+    "PolicyPackError", "PolicyRegistry", "PolicyVersion", "RefundOnlyRules", "RejectionRules", "RemedyRules",
     "ReturnRefundRules", "ScoreFormula", "ScoreTerm", "Setting", "Span", "WorkingDays",
     "load_pack", "parse_pack",
 ]

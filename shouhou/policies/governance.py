@@ -12,7 +12,8 @@ from ..money import parse_yuan
 from .values import Flag, Setting, Span
 
 METRICS = (
-    "applications", "overdue", "refund_only_overdue", "return_refund_overdue", "exchange_overdue", "overdue_rate",
+    "applications", "overdue", "refund_only_overdue", "return_refund_overdue", "exchange_overdue", "delayed_shipments",
+    "overdue_rate",
     "interventions", "intervention_rate", "rulings", "rulings_against", "fault_rate", "over_period_openings",
     "refund_only_median_hours", "refund_only_p95_hours", "return_refund_median_hours", "return_refund_p95_hours",
 )

@@ -8,7 +8,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from .governance import GovernanceRules
-from .values import Choice, DateFloor, Flag, Limit, Span, WorkingDays
+from .values import Choice, Compensation, DateFloor, Flag, Limit, Span, WorkingDays
 
 REASONS = (
     "logistics_damaged",
@@ -16,6 +16,8 @@ REASONS = (
     "logistics_delayed",
     "quality",
     "not_as_described",
+    "wrong_item",  # 发错货 (KS-PI-5)
+    "missing_items",  # 少件 (KS-PI-4)
     "no_reason",
     "other",
 )
@@ -151,6 +153,24 @@ class InterventionRules(BaseModel):
     evidence_types: Choice  # KS-PI-2: the types accepted, as detected from the file's bytes
 
 
+class RemedyRules(BaseModel):
+    """What a ruling against the shop may order beyond a refund (KS-PI-4, -5, -6) and the
+    delayed-shipment record it may bring (KS-GOV-5). A pack without this section rules by KS-PI-2
+    alone: a finding is refused."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    missing_items: Flag  # KS-PI-4: reship (or the platform compensates at once)
+    reship_within: Span  # KS-PI-4: 24 h to reship with a waybill; late -> delayed shipment
+    priority_after: Span  # KS-PI-4: late and still not reshipped this long after -> priority compensation
+    wrong_item: Flag  # KS-PI-5: return for refund or exchange; freight on the shop
+    unjustified_rejection: Flag  # KS-PI-6: refund at once by advance compensation; the shop retrieves
+    delayed_shipment: Compensation  # KS-GOV-5: the buyer's compensation, charged to the shop
+
+    def finding(self, name: str) -> Flag:
+        flag: Flag = getattr(self, name)
+        return flag
+
+
 class MoneyRules(BaseModel):
     """RULES §8, KS-FEE-1, KS-OP-8, DY-OP-8, DY-OP-9."""
 
@@ -191,6 +211,7 @@ class PolicyVersion(BaseModel):
     intervention: InterventionRules
     money: MoneyRules
     governance: GovernanceRules
+    remedies: RemedyRules | None = None
 
     @field_validator("effective_from")
     @classmethod
@@ -203,8 +224,10 @@ class PolicyVersion(BaseModel):
         """(setting, value, rule, source, note) for every value of the version, for display."""
         out: list[tuple[str, str, str, str, str | None]] = []
         for section in ("order", "apply", "refund_only", "return_refund", "rejection", "entry", "exchange", "intervention", "money",
-                        "governance"):
+                        "governance", "remedies"):
             block = getattr(self, section)
+            if block is None:
+                continue
             for key in type(block).model_fields:
                 item = getattr(block, key)
                 if item is None:

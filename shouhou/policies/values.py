@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ..money import parse_yuan
 
 RULE_ID = re.compile(r"^[A-Z]+(?:-[A-Z]+)*-\d+$")
 
@@ -90,6 +93,32 @@ class Choice(Setting):
 
     def show(self) -> str:
         return ", ".join(self.value) if self.value else "(none)"
+
+
+class Compensation(Setting):
+    """A compensation as a share of an amount, kept between a minimum and a maximum (KS-GOV-5: 5 % of
+    the order's paid amount, at least ¥3, at most ¥50). Money in yuan strings, as everywhere in packs."""
+
+    rate: str
+    min: str
+    max: str
+
+    @model_validator(mode="after")
+    def _sane(self) -> Compensation:
+        r = Decimal(self.rate)
+        if not Decimal(0) <= r <= Decimal(1):
+            raise ValueError(f"rate must be between 0 and 1, not {self.rate}")
+        if not 0 <= parse_yuan(self.min) <= parse_yuan(self.max):
+            raise ValueError(f"need 0 <= min <= max, not {self.min} and {self.max}")
+        return self
+
+    def of(self, amount_fen: int) -> int:
+        """rate x amount in fen (half up), raised to the minimum and capped at the maximum."""
+        share = int((Decimal(amount_fen) * Decimal(self.rate)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+        return min(max(share, parse_yuan(self.min)), parse_yuan(self.max))
+
+    def show(self) -> str:
+        return f"{Decimal(self.rate) * 100:g} %, at least ¥{self.min}, at most ¥{self.max}"
 
 
 class DateFloor(Setting):

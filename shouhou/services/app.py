@@ -84,6 +84,9 @@ HANDLERS: dict[type, Handler] = {
     c.RequestEvidence: disputes.request_evidence,
     c.SubmitEvidence: disputes.submit_evidence,
     c.Rule: disputes.rule,
+    c.CannotReship: disputes.cannot_reship,  # KS-PI-4
+    c.ClaimCompensation: disputes.claim_compensation,  # KS-PI-5
+    c.RetrieveGoods: disputes.retrieve_goods,  # KS-PI-6
     c.FileAppeal: disputes.file_ruling_appeal,
     c.DecideAppeal: disputes.decide_ruling_appeal,
     # merchant governance (RULES §9)

@@ -273,6 +273,29 @@ class Rule:
     remedy: str | None = None
     amount_fen: int | None = None
     fault: str | None = None
+    finding: str | None = None  # KS-PI-4 missing_items | KS-PI-5 wrong_item | KS-PI-6 unjustified_rejection
+    lines: tuple[Cover, ...] | None = None  # the ticket's lines the ruling is about (default: all)
+
+
+@dataclass(frozen=True)
+class CannotReship:
+    """KS-PI-4: the shop cannot reship the missing lines; the platform compensates at once."""
+
+    ticket_id: str
+
+
+@dataclass(frozen=True)
+class ClaimCompensation:
+    """KS-PI-5: the buyer's compensation claim (赔付申请) after a wrong-item ruling."""
+
+    ticket_id: str
+
+
+@dataclass(frozen=True)
+class RetrieveGoods:
+    """KS-PI-6: the shop has collected the goods from the buyer."""
+
+    ticket_id: str
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,11 @@ from ..adapters import tables as t
 from ..adapters.blobs import HEAD, detect_type
 from ..adapters.uow import SqlUnitOfWork
 from ..clock import SHANGHAI
-from ..domain import aftersales, disputes
+from ..domain import aftersales, appeals, disputes, remedies
 from ..domain.actors import Actor
 from ..domain.tickets import Ticket
 from ..errors import not_found, present
+from ..money import format_yuan
 from ..policies import PolicyVersion
 from . import commands as c
 from .access import case_of, load_ticket_and_order, shop_of
@@ -101,10 +102,38 @@ def submit_evidence(cmd: c.SubmitEvidence, actor: Actor, uow: SqlUnitOfWork, ctx
 
 
 def rule(cmd: c.Rule, actor: Actor, uow: SqlUnitOfWork, ctx: Context) -> None:
-    """Platform CS rules, naming who was at fault (KS-PI-2)."""
+    """Platform CS rules, naming who was at fault (KS-PI-2), and with a finding against the shop,
+    its remedy (KS-PI-4, -5, -6)."""
     ticket, order = load_ticket_and_order(uow, actor, cmd.ticket_id)
-    disputes.rule(case_of(uow, ticket), ticket, order, actor, ctx.policies.kept_by(ticket), ctx.now,
-                  cmd.in_favour_of, cmd.remedy, cmd.amount_fen, cmd.fault, shop_of(uow, ticket.shop_id).return_address)
+    made = disputes.rule(case_of(uow, ticket), ticket, order, actor, ctx.policies.kept_by(ticket), ctx.now,
+                         cmd.in_favour_of, cmd.remedy, cmd.amount_fen, cmd.fault,
+                         shop_of(uow, ticket.shop_id).return_address, finding=cmd.finding, lines=cmd.lines)
+    if made is not None:
+        uow.remedies.add(made)
+
+
+def _remedy_of(uow: SqlUnitOfWork, ticket: Ticket) -> remedies.Remedy | None:
+    return uow.remedies.get(ticket.intervention_id, lock=True) if ticket.intervention_id else None
+
+
+def cannot_reship(cmd: c.CannotReship, actor: Actor, uow: SqlUnitOfWork, ctx: Context) -> None:
+    """KS-PI-4: the shop cannot reship; the platform compensates the missing lines at once."""
+    ticket, order = load_ticket_and_order(uow, actor, cmd.ticket_id)
+    remedies.cannot_reship(ticket, order, actor, ctx.policies.kept_by(ticket), ctx.now, _remedy_of(uow, ticket))
+
+
+def claim_compensation(cmd: c.ClaimCompensation, actor: Actor, uow: SqlUnitOfWork, ctx: Context) -> str:
+    """KS-PI-5: the buyer claims compensation after a wrong-item ruling (a delayed-shipment record)."""
+    ticket, order = load_ticket_and_order(uow, actor, cmd.ticket_id)
+    fen = remedies.claim_compensation(_remedy_of(uow, ticket), ticket, order, actor, ctx.policies.kept_by(ticket),
+                                      ctx.now)
+    return format_yuan(fen)
+
+
+def retrieve_goods(cmd: c.RetrieveGoods, actor: Actor, uow: SqlUnitOfWork, ctx: Context) -> None:
+    """KS-PI-6: the shop has collected the goods; its retrieval task is done."""
+    ticket, _order = load_ticket_and_order(uow, actor, cmd.ticket_id)
+    remedies.retrieve_goods(_remedy_of(uow, ticket), ticket, actor, ctx.policies.kept_by(ticket), ctx.now)
 
 
 def _failed_appeals(uow: SqlUnitOfWork, shop_id: str, now: datetime) -> tuple[int, int]:
@@ -128,7 +157,7 @@ def file_ruling_appeal(cmd: c.FileAppeal, actor: Actor, uow: SqlUnitOfWork, ctx:
     case = case_of(uow, ticket)
     month, year = _failed_appeals(uow, case.shop_id, ctx.now)
     pending = uow.appeals.count(t.appeals.c.intervention_id == case.id, t.appeals.c.status == "pending") > 0
-    appeal = disputes.file_appeal(case, ticket, actor, pv, ctx.now, cmd.reason, month, year, pending, new_id("A"),
+    appeal = appeals.file_appeal(case, ticket, actor, pv, ctx.now, cmd.reason, month, year, pending, new_id("A"),
                                   ctx.is_workday)
     uow.appeals.add(appeal)
     return appeal.id
@@ -141,7 +170,7 @@ def decide_ruling_appeal(cmd: c.DecideAppeal, actor: Actor, uow: SqlUnitOfWork, 
         raise not_found("appeal", cmd.appeal_id)
     ticket = present(uow.tickets.get(appeal.ticket_id, lock=True), f"ticket {appeal.ticket_id}")
     case = present(uow.interventions.get(appeal.intervention_id, lock=True), f"intervention {appeal.intervention_id}")
-    disputes.decide_appeal(appeal, case, ticket, actor, ctx.policies.kept_by(ticket), ctx.now, cmd.upheld,
+    appeals.decide_appeal(appeal, case, ticket, actor, ctx.policies.kept_by(ticket), ctx.now, cmd.upheld,
                            cmd.answer, cmd.fault_after)
     return appeal.id
 
@@ -164,5 +193,5 @@ def fire_appeal_deadline(uow: SqlUnitOfWork, ctx: Context, appeal_id: str) -> Fi
     if appeal is None or appeal.due_at is None or appeal.due_at > ctx.now:
         return None
     ticket = present(uow.tickets.get(appeal.ticket_id, lock=True), f"ticket {appeal.ticket_id}")
-    disputes.fire_appeal(appeal, ticket, appeal.due_at)
+    appeals.fire_appeal(appeal, ticket, appeal.due_at)
     return Fired.on(appeal)

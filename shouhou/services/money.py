@@ -163,6 +163,14 @@ def fund_refund(uow: SqlUnitOfWork, ctx: Context, e: Event) -> None:
     books = Books(uow)
     to_buyer = (L.payable(ticket.buyer_id), amount)
     common = {"shop_id": shop.id, "order_id": order.id, "ticket_id": ticket.id}
+    if e.payload.get("funding") == "advance":
+        # KS-PI-4 / KS-PI-6: the platform pays the buyer first (先行赔付 / 优先赔付); the shop's money covers
+        # it at once below, from the same sources as any refund, the rest owed as debt
+        books.post(L.entry("advance_compensation", at, [(L.ADVANCE, -amount), to_buyer], rule=cause,
+                           memo={"recovered_from": "shop"}, **common))
+        ticket.event("advance_compensation", at, "system", cause,
+                     {"amount": format_yuan(amount), "reason": "the platform refunds first, recovered from the shop"})
+        to_buyer = (L.ADVANCE, amount)
     if order.settled_at is None:
         # before settlement the refund comes out of the order's unsettled funds (GEN-ORD-3 settles the rest)
         rule = pv.money.settlement.rule

@@ -40,6 +40,7 @@ REACTIONS: dict[str, tuple[Reaction | Together, ...]] = {
     "applied": (automation.act_for_shop,),
     "waybill_submitted": (automation.act_for_shop,),
     "overdue_recorded": (GOVERNANCE,),
+    "delayed_shipment": (GOVERNANCE,),  # KS-GOV-5: counted like an overdue record
     "ruled": (GOVERNANCE,),
     "appeal_upheld": (GOVERNANCE,),
 }

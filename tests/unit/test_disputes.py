@@ -16,7 +16,7 @@ from shouhou.adapters.calendar import (
     load_calendar_file,
 )
 from shouhou.clock import SHANGHAI
-from shouhou.domain import aftersales, disputes
+from shouhou.domain import aftersales, appeals, disputes
 from shouhou.domain.actors import Actor
 from shouhou.domain.orders import Order
 from shouhou.domain.tickets import Ticket
@@ -246,8 +246,8 @@ def ruled_against_shop() -> tuple[Order, Ticket, disputes.Intervention]:
 
 
 def appeal(case: disputes.Intervention, ticket: Ticket, when: datetime, month: int = 0, year: int = 0,
-           pending: bool = False) -> disputes.Appeal:
-    return disputes.file_appeal(case, ticket, STAFF, policy("kuaishou"), when, "reason", month, year, pending, "A1",
+           pending: bool = False) -> appeals.Appeal:
+    return appeals.file_appeal(case, ticket, STAFF, policy("kuaishou"), when, "reason", month, year, pending, "A1",
                                 is_workday)
 
 
@@ -281,9 +281,9 @@ def test_KS_PI_3_an_upheld_appeal_changes_the_fault_not_the_money() -> None:
     with pytest.raises(Refusal):
         appeal(case, ticket, at("2026-10-08T12:30"), pending=True)
     with pytest.raises(Refusal) as e:
-        disputes.decide_appeal(a, case, ticket, STAFF, policy("kuaishou"), at("2026-10-09T10:00"), True, "ok", None)
+        appeals.decide_appeal(a, case, ticket, STAFF, policy("kuaishou"), at("2026-10-09T10:00"), True, "ok", None)
     assert e.value.code == "forbidden"
-    disputes.decide_appeal(a, case, ticket, CS, policy("kuaishou"), at("2026-10-09T10:00"), True, "ok", "buyer")
+    appeals.decide_appeal(a, case, ticket, CS, policy("kuaishou"), at("2026-10-09T10:00"), True, "ok", "buyer")
     assert (a.status, case.fault, case.effective_fault) == ("upheld", "shop", "buyer")
     assert ticket.refunded_fen == order.amount_fen and ticket.status == "refunded"
 
@@ -292,7 +292,7 @@ def test_KS_PI_3_an_unanswered_appeal_is_a_recorded_miss() -> None:
     _, ticket, case = ruled_against_shop()
     a = appeal(case, ticket, at("2026-10-08T12:00"))
     assert a.due_at is not None
-    disputes.fire_appeal(a, ticket, a.due_at)
+    appeals.fire_appeal(a, ticket, a.due_at)
     assert a.sla_missed_at == a.answer_due_at and a.status == "pending"
     assert [e.type for e in ticket.pending_events][-1] == "appeal_sla_missed"
 
@@ -301,7 +301,7 @@ def test_KS_PI_3_an_appeal_answered_late_records_the_miss_at_its_deadline() -> N
     _, ticket, case = ruled_against_shop()
     a = appeal(case, ticket, at("2026-10-08T12:00"))
     due = a.answer_due_at
-    disputes.decide_appeal(a, case, ticket, CS, policy("kuaishou"), due + 2 * D, False, "no", None)
+    appeals.decide_appeal(a, case, ticket, CS, policy("kuaishou"), due + 2 * D, False, "no", None)
     assert (a.status, a.sla_missed_at, a.due_at) == ("rejected", due, None)
     assert [(e.type, e.at) for e in ticket.pending_events][-2:] == [("appeal_sla_missed", due),
                                                                      ("appeal_rejected", due + 2 * D)]

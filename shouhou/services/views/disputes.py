@@ -9,7 +9,8 @@ from typing import Any
 from ...adapters import tables as t
 from ...adapters.uow import SqlUnitOfWork
 from ...domain.actors import Actor
-from ...domain.disputes import Appeal, EvidenceItem, Intervention
+from ...domain.appeals import Appeal
+from ...domain.disputes import EvidenceItem, Intervention
 from ...errors import not_found, present, refuse
 from ..access import load_ticket, scope
 from .common import iso

@@ -124,7 +124,8 @@ def list_measure_appeals(uow: SqlUnitOfWork, actor: Actor, status: str | None = 
 
 REPORT_COLUMNS = (
     "shop", "name", "policy", "level", "score", "applications", "overdue", "refund_only_overdue",
-    "return_refund_overdue", "exchange_overdue", "overdue_rate", "refund_only_median_hours", "refund_only_p95_hours",
+    "return_refund_overdue", "exchange_overdue", "delayed_shipments", "overdue_rate", "refund_only_median_hours",
+    "refund_only_p95_hours",
     "return_refund_median_hours", "return_refund_p95_hours", "interventions", "intervention_rate", "rulings",
     "rulings_against", "fault_rate", "over_period_openings", "step", "measures", "refund_handling",
 )

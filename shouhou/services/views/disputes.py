@@ -11,6 +11,7 @@ from ...adapters.uow import SqlUnitOfWork
 from ...domain.actors import Actor
 from ...domain.appeals import Appeal
 from ...domain.disputes import EvidenceItem, Intervention
+from ...domain.remedies import Remedy
 from ...errors import not_found, present, refuse
 from ..access import load_ticket, scope
 from .common import iso
@@ -51,7 +52,16 @@ def get_case(uow: SqlUnitOfWork, actor: Actor, ticket_id: str, now: datetime) ->
         t.evidence_items.c.intervention_id == case.id, order_by=(t.evidence_items.c.submitted_at,))]
     view["appeals"] = [appeal_view(a) for a in uow.appeals.where(
         t.appeals.c.intervention_id == case.id, order_by=(t.appeals.c.filed_at,))]
+    made = uow.remedies.get(case.id)
+    view["remedy"] = None if made is None else remedy_view(made)
     return view
+
+
+def remedy_view(r: Remedy) -> dict[str, Any]:
+    """What a ruling with a finding ordered (KS-PI-4, -5, -6) and how far it got."""
+    return {"finding": r.finding, "remedy": r.remedy, "rule": r.rule, "ruled_at": iso(r.ruled_at),
+            "lines": [c.as_json() for c in r.lines], "compensation_claimed_at": iso(r.claimed_at),
+            "retrieval": r.retrieval, "retrieved_at": iso(r.retrieved_at), "retrieved_by": r.retrieved_by}
 
 
 def evidence_content(uow: SqlUnitOfWork, actor: Actor, item_id: str) -> EvidenceItem:

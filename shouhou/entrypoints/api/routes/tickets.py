@@ -92,5 +92,11 @@ ticket_action("intervention/respond", lambda i, b: c.RespondIntervention(i), Non
 ticket_action("intervention/evidence-request", lambda i, b: c.RequestEvidence(i), None,
               "Platform CS asks both sides for evidence (KS-PI-2, DY-PI-1)")
 ticket_action("intervention/ruling",
-              lambda i, b: c.Rule(i, b.in_favour_of, b.remedy, b.amount, b.fault), RulingIn,
-              "Platform CS rules, naming who was at fault (KS-PI-2)")
+              lambda i, b: c.Rule(i, b.in_favour_of, b.remedy, b.amount, b.fault, b.finding, b.cover()), RulingIn,
+              "Platform CS rules, naming who was at fault (KS-PI-2), with a finding's remedy (KS-PI-4, -5, -6)")
+ticket_action("cannot-reship", lambda i, b: c.CannotReship(i), None,
+              "The shop cannot reship the missing lines: the platform compensates them at once (shop, KS-PI-4)")
+ticket_action("compensation-claim", lambda i, b: c.ClaimCompensation(i), None,
+              "Claim compensation after a wrong-item ruling: a delayed-shipment record (buyer, KS-PI-5, KS-GOV-5)")
+ticket_action("goods-retrieved", lambda i, b: c.RetrieveGoods(i), None,
+              "The shop has collected the goods from the buyer (shop, KS-PI-6)")

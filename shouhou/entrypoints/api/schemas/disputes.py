@@ -4,23 +4,51 @@ No `from __future__ import annotations` here: AppealIn, AppealOut and AppealPage
 name they had before the split (see the package docstring), and pydantic would look their string
 annotations up in that module."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
 from ....domain.disputes import FAULTS
+from ....domain.lines import Cover
+from ....domain.remedies import FINDINGS
 from .common import Body, Due, Note, OneOf, Word, Yuan
+from .tickets import CoverIn
+
+REMEDY_NAMES = ("refund", "return_refund", "close", "reship", "exchange")
 
 FORMER_MODULE = "shouhou.entrypoints.api.schemas"  # the OpenAPI names of the Appeal* bodies
 
 
 class RulingIn(Body):
+    """A ruling (KS-PI-2). With a `finding` against the shop it orders that finding's remedy: missing
+    items (KS-PI-4: `reship`, or `refund` = the platform compensates at once), wrong item (KS-PI-5:
+    `return_refund` or `exchange`), rejected without cause (KS-PI-6: `refund` by advance
+    compensation, with a retrieval task on the shop). `lines` narrows the ruling to some of the
+    ticket's lines."""
+
     in_favour_of: Annotated[Word, OneOf(("buyer", "merchant"))] = Field(examples=["buyer"])
-    remedy: Annotated[Word, OneOf(("refund", "return_refund", "close"))] | None = Field(default=None,
-                                                                                        examples=["refund"])
+    remedy: Annotated[Word, OneOf(REMEDY_NAMES)] | None = Field(default=None, examples=["refund"])
     amount: Yuan | None = None
     fault: Annotated[Word, OneOf(FAULTS)] | None = Field(default=None, examples=["shop"])
+    finding: Annotated[Word, OneOf(FINDINGS)] | None = Field(default=None, examples=["missing_items"])
+    lines: Annotated[list[CoverIn], Field(max_length=200)] | None = None
 
+    def cover(self) -> tuple[Cover, ...] | None:
+        return None if self.lines is None else tuple(Cover(x.sku, x.qty) for x in self.lines)
+
+
+class RemedyOut(BaseModel):
+    """What a ruling with a finding ordered and how far it got (KS-PI-4, -5, -6)."""
+
+    finding: str
+    remedy: str
+    rule: str
+    ruled_at: str
+    lines: list[dict[str, Any]]
+    compensation_claimed_at: str | None
+    retrieval: str | None = Field(description="KS-PI-6: the shop's task to collect the goods: open | done")
+    retrieved_at: str | None
+    retrieved_by: str | None
 
 
 class AppealIn(Body):
@@ -113,6 +141,7 @@ class CaseOut(BaseModel):
     due: Due | None
     evidence_items: list[EvidenceOut] | None = None
     appeals: list[AppealOut] | None = None
+    remedy: RemedyOut | None = None
 
 
 class CasePage(BaseModel):

@@ -50,6 +50,8 @@ class ShopOut(BaseModel):
     return_address: str | None
     waiting_tickets: int
     overdue_records: int
+    delayed_shipments: int = Field(description="KS-GOV-5 delayed-shipment records, counted like overdue ones")
+    open_retrievals: int = Field(description="KS-PI-6: goods the shop must still collect from buyers")
 
 
 class MeOut(BaseModel):

@@ -81,6 +81,8 @@ ORDERS = (
         ("KS-STICKER", "赠品贴纸 free sticker", 1, "0.00", "5.00", "gift"))),
     DemoOrder("KS-1108", KS_SHOP, "buyer-3", "99.00", "apparel", 13 * DAY, 12 * DAY, 11 * DAY),
     DemoOrder("KS-1109", KS_SHOP, "buyer-2", "69.00", "snacks", 3 * DAY, 2 * DAY),
+    DemoOrder("KS-1110", KS_SHOP, "buyer-3", "159.00", "apparel", 6 * DAY, 5 * DAY, 4 * DAY),
+    DemoOrder("KS-1111", KS_SHOP, "buyer-1", "88.00", "home", 6 * DAY, 5 * DAY, 4 * DAY),
     DemoOrder("DY-2001", DY_SHOP, "buyer-2", "299.00", "digital", 1 * HOUR),
     DemoOrder("DY-2002", DY_SHOP, "buyer-3", "49.00", "books", 2 * DAY, 1 * DAY),
     DemoOrder("DY-2003", DY_SHOP, "buyer-1", "399.00", "digital", 6 * DAY, 5 * DAY, 3 * DAY, lines=(
@@ -290,6 +292,29 @@ class _Loader:
         # awaiting_return since almost 10 days: KS-RR-2 auto-closes it 10 minutes after start
         t = self.apply("KS-1108", "return_refund", "no_reason", 10 * DAY + 2 * HOUR)
         self.do(c.Approve(t), agent, 10 * DAY - 10 * MINUTE)
+        self.rulings(agent)
+
+    def _disputed(self, order: str, reason: str, ago: timedelta, lines: tuple[Cover, ...] | None = None) -> str:
+        """A ticket the shop rejected and the buyer took to the platform, which took the case."""
+        agent = self.staff(KS_SHOP, "agent")
+        t = self.apply(order, "refund_only", reason, ago, lines=lines, note="平台介入演示 a dispute for the platform")
+        self.do(c.Reject(t, "已核对发货记录 checked the packing record"), agent, ago - HOUR)
+        self.do(c.RequestIntervention(t, "商家拒绝 the shop refused"), self.buyer(order), ago - 2 * HOUR)
+        self.do(c.RespondIntervention(t), PLATFORM, ago - 3 * HOUR)
+        return t
+
+    def rulings(self, agent: Actor) -> None:
+        """Seed 004's rulings against the shop (KS-PI-4, -5, -6)."""
+        # missing items: the belt and the socks; ruled 20 h ago, so the 24 h to reship end 4 h after start
+        t = self._disputed("KS-1002", "missing_items", 26 * HOUR, (Cover("KS-BELT", 1), Cover("KS-SOCKS", 2)))
+        self.do(c.Rule(t, "buyer", finding="missing_items"), PLATFORM, 20 * HOUR)
+        # wrong item: returned for an exchange; the buyer claimed compensation (a delayed-shipment record)
+        t = self._disputed("KS-1110", "wrong_item", 2 * DAY)
+        self.do(c.Rule(t, "buyer", "exchange", finding="wrong_item"), PLATFORM, 2 * DAY - 4 * HOUR)
+        self.do(c.ClaimCompensation(t), self.buyer("KS-1110"), 1 * DAY)
+        # rejected without cause: refunded by advance compensation; the shop must still collect the goods
+        t = self._disputed("KS-1111", "other", 1 * DAY)
+        self.do(c.Rule(t, "buyer", finding="unjustified_rejection"), PLATFORM, 1 * DAY - 4 * HOUR)
 
     def douyin_tickets(self) -> None:
         agent, admin = self.staff(DY_SHOP, "agent"), self.staff(DY_SHOP, "admin")

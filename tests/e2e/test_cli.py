@@ -396,3 +396,19 @@ def test_demo_has_orders_of_several_lines_with_a_gift_and_a_partial_ticket(app: 
     tee = orders["KS-1107"].lines[0]
     assert (tee.sku, tee.refunded_fen, tee.qty_left) == ("KS-TEE-M", 3000, 2)
     assert [(c.sku, c.qty) for c in tickets["KS-1107"].lines] == [("KS-TEE-M", 1)]
+
+
+def test_demo_shows_seed_004_rulings_and_their_remedies(app: Shouhou, clock: VirtualClock) -> None:
+    """KS-PI-4, -5, -6 in the demo: a reship due hours after start, a claimed compensation (a
+    delayed-shipment record, KS-GOV-5) and an open retrieval task."""
+    load_demo(app)
+    with app.uow(write=False) as uow:
+        tickets = {t.order_id: t for t in uow.tickets.where()}
+        made = {r.finding: r for r in uow.remedies.where()}
+        delayed = [e for e in uow.events_for(shop_id=KS_SHOP) if e["type"] == "delayed_shipment"]
+    assert set(made) == {"missing_items", "wrong_item", "unjustified_rejection"}
+    reship = tickets["KS-1002"]
+    assert (reship.status, reship.due_action) == ("awaiting_replacement", "reship_late")
+    assert reship.due_at is not None and clock.now() < reship.due_at <= clock.now() + timedelta(hours=5)
+    assert made["wrong_item"].claimed_at is not None and len(delayed) == 1
+    assert made["unjustified_rejection"].retrieval == "open" and tickets["KS-1111"].status == "refunded"

@@ -85,6 +85,12 @@ def test_wrong_item_claim_and_unjustified_rejection_retrieval(world: Any) -> Non
     assert again.status_code == 409 and again.json()["rules"] == ["KS-PI-5"]
     shop = client.get("/v1/shops/S1", headers=h("u1")).json()
     assert shop["delayed_shipments"] == 1 and shop["wallet"] == "496.00"  # 5 % of ¥80 is ¥4 (min ¥3)
+    # KS-GOV-5: counted in the 30-day metrics like an overdue record, so in the rate and the score
+    gov = client.get("/v1/shops/S1/governance", headers=h("u1")).json()
+    assert gov["metrics"]["delayed_shipments"] == 1 and gov["metrics"]["overdue"] == 1
+    assert gov["metrics"]["overdue_rate"] == 1.0  # one record on the one application
+    overdue_input = next(x for x in gov["score"]["inputs"] if x["metric"] == "overdue_rate")
+    assert overdue_input["value"] == "1.0000" and gov["score"]["value"] < 100
 
     other = in_intervention(client, "O2", "other")
     r = client.post(f"/v1/tickets/{other}/intervention/ruling",

@@ -144,6 +144,10 @@ def _random_world(engine: Engine, rnd: random.Random, at: datetime) -> dict[str,
                 rows["overdue_records"].append({
                     "shop_id": shop, "ticket_id": tid, "order_id": oid, "type": kind, "rule": "KS-GOV-1",
                     "cause_rule": None, "at": created + timedelta(hours=rnd.choice((24, 48)))})
+            if rnd.random() < 0.1:  # KS-GOV-5: a delayed-shipment record, beside an overdue one or alone
+                rows["overdue_records"].append({
+                    "shop_id": shop, "ticket_id": tid, "order_id": oid, "type": "delayed_shipment", "rule": "KS-GOV-5",
+                    "cause_rule": "KS-PI-4", "at": created + timedelta(hours=rnd.randint(30, 300))})
             if rnd.random() < 0.2:
                 requested = created + timedelta(hours=rnd.randint(1, 200))
                 ruled = requested + timedelta(hours=rnd.randint(1, 300)) if rnd.random() < 0.7 else None
@@ -181,6 +185,7 @@ def _python_metrics(rows: dict[str, list[dict[str, Any]]], shop: str, at: dateti
         "refund_only_overdue": sum(1 for x in od if x["type"] == "refund_only_overdue"),
         "return_refund_overdue": sum(1 for x in od if x["type"] == "return_refund_overdue"),
         "exchange_overdue": sum(1 for x in od if x["type"] in ("exchange_overdue", "repair_overdue", "reship_overdue")),
+        "delayed_shipments": sum(1 for x in od if x["type"] == "delayed_shipment"),
         "interventions": len({x["ticket_id"] for x in ivs if inside(x["requested_at"])}),
         "rulings": sum(1 for x in ivs if inside(x["ruled_at"])),
         "rulings_against": len(against),
@@ -200,7 +205,8 @@ def _python_metrics(rows: dict[str, list[dict[str, Any]]], shop: str, at: dateti
 
 def _as_fields(m: g.Metrics) -> dict[str, Any]:
     return {k: getattr(m, k) for k in (
-        "applications", "refund_only_overdue", "return_refund_overdue", "exchange_overdue", "interventions", "rulings", "rulings_against",
+        "applications", "refund_only_overdue", "return_refund_overdue", "exchange_overdue", "delayed_shipments",
+        "interventions", "rulings", "rulings_against",
         "over_period_openings", "last_record_at", "refund_only_handled", "refund_only_median_s", "refund_only_p95_s",
         "return_refund_handled", "return_refund_median_s", "return_refund_p95_s")}
 

@@ -18,6 +18,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from typer.testing import CliRunner, Result
 
 from shouhou.adapters.db import make_engine, migrate
@@ -25,6 +26,7 @@ from shouhou.adapters.notifier import MemoryNotifier
 from shouhou.adapters.tables import metadata
 from shouhou.clock import SystemClock, VirtualClock
 from shouhou.entrypoints import cli
+from shouhou.entrypoints.api import create_app
 from shouhou.entrypoints.demo import DY_SHOP, KS_SHOP, SLOW_SHOP, load_demo
 from shouhou.policies import PolicyRegistry
 from shouhou.services.access import actor_for_token
@@ -412,3 +414,10 @@ def test_demo_shows_seed_004_rulings_and_their_remedies(app: Shouhou, clock: Vir
     assert reship.due_at is not None and clock.now() < reship.due_at <= clock.now() + timedelta(hours=5)
     assert made["wrong_item"].claimed_at is not None and len(delayed) == 1
     assert made["unjustified_rejection"].retrieval == "open" and tickets["KS-1111"].status == "refunded"
+    # the README's lines: find the ticket, read its remedy, say the belt and socks cannot be reshipped
+    ks = {"Authorization": "Bearer demo-ks-owner"}
+    with TestClient(create_app(app)) as client:
+        t4 = client.get("/v1/tickets?order=KS-1002", headers=ks).json()["items"][0]["id"]
+        assert client.get(f"/v1/tickets/{t4}/intervention", headers=ks).json()["remedy"]["finding"] == "missing_items"
+        done = client.post(f"/v1/tickets/{t4}/cannot-reship", headers=ks)
+        assert done.status_code == 200 and done.json()["status"] == "refunded"

@@ -22,16 +22,16 @@ def get_shop(uow: SqlUnitOfWork, actor: Actor, shop_id: str) -> dict[str, Any]:
     shop = visible_shop(uow, actor, shop_id)
     open_count = uow.tickets.count(t.tickets.c.shop_id == shop_id, t.tickets.c.due_at.is_not(None))
     od = t.overdue_records.c
-    records = {bool(delayed): int(n) for delayed, n in uow.conn.execute(
-        select(od.type == "delayed_shipment", func.count()).where(od.shop_id == shop_id)
-        .group_by(od.type == "delayed_shipment"))}
+    records = {False: 0, True: 0}  # KS-GOV-1's overdue records; KS-GOV-5's delayed shipments
+    for kind, n in uow.conn.execute(select(od.type, func.count()).where(od.shop_id == shop_id).group_by(od.type)):
+        records[kind == "delayed_shipment"] += int(n)
     retrievals = uow.remedies.count(rt.remedies.c.shop_id == shop_id, rt.remedies.c.retrieval == "open")
     return {
         "id": shop.id, "name": shop.name, "policy": shop.policy, "status": shop.status,
         "wallet": format_yuan(shop.wallet_fen), "deposit": format_yuan(shop.deposit_fen),
         "wallet_opened_at": iso(shop.wallet_opened_at), "return_address": shop.return_address,
-        "waiting_tickets": open_count, "overdue_records": int(records.get(False, 0)),
-        "delayed_shipments": int(records.get(True, 0)),  # KS-GOV-5
+        "waiting_tickets": open_count, "overdue_records": records[False],
+        "delayed_shipments": records[True],  # KS-GOV-5
         "open_retrievals": retrievals,  # KS-PI-6: goods the shop must still collect from buyers
     }
 

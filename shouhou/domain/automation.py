@@ -2,10 +2,10 @@
 
 A rule approves refund-only or return applications (`approve`) or confirms receipt of a returned
 parcel (`confirm_receipt`) when every condition of its `when` holds. A rule never rejects: KS-RR-4
-wants a person who talked to the buyer. An automatic decision is the event the shop's own action is
-(`approved`, `return_confirmed`), taken through the same domain functions, and carries
-`rule: GEN-AUTO-1`, the shop's rule id (`shop_rule`) and the conditions it matched; it counts as the
-shop acting, so no overdue record (KS-GOV-1) follows.
+(the pack's `rejection.reason_required`; GEN-RR-4 on Douyin) wants a person who talked to the buyer.
+An automatic decision is the event the shop's own action is (`approved`, `return_confirmed`), taken
+through the same domain functions, and carries `rule: GEN-AUTO-1`, the shop's rule id (`shop_rule`)
+and the conditions it matched; it counts as the shop acting, so no overdue record (KS-GOV-1) follows.
 
 "The waybill shows delivery" is approximated by the submission of the waybill itself: shouhou has
 no carrier tracking yet, so a `confirm_receipt` rule acts when the buyer submits the waybill.
@@ -112,8 +112,10 @@ def _money(where: str, value: Any) -> int:
     return fen
 
 
-def parse_rule(raw: Any, index: int) -> ShopRule:
-    """One rule as the shop sends it, checked: unknown keys, actions and values are refused."""
+def parse_rule(raw: Any, index: int, reject_rule: str | None = None) -> ShopRule:
+    """One rule as the shop sends it, checked: unknown keys, actions and values are refused. A rule
+    that would reject is refused naming GEN-AUTO-1 and `reject_rule`, the shop's pack's rule that a
+    rejection needs a person (its `rejection.reason_required`: KS-RR-4 on Kuaishou)."""
     where = f"#{index + 1}"
     if not isinstance(raw, Mapping):
         raise _bad(where, "须为 {id, action, when}", "must be a mapping {id, action, when}")
@@ -128,8 +130,8 @@ def parse_rule(raw: Any, index: int) -> ShopRule:
     if action == "reject":
         zh, en = ("规则不能拒绝售后,拒绝须由与买家沟通过的人作出",
                   "a rule never rejects; a rejection needs a person who talked to the buyer")
-        raise Refusal("invalid_input", [Reason(RULE, f"自动化规则 {where}:{zh}", f"automation rule {where}: {en}"),
-                                        Reason("KS-RR-4", zh, en)])
+        reasons = [Reason(RULE, f"自动化规则 {where}:{zh}", f"automation rule {where}: {en}")]
+        raise Refusal("invalid_input", reasons + ([Reason(reject_rule, zh, en)] if reject_rule else []))
     if action not in ACTIONS:
         raise _bad(where, f"未知的动作 {action}", f"unknown action {action!r}; one of {list(ACTIONS)}")
     when_raw = raw.get("when") or {}
@@ -154,13 +156,14 @@ def parse_rule(raw: Any, index: int) -> ShopRule:
     return ShopRule(rule_id, str(action), when)
 
 
-def parse_rules(raw: Any) -> list[ShopRule]:
-    """A shop's whole rule list, checked (it replaces the shop's rules)."""
+def parse_rules(raw: Any, reject_rule: str | None = None) -> list[ShopRule]:
+    """A shop's whole rule list, checked (it replaces the shop's rules); `reject_rule` as for
+    `parse_rule`."""
     if not isinstance(raw, (list, tuple)):
         raise refuse("invalid_input", "rules 须为规则列表", "rules must be a list of rules", RULE)
     if len(raw) > MAX_RULES:
         raise refuse("invalid_input", f"自动化规则最多 {MAX_RULES} 条", f"at most {MAX_RULES} automation rules", RULE)
-    rules = [parse_rule(r, i) for i, r in enumerate(raw)]
+    rules = [parse_rule(r, i, reject_rule) for i, r in enumerate(raw)]
     seen: set[str] = set()
     for r in rules:
         if r.id in seen:

@@ -16,7 +16,6 @@ from .actors import Actor, require
 from .events import Event, Recorder
 from .orders import Order
 
-EXIT_RULE = "KS-EXIT-1"  # the rule an open complaint holds up; the pack's exit_waiting.rule says it
 MAX_REASON = 2000
 MAX_ANSWER = 2000
 STATUSES = ("open", "closed")
@@ -43,8 +42,9 @@ class Complaint(Recorder):
         self.record(Event(type_, at, actor, shop_id=self.shop_id, order_id=self.order_id, from_status=from_status,
                           to_status=self.status, rule=rule, payload={"complaint": self.id, **payload}))
 
-    def close(self, actor: Actor, at: datetime, answer: str | None, rule: str = EXIT_RULE) -> None:
-        """Platform staff close the complaint; it no longer holds up the shop's exit (KS-EXIT-1)."""
+    def close(self, actor: Actor, at: datetime, answer: str | None, rule: str) -> None:
+        """Platform staff close the complaint; it no longer holds up the shop's exit (KS-EXIT-1; `rule`
+        is the pack's governance.exit_waiting.rule)."""
         require(actor.is_platform, "只有平台可以关闭投诉工单", "only the platform may close a complaint")
         if self.status != "open":
             raise refuse("invalid_state", f"投诉工单 {self.id} 已关闭", f"complaint {self.id} is closed already")
@@ -63,9 +63,10 @@ def _text(value: str | None, limit: int, zh: str, en: str) -> str:
 
 
 def file_complaint(complaint_id: str, order: Order, actor: Actor, reason: str | None, at: datetime,
-                   rule: str = EXIT_RULE) -> Complaint:
+                   rule: str) -> Complaint:
     """The buyer of the order complains about it. While the complaint is open the shop may not exit
-    or take its deposit out (KS-EXIT-1)."""
+    or take its deposit out (KS-EXIT-1; `rule` is the pack's governance.exit_waiting.rule, the ID the
+    order's pack cites for it)."""
     require(actor.is_buyer and actor.id == order.buyer_id, "只有下单的买家可以投诉该订单",
             "only the buyer of the order may complain about it")
     text = _text(reason, MAX_REASON, "投诉理由", "a reason")

@@ -1,4 +1,5 @@
-"""`shouhou policy show|list|check`: the policy packs, every rule's number with its rule ID and source."""
+"""`shouhou policy show|list|check`: the policy packs, every rule's number with its rule ID and source,
+and the shared rule IDs a pack declares (its title and the RULES.md rule it is like)."""
 
 from __future__ import annotations
 
@@ -33,7 +34,8 @@ def policy_show(
     version: Annotated[str | None, typer.Option("--version", help="A version of the pack [default: the one in force].")] = None,
     at: Annotated[str | None, typer.Option("--at", help="Show the version in force at this ISO time [default: now].")] = None,
 ) -> None:
-    """A pack's rules: setting, value, rule ID, source and note."""
+    """A pack's rules: setting, value, rule ID, source and note; then the shared rule IDs the pack
+    declares (not in RULES.md): title and the rule each is like."""
     pack = _pack(name, registry(load_settings()))
     if version is not None:
         try:
@@ -43,6 +45,8 @@ def policy_show(
     else:
         pv = pack.at(parse_at(at))
     console().print(_rules_table(pack, pv))
+    if pack.rule_ids:
+        console().print(_declared_table(pack))
 
 
 def _rules_table(pack: PolicyPack, pv: PolicyVersion) -> Table:
@@ -56,7 +60,26 @@ def _rules_table(pack: PolicyPack, pv: PolicyVersion) -> Table:
     table.add_column("source", max_width=24)
     table.add_column("note")
     for setting, value, rule, source, note in rows:
-        table.add_row(setting, value, rule, source, note or "")
+        table.add_row(setting, value, _rule(pack, rule), source, note or "")
+    return table
+
+
+def _rule(pack: PolicyPack, rule: str) -> str:
+    """A rule ID as cited; a shared ID the pack declares says which RULES.md rule it is like."""
+    declared = pack.declared(rule)
+    return f"{rule} (as {', '.join(declared.like)})" if declared else rule
+
+
+def _declared_table(pack: PolicyPack) -> Table:
+    table = Table(title=f"shared rule IDs {pack.name} declares (not in RULES.md)",
+                  caption="each applies the RULES.md rule it is like; see the pack file's [rule_ids]")
+    table.add_column("rule", no_wrap=True, style="bold")
+    table.add_column("as", no_wrap=True)
+    table.add_column("title")
+    table.add_column("source", max_width=24)
+    table.add_column("note")
+    for rule, d in pack.rule_ids.items():
+        table.add_row(rule, ", ".join(d.like), f"{d.zh}\n{d.en}", d.source, d.note or "")
     return table
 
 
@@ -87,3 +110,5 @@ def policy_check(file: Annotated[Path, typer.Argument(help="A custom policy pack
     typer.secho(f"OK {file}: pack {pack.name} ({pack.title}), {len(pack.versions)} version(s): "
                 + ", ".join(f"{v.version} from {v.effective_from.isoformat()}" for v in pack.versions),
                 fg=typer.colors.GREEN)
+    if pack.rule_ids:
+        typer.echo("declares " + ", ".join(f"{r} (as {', '.join(d.like)})" for r, d in pack.rule_ids.items()))

@@ -4,9 +4,10 @@ A pack is a TOML file with a list of versions. Each version names the date it ta
 effect and overrides the values of the version before it (the first version is
 complete). A ticket keeps the version in force when it opened (RULES §11).
 
-The parts: `values` (a setting with its rule ID: Span, Flag, ...), `model` (a PolicyVersion, section
-by section), `governance` (RULES §9's metrics, score and measures), `loading` (TOML to PolicyPack)
-and `registry` (the packs this engine knows). Import the names from here.
+The parts: `values` (a setting with its rule ID: Span, Flag, ...; DeclaredRule, a shared rule ID a
+pack declares because RULES.md does not list it), `model` (a PolicyVersion, section by section),
+`governance` (RULES §9's metrics, score and measures), `loading` (TOML to PolicyPack, and which rule
+IDs a pack may cite) and `registry` (the packs this engine knows). Import the names from here.
 """
 
 from __future__ import annotations
@@ -29,11 +30,24 @@ from .model import (
     ReturnRefundRules,
 )
 from .registry import BUILTIN_DIR, KeepsPolicy, PolicyRegistry
-from .values import RULE_ID, SPAN_MAX, Choice, DateFloor, Flag, Limit, Setting, Span, WorkingDays
+from .values import (
+    RULE_ID,
+    SHARED_PREFIX,
+    SOURCES,
+    SPAN_MAX,
+    Choice,
+    DateFloor,
+    DeclaredRule,
+    Flag,
+    Limit,
+    Setting,
+    Span,
+    WorkingDays,
+)
 
 __all__ = [
-    "BUILTIN_DIR", "MEASURES", "METRICS", "REASONS", "ROLES", "RULE_ID", "SPAN_MAX",
-    "ApplyRules", "Choice", "DateFloor", "EntryRules", "ExchangeRules", "Flag", "GovernanceRules",
+    "BUILTIN_DIR", "MEASURES", "METRICS", "REASONS", "ROLES", "RULE_ID", "SHARED_PREFIX", "SOURCES", "SPAN_MAX",
+    "ApplyRules", "Choice", "DateFloor", "DeclaredRule", "EntryRules", "ExchangeRules", "Flag", "GovernanceRules",
     "InterventionRules", "KeepsPolicy", "Level", "Limit", "Measure", "MoneyRules", "OrderRules", "PolicyPack",
     "PolicyPackError", "PolicyRegistry", "PolicyVersion", "RefundOnlyRules", "RejectionRules", "RemedyRules",
     "ReturnRefundRules", "ScoreFormula", "ScoreTerm", "Setting", "Span", "WorkingDays",

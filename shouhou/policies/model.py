@@ -1,5 +1,6 @@
 """A policy version: every section of RULES.md as validated settings (RULES §11: a ticket keeps the
-version in force when it opened)."""
+version in force when it opened). The comments name the RULES.md rule a field holds; each pack cites
+its own ID for it (Douyin's return_refund.review is GEN-RR-1, its declared ID like KS-RR-1)."""
 
 from __future__ import annotations
 

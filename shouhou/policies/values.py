@@ -12,6 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from ..money import parse_yuan
 
 RULE_ID = re.compile(r"^[A-Z]+(?:-[A-Z]+)*-\d+$")
+SHARED_PREFIX = "GEN"  # RULES.md: GEN rules hold for both packs; KS and DY are each platform's own
+SOURCES = ("seed", "public", "default")  # a source tag starts with one of these
 
 
 class Setting(BaseModel):
@@ -139,3 +141,41 @@ class DateFloor(Setting):
 
     def show(self) -> str:
         return f"on or after {self.not_before.isoformat()}"
+
+
+class DeclaredRule(BaseModel):
+    """A shared rule ID (GEN-…) a pack declares because RULES.md does not list it: the pack applies a
+    rule RULES.md gives for the other platform (`like`), as shouhou's default for both. By convention
+    the ID keeps the area and number of the rule it generalises: GEN-PI-2 is KS-PI-2 on a pack other
+    than Kuaishou's."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    zh: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+    like: tuple[str, ...] = Field(min_length=1)  # the RULES.md rule(s) it generalises
+    source: str = "default"
+    note: str | None = None
+
+    @field_validator("like", mode="before")
+    @classmethod
+    def _one_or_more(cls, v: object) -> object:
+        return (v,) if isinstance(v, str) else v
+
+    @field_validator("like")
+    @classmethod
+    def _rule_ids(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [x for x in v if not RULE_ID.match(x)]
+        if bad:
+            raise ValueError(f"not rule IDs such as KS-PI-1: {bad}")
+        return v
+
+    @field_validator("source")
+    @classmethod
+    def _source(cls, v: str) -> str:
+        if not v.startswith(SOURCES):
+            raise ValueError(f"a source starts with one of {list(SOURCES)}: {v!r}")
+        return v
+
+    def show(self) -> str:
+        return f"{self.zh} / {self.en} (as {', '.join(self.like)})"

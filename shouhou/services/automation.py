@@ -24,7 +24,8 @@ def set_automation(cmd: c.SetAutomation, actor: Actor, uow: SqlUnitOfWork, ctx: 
     """Replace the shop's rules with `cmd.rules`, checked first (a rule never rejects)."""
     shop = visible_shop(uow, actor, cmd.shop_id, lock=True)
     roles.require_act(actor, "set_automation")
-    rules = automation.parse_rules(list(cmd.rules))
+    reject_rule = ctx.policies.in_force(shop.policy, ctx.now).rejection.reason_required.rule
+    rules = automation.parse_rules(list(cmd.rules), reject_rule)
     stored = [r.stored() for r in rules]
     uow.replace_automation_rules(shop.id, stored, ctx.now, actor.label)
     shop.record(Event("automation_set", ctx.now, actor.label, shop_id=shop.id, rule=automation.RULE,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from ..adapters.uow import SqlUnitOfWork
 from ..domain import complaints
 from ..domain.actors import Actor, require
+from ..errors import present
 from . import commands as c
 from .access import load_complaint, load_order, platform_only
 from .context import Context, new_id
@@ -23,7 +24,7 @@ def file_complaint(cmd: c.FileComplaint, actor: Actor, uow: SqlUnitOfWork, ctx: 
 def close_complaint(cmd: c.CloseComplaint, actor: Actor, uow: SqlUnitOfWork, ctx: Context) -> str:
     platform_only(actor, "关闭投诉工单", "close a complaint")
     complaint = load_complaint(uow, actor, cmd.complaint_id, lock=True)
-    order = uow.orders.get(complaint.order_id)
-    rule = ctx.policies.in_force(order.policy, ctx.now).governance.exit_waiting.rule if order else complaints.EXIT_RULE
+    order = present(uow.orders.get(complaint.order_id), f"order {complaint.order_id}")
+    rule = ctx.policies.in_force(order.policy, ctx.now).governance.exit_waiting.rule
     complaint.close(actor, ctx.now, cmd.answer, rule)
     return complaint.id

@@ -143,6 +143,21 @@ def test_malformed_json_is_invalid_input_not_500(world: Any) -> None:
     assert r.status_code == 422 and r.json()["code"] == "invalid_input"
 
 
+def test_a_pack_names_the_shared_ids_it_declares_and_what_each_is_like(world: Any) -> None:
+    client, *_ = world
+    dy = client.get("/v1/policies/douyin", headers=h("own2")).json()
+    assert dy["rule_prefix"] == "DY"
+    review = next(r for r in dy["rules"] if r["setting"] == "return_refund.review")
+    assert (review["rule"], review["like"]) == ("GEN-RR-1", ["KS-RR-1"])
+    declared = {d["rule"]: d for d in dy["rule_ids"]}
+    assert declared["GEN-RR-1"]["like"] == ["KS-RR-1"] and "48 h" in declared["GEN-RR-1"]["en"]
+    assert all(r["rule"].startswith(("DY-", "GEN-")) for r in dy["rules"])
+    assert all(r["like"] is None for r in dy["rules"] if r["rule"] not in declared)
+    ks = client.get("/v1/policies/kuaishou", headers=h("own1")).json()
+    assert ks["rule_prefix"] == "KS" and {d["rule"] for d in ks["rule_ids"]} == {"GEN-OP-6", "GEN-OP-9", "GEN-OP-10"}
+    assert all(r["rule"].startswith(("KS-", "GEN-")) for r in ks["rules"])
+
+
 def test_refusal_names_the_rule(world: Any) -> None:
     client, *_ = world
     apply(client)

@@ -61,6 +61,14 @@ def test_a_rule_approves_the_buyers_application_over_http(client: TestClient) ->
     assert ticket["status"] == "refunded"
 
 
+def test_a_rejecting_rule_is_refused_naming_the_shops_own_rejection_rule(client: TestClient) -> None:
+    """A rule never rejects: the refusal names GEN-AUTO-1 and the rejection rule of the shop's pack,
+    KS-RR-4 on Kuaishou, GEN-RR-4 (declared like KS-RR-4) on Douyin: never another platform's ID."""
+    for url, token, rule in ((URL, "own", "KS-RR-4"), ("/v1/shops/S2/automation", "own2", "GEN-RR-4")):
+        r = client.put(url, json={"rules": [{"id": "NO", "action": "reject"}]}, headers=h(token))
+        assert r.status_code == 422 and r.json()["rules"] == ["GEN-AUTO-1", rule], r.text
+
+
 @pytest.mark.parametrize("rules, code, rule", [
     ([{"id": "NO", "action": "reject"}], 422, "GEN-AUTO-1"),
     ([{"id": "R", "action": "approve", "when": {"max_amount": "ten"}}], 422, None),

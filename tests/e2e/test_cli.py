@@ -162,6 +162,17 @@ def test_policy_show_a_version_or_the_one_in_force_at_a_time() -> None:
     assert unknown.exit_code == 2 and "1999.1" in unknown.stderr
 
 
+def test_policy_show_explains_the_shared_ids_a_pack_declares() -> None:
+    """Douyin applies Kuaishou's 48 h review as GEN-RR-1: the table says what it is like, and a second
+    table gives each declared ID's title in both languages."""
+    out = invoke("policy", "show", "douyin").stdout
+    assert "GEN-RR-1 (as KS-RR-1)" in out and "GEN-PI-2 (as KS-PI-2)" in out
+    assert "shared rule IDs douyin declares" in out
+    assert "退货退款申请 48 小时内审核" in out and "the shop reviews a return & refund application" in out
+    ks = invoke("policy", "show", "kuaishou").stdout
+    assert "GEN-OP-9 (as DY-OP-9)" in ks and "shared rule IDs kuaishou declares" in ks
+
+
 def test_policy_show_refuses_an_unknown_pack() -> None:
     result = invoke("policy", "show", "taobao")
     assert result.exit_code == 2
@@ -183,6 +194,14 @@ def test_policy_check_accepts_a_valid_pack_and_names_the_field_of_an_invalid_one
     result = invoke("policy", "check", str(broken))
     assert result.exit_code == 2
     assert "return_refund.review.rule" in result.stderr and "not a rule ID" in result.stderr
+    douyin = Path(cli.__file__).resolve().parents[1] / "policies" / "douyin.toml"
+    ok = invoke("policy", "check", str(douyin))
+    assert ok.exit_code == 0 and "GEN-RR-1 (as KS-RR-1)" in ok.stdout
+    borrowed = tmp_path / "borrowed.toml"  # a Kuaishou ID cited in the Douyin pack
+    borrowed.write_text(douyin.read_text(encoding="utf-8").replace('rule = "GEN-RR-1"', 'rule = "KS-RR-1"'),
+                        encoding="utf-8")
+    result = invoke("policy", "check", str(borrowed))
+    assert result.exit_code == 2 and "KS-RR-1 is not a rule of this pack" in result.stderr
 
 
 # -- db, worker, token ----------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from shouhou.domain.orders import Order
 from shouhou.domain.tickets import Ticket
 from shouhou.errors import Refusal
 
-from .test_aftersales import ADDRESS, T0, H, make_order, open_ticket, pv_of, submit_waybill
+from .test_aftersales import ADDRESS, REGISTRY, T0, H, make_order, open_ticket, pv_of, submit_waybill
 
 
 def rules(*raw: dict[str, Any]) -> list[auto.ShopRule]:
@@ -33,8 +33,13 @@ def refusal_of(raw: Any) -> Refusal:
 
 def test_a_rule_never_rejects_and_says_why_with_KS_RR_4() -> None:
     r = refusal_of([{"id": "R1", "action": "reject"}])
-    assert "KS-RR-4" in r.rules
+    assert r.rules == ["GEN-AUTO-1"]  # no pack given: the shared rule alone
     assert "never rejects" in r.message_en and "拒绝" in r.message_zh
+    for pack, rule in (("kuaishou", "KS-RR-4"), ("douyin", "GEN-RR-4")):  # the shop's pack's rejection rule
+        reject_rule = REGISTRY.get(pack).versions[0].rejection.reason_required.rule
+        with pytest.raises(Refusal) as e:
+            auto.parse_rules([{"id": "R1", "action": "reject"}], reject_rule)
+        assert e.value.rules == ["GEN-AUTO-1", rule]
 
 
 @pytest.mark.parametrize("raw, words", [

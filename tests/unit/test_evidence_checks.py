@@ -37,7 +37,8 @@ def test_both_packs_carry_the_per_case_limits_with_their_rule() -> None:
     for name in reg.names():
         for v in reg.get(name).versions:
             iv = v.intervention
-            assert iv.evidence_case_max_items.rule == iv.evidence_case_max_bytes.rule == "KS-PI-2"
+            assert iv.evidence_case_max_items.rule == iv.evidence_case_max_bytes.rule == {
+                "kuaishou": "KS-PI-2", "douyin": "GEN-PI-2"}[name]
             assert iv.evidence_case_max_items.value >= iv.evidence_max_items.value
             assert iv.evidence_case_max_bytes.value >= iv.evidence_max_bytes.value
 

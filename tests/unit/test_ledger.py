@@ -253,7 +253,7 @@ def test_waterfall_order_of_the_packs(pack: str) -> None:
     pv = PolicyRegistry.default().get(pack).at(AT)
     order = tuple(pv.money.waterfall.value)
     assert order == ("wallet", "deposit", "advance")
-    assert pv.money.waterfall.rule == "DY-OP-9"
+    assert pv.money.waterfall.rule == {"kuaishou": "GEN-OP-9", "douyin": "DY-OP-9"}[pack]  # GEN-OP-9: as DY-OP-9
     assert L.waterfall("S1", 12_000, 3_000, 5_000, order) == [
         ("wallet", "wallet:S1", 3_000), ("deposit", "deposit:S1", 5_000), ("advance", L.ADVANCE, 4_000)]
 

@@ -15,7 +15,7 @@ import pytest
 from shouhou.clock import SHANGHAI
 from shouhou.policies import BUILTIN_DIR, PolicyPackError, PolicyRegistry, load_pack, parse_pack
 
-from .test_aftersales import RULE_IDS
+from .test_aftersales import RULE_IDS, rules_of
 
 V2_FROM = datetime(2026, 4, 1, 0, 0, tzinfo=SHANGHAI)
 
@@ -49,11 +49,58 @@ def test_both_builtin_packs_load() -> None:
 
 
 @pytest.mark.parametrize("name", ["kuaishou", "douyin"])
-def test_every_rule_id_cited_in_the_packs_exists_in_RULES_md(name: str) -> None:
+def test_every_rule_id_cited_in_the_packs_is_in_RULES_md_or_declared_by_the_pack(name: str) -> None:
+    """A pack cites RULES.md's rules of its own platform (its prefix) and GEN- ones, or the shared IDs
+    it declares itself: never the other platform's."""
     pack = PolicyRegistry.default().get(name)
     cited = {rule for v in pack.versions for _setting, _value, rule, _source, _note in v.rows()}
     assert len(cited) >= 10
-    assert cited <= RULE_IDS, f"{name} cites rules RULES.md does not define: {sorted(cited - RULE_IDS)}"
+    assert pack.rule_prefix == {"kuaishou": "KS", "douyin": "DY"}[name]
+    in_rules = {r for r in cited if r in RULE_IDS}
+    assert all(r.startswith((f"{pack.rule_prefix}-", "GEN-")) for r in in_rules), sorted(in_rules)
+    assert cited - in_rules <= set(pack.rule_ids), (
+        f"{name} cites rules neither RULES.md defines nor the pack declares: {sorted(cited - in_rules - set(pack.rule_ids))}")
+    assert cited <= rules_of(name)
+
+
+@pytest.mark.parametrize("name", ["kuaishou", "douyin"])
+def test_declared_rule_ids_are_new_shared_ids_like_a_rule_of_RULES_md(name: str) -> None:
+    """A declared ID is GEN-, not one RULES.md defines (RULES.md would win, with another meaning), and
+    says which RULES.md rule it generalises; by the packs' convention it keeps that rule's area and
+    number (GEN-PI-2 is like KS-PI-2), which is the other platform's."""
+    pack = PolicyRegistry.default().get(name)
+    assert pack.rule_ids, f"{name} declares no shared IDs"
+    for rule, d in pack.rule_ids.items():
+        assert rule.startswith("GEN-") and rule not in RULE_IDS, f"{name} declares {rule}, which RULES.md defines"
+        assert set(d.like) <= RULE_IDS, (rule, d.like)
+        assert not any(x.startswith(f"{pack.rule_prefix}-") for x in d.like), (rule, d.like)
+        assert rule == "GEN-" + d.like[0].split("-", 1)[1], f"{rule} should keep the area and number of {d.like[0]}"
+        assert d.zh and d.en and d.source.startswith(("seed", "public", "default")), rule
+
+
+def test_a_shared_id_declared_by_two_packs_means_the_same_rule() -> None:
+    reg = PolicyRegistry.default()
+    seen: dict[str, tuple[str, tuple[str, ...]]] = {}
+    for name in reg.names():
+        for rule, d in reg.get(name).rule_ids.items():
+            if rule in seen:
+                assert seen[rule][1] == d.like, f"{rule}: {seen[rule][0]} says like {seen[rule][1]}, {name} {d.like}"
+            seen[rule] = (name, d.like)
+
+
+def test_the_packs_cite_the_shared_ids_where_they_borrow_the_other_platforms_rules() -> None:
+    """The review found the Douyin pack citing Kuaishou seeds and the Kuaishou pack emitting Douyin IDs."""
+    reg = PolicyRegistry.default()
+    dy, ks = reg.get("douyin").versions[0], reg.get("kuaishou").versions[0]
+    assert (dy.return_refund.review.rule, dy.intervention.response.rule, dy.intervention.ruling.rule) == (
+        "GEN-RR-1", "GEN-PI-1", "GEN-PI-2")
+    assert (dy.governance.exit_waiting.rule, dy.governance.overdue_record.rule) == ("GEN-EXIT-1", "GEN-GOV-1")
+    assert (ks.entry.buyer_requests.rule, ks.entry.notify_buyer.rule, ks.money.waterfall.rule) == (
+        "GEN-OP-6", "GEN-OP-10", "GEN-OP-9")
+    assert ks.rejection.shop_may_reprocess.rule == "KS-RR-4"  # off on Kuaishou: its rejection rule says what follows
+    gen_rr_1 = reg.get("douyin").declared("GEN-RR-1")
+    assert gen_rr_1 is not None and gen_rr_1.like == ("KS-RR-1",) and "48 h" in gen_rr_1.en
+    assert reg.get("douyin").declared("DY-RR-1") is None  # RULES.md's own: nothing declared
 
 
 @pytest.mark.parametrize("name", ["kuaishou", "douyin"])
@@ -109,6 +156,70 @@ def test_bad_pack_fails_with_PolicyPackError_naming_the_field(case: str) -> None
         parse_pack(raw, "bad.toml")
     assert str(info.value).startswith("bad.toml: ")
     assert field in str(info.value)
+
+
+BAD_RULE_IDS = {
+    "cites_the_other_platform": (
+        lambda raw: raw["versions"][0]["return_refund"]["review"].update(rule="KS-RR-1"),
+        r"versions\[0\]\.return_refund\.review\.rule': KS-RR-1 is not a rule of this pack \(DY- or GEN-\)"),
+    "declares_a_platform_id": (
+        lambda raw: raw["rule_ids"].update({"DY-RR-9": {"zh": "x", "en": "x", "like": "KS-RR-1"}}),
+        r"rule_ids\.DY-RR-9': a pack declares shared IDs only"),
+    "declares_an_unused_id": (
+        lambda raw: raw["rule_ids"].update({"GEN-RR-2": {"zh": "x", "en": "x", "like": "KS-RR-2"}}),
+        r"'rule_ids': declared but cited by no setting: GEN-RR-2"),
+    "declared_without_like": (
+        lambda raw: raw["rule_ids"]["GEN-RR-1"].pop("like"), r"rule_ids\.GEN-RR-1\.like"),
+    "declared_like_not_a_rule_id": (
+        lambda raw: raw["rule_ids"]["GEN-RR-1"].update(like="KS RR 1"), r"rule_ids\.GEN-RR-1\.like"),
+    "declared_without_title": (
+        lambda raw: raw["rule_ids"]["GEN-RR-1"].pop("en"), r"rule_ids\.GEN-RR-1\.en"),
+    "declared_source_untagged": (
+        lambda raw: raw["rule_ids"]["GEN-RR-1"].update(source="the internet"), r"rule_ids\.GEN-RR-1\.source"),
+    "declared_like_itself": (
+        lambda raw: raw["rule_ids"]["GEN-RR-1"].update(like="GEN-RR-1"), r"rule_ids\.GEN-RR-1\.like"),
+    "prefix_is_GEN": (lambda raw: raw.update(rule_prefix="GEN"), r"'rule_prefix'"),
+    "rule_ids_not_a_table": (lambda raw: raw.update(rule_ids=["GEN-RR-1"]), r"'rule_ids'"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_RULE_IDS))
+def test_a_pack_cites_only_its_own_shared_or_declared_rule_ids(case: str) -> None:
+    edit, message = BAD_RULE_IDS[case]
+    raw = builtin("douyin")
+    edit(raw)
+    with pytest.raises(PolicyPackError, match=message) as info:
+        parse_pack(raw, "bad.toml")
+    assert str(info.value).startswith("bad.toml: ")
+
+
+def test_a_later_version_citing_the_other_platform_is_refused_by_its_index() -> None:
+    raw = with_v2(builtin("kuaishou"), money={"waterfall": {"value": ["deposit", "advance"], "rule": "DY-OP-9"}})
+    with pytest.raises(PolicyPackError, match=r"versions\[1\]\.money\.waterfall\.rule': DY-OP-9"):
+        parse_pack(raw, "bad.toml")
+
+
+def test_a_pack_without_rule_prefix_may_cite_any_rule_and_declare_none() -> None:
+    """A custom pack that names no platform prefix is not held to one (but still to declaring only
+    cited GEN- IDs)."""
+    raw = builtin("douyin")
+    del raw["rule_prefix"], raw["rule_ids"]
+    raw["versions"][0]["return_refund"]["review"]["rule"] = "KS-RR-1"
+    for section in raw["versions"][0].values():
+        if isinstance(section, dict):
+            for setting in section.values():
+                if isinstance(setting, dict) and str(setting.get("rule", "")).startswith("GEN-") \
+                        and setting["rule"] not in RULE_IDS:
+                    setting["rule"] = "KS-" + setting["rule"].split("-", 1)[1]
+    pack = parse_pack(raw, "custom.toml")
+    assert pack.rule_prefix is None and not pack.rule_ids
+    assert pack.versions[0].return_refund.review.rule == "KS-RR-1"
+
+
+def test_declared_like_may_name_several_rules() -> None:
+    raw = builtin("douyin")
+    raw["rule_ids"]["GEN-RR-4"]["like"] = ["KS-RR-4", "KS-RR-1"]
+    assert parse_pack(raw, "two.toml").rule_ids["GEN-RR-4"].like == ("KS-RR-4", "KS-RR-1")
 
 
 def test_bad_later_version_is_named_by_its_index() -> None:

@@ -57,6 +57,14 @@ def policy_detail(policies: PolicyRegistry, name: str, version: str | None, now:
     out = _pack_summary(pack)
     out["version"] = pv.version
     out["effective_from"] = iso(pv.effective_from)
-    out["rules"] = [{"setting": s, "value": v, "rule": r, "source": src, "note": note}
+    out["rule_prefix"] = pack.rule_prefix
+    out["rules"] = [{"setting": s, "value": v, "rule": r, "source": src, "note": note, "like": _like(pack, r)}
                     for s, v, r, src, note in pv.rows()]
+    out["rule_ids"] = [{"rule": rule, "zh": d.zh, "en": d.en, "like": list(d.like), "source": d.source, "note": d.note}
+                       for rule, d in pack.rule_ids.items()]
     return out
+
+
+def _like(pack: PolicyPack, rule: str) -> list[str] | None:
+    declared = pack.declared(rule)
+    return list(declared.like) if declared else None

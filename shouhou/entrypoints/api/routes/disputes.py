@@ -38,7 +38,7 @@ def evidence_file(upload: UploadFile) -> c.EvidenceFile:
         name, ctype = _NAME.validate_python(upload.filename or ""), _TYPE.validate_python(declared)
     except ValidationError:
         raise refuse("invalid_input", "文件名须为 1 到 255 个有效字符,类型最多 100 个字符",
-                     "a file name is 1 to 255 valid characters and its type at most 100", "KS-PI-2") from None
+                     "a file name is 1 to 255 valid characters and its type at most 100") from None
     return c.EvidenceFile(name, ctype, upload.file, upload.size)
 
 

@@ -19,6 +19,7 @@ from .model import (
     ApplyRules,
     EntryRules,
     ExchangeRules,
+    FreightRules,
     InterventionRules,
     MoneyRules,
     OrderRules,
@@ -28,12 +29,12 @@ from .model import (
     ReturnRefundRules,
 )
 from .registry import BUILTIN_DIR, KeepsPolicy, PolicyRegistry
-from .values import RULE_ID, SPAN_MAX, Choice, DateFloor, Flag, Limit, Setting, Span, WorkingDays
+from .values import RULE_ID, SPAN_MAX, Choice, DateFloor, Flag, Limit, Money, Setting, Span, WorkingDays
 
 __all__ = [
     "BUILTIN_DIR", "MEASURES", "METRICS", "REASONS", "ROLES", "RULE_ID", "SPAN_MAX",
-    "ApplyRules", "Choice", "DateFloor", "EntryRules", "ExchangeRules", "Flag", "GovernanceRules",
-    "InterventionRules", "KeepsPolicy", "Level", "Limit", "Measure", "MoneyRules", "OrderRules", "PolicyPack",
+    "ApplyRules", "Choice", "DateFloor", "EntryRules", "ExchangeRules", "Flag", "FreightRules", "GovernanceRules",
+    "InterventionRules", "KeepsPolicy", "Level", "Limit", "Measure", "Money", "MoneyRules", "OrderRules", "PolicyPack",
     "PolicyPackError", "PolicyRegistry", "PolicyVersion", "RefundOnlyRules", "RejectionRules",
     "ReturnRefundRules", "ScoreFormula", "ScoreTerm", "Setting", "Span", "WorkingDays",
     "load_pack", "parse_pack",

@@ -8,6 +8,8 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ..money import MoneyFormatError, parse_yuan
+
 RULE_ID = re.compile(r"^[A-Z]+(?:-[A-Z]+)*-\d+$")
 
 
@@ -110,3 +112,27 @@ class DateFloor(Setting):
 
     def show(self) -> str:
         return f"on or after {self.not_before.isoformat()}"
+
+
+class Money(Setting):
+    """An amount in yuan as a decimal string ("20.00"), more than zero; integer fen inside."""
+
+    amount: str
+
+    @field_validator("amount")
+    @classmethod
+    def _yuan(cls, v: str) -> str:
+        try:
+            fen = parse_yuan(v)
+        except MoneyFormatError as e:
+            raise ValueError(str(e)) from None
+        if fen <= 0:
+            raise ValueError("an amount must be more than 0.00 yuan")
+        return v
+
+    @property
+    def fen(self) -> int:
+        return parse_yuan(self.amount)
+
+    def show(self) -> str:
+        return f"¥{self.amount}"

@@ -278,7 +278,7 @@ journal_lines = Table(
 payouts = Table(
     "payouts", metadata,
     Column("id", String(64), primary_key=True),  # the ticket id for a refund; <ticket>:<cause> beyond it
-    Column("ticket_id", String(64), nullable=False, unique=True),
+    Column("ticket_id", String(64), nullable=False, index=True),  # a refund and beyond it (0007)
     Column("order_id", String(64), nullable=False),
     Column("shop_id", String(64), nullable=False),
     Column("buyer_id", String(64), nullable=False),

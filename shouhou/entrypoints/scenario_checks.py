@@ -19,8 +19,8 @@ CHECK_KEYS = {
     "complaint": {"status"},
     "order": {"status", "entry", "refunded", "settled"},
     "shop": {"wallet", "deposit", "debt", "refund_handling", "measures"},
-    "event": {"type", "ticket", "order", "shop", "rule", "shop_rule", "at"},
-    "no_event": {"type", "ticket", "order", "shop", "rule", "shop_rule", "at"},
+    "event": {"type", "ticket", "order", "shop", "rule", "shop_rule", "at", "amount"},
+    "no_event": {"type", "ticket", "order", "shop", "rule", "shop_rule", "at", "amount"},
 }
 
 
@@ -119,6 +119,8 @@ def _check_event(run: Run, check: Node, subject: str, where: str) -> None:
             if w is None:
                 raise run.bad(spec, "at", f"not a time: {v!r}")
             want["at"] = w
+        elif k == "amount":  # money in the event's payload, compared as money ("12" is "12.00")
+            want["amount"] = run.money(spec, "amount")
         else:
             want[k] = v
     now = run.clock.now()
@@ -126,6 +128,7 @@ def _check_event(run: Run, check: Node, subject: str, where: str) -> None:
         rows = [e for e in uow.all_events() if e["at"] <= now]
     for e in rows:  # GEN-AUTO-1: the shop's rule that decided is in the payload
         e["shop_rule"] = (e.get("payload") or {}).get("shop_rule")
+        e["amount"] = _payload_fen(e)
     hit = any(all(e.get(k) == v for k, v in want.items()) for e in rows)
     run.outcome.expectations += 1
     if subject == "event" and not hit:
@@ -134,6 +137,15 @@ def _check_event(run: Run, check: Node, subject: str, where: str) -> None:
             f"{where}: expected an event {dict(spec)}; events of that type: {similar or 'none'}")
     if subject == "no_event" and hit:
         run.outcome.failures.append(f"{where}: expected no event {dict(spec)}, but one happened")
+
+
+def _payload_fen(e: dict[str, Any]) -> int | None:
+    """The `amount` an event's payload carries, in fen (None when it carries none)."""
+    amount = (e.get("payload") or {}).get("amount")
+    try:
+        return None if amount is None else parse_yuan(str(amount))
+    except MoneyFormatError:
+        return None
 
 
 def _show(v: Any) -> str:

@@ -3,6 +3,11 @@
 One claim per ticket; a pending claim's due_at is the worker's deadline (approved automatically after
 the pack's 48 h), indexed for pending claims only.
 
+payouts.ticket_id is no longer unique: a ticket's refund is one payout (its id is the ticket's id, the
+primary key keeps it to one), and what the shop pays the buyer beyond it is another, named
+`<ticket>:<cause>` (a return's freight, GEN-FREIGHT-1; a compensation, KS-GOV-5). The unique
+constraint refused the second payout of a refunded ticket; a plain index stays for lookups.
+
 Revision ID: 0007
 Revises: 0006
 Create Date: 2026-12-02 10:00:00
@@ -26,6 +31,9 @@ PENDING = sa.text("due_at IS NOT NULL")
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("payouts") as batch:
+        batch.drop_constraint("uq_payouts_ticket_id", type_="unique")
+        batch.create_index("ix_payouts_ticket_id", ["ticket_id"])
     op.create_table(
         "freight_claims",
         sa.Column("id", sa.String(64), nullable=False),
@@ -62,3 +70,6 @@ def downgrade() -> None:
     op.drop_index("ix_freight_claims_shop_status", table_name="freight_claims")
     op.drop_index("ux_freight_claims_ticket", table_name="freight_claims")
     op.drop_table("freight_claims")
+    with op.batch_alter_table("payouts") as batch:
+        batch.drop_index("ix_payouts_ticket_id")
+        batch.create_unique_constraint("uq_payouts_ticket_id", ["ticket_id"])

@@ -28,14 +28,14 @@ def test_GEN_FREIGHT_1_claim_and_approve_through_http(world: Any) -> None:  # no
         "12.50", False, "shop", "pending", tid, None)
     assert x["due"]["rule"] == "GEN-FREIGHT-1" and x["due"]["action"] == "auto_approve"
     assert client.get(f"/v1/tickets/{tid}", headers=h("b1")).json()["freight_claim"]["id"] == x["id"]
-    r = client.post(f"/v1/tickets/{tid}/freight-claim/decision", json={"approve": True}, headers=h("ag1"))
+    r = client.post(f"/v1/tickets/{tid}/freight-claim/decide", json={"approve": True}, headers=h("ag1"))
     assert r.status_code == 200, r.text
     y = r.json()
     assert (y["status"], y["decided_by"], y["due"], y["payout"]) == ("approved", "staff:AG1", None, f"{tid}:freight")
     timeline = client.get(f"/v1/tickets/{tid}", headers=h("own1")).json()["timeline"]
     [e] = [e for e in timeline if e["type"] == "freight_refunded"]
     assert (e["rule"], e["payload"]["amount"], e["payload"]["payout"]) == ("GEN-FREIGHT-1", "12.50", f"{tid}:freight")
-    again = client.post(f"/v1/tickets/{tid}/freight-claim/decision", json={"approve": False, "reason": "x"},
+    again = client.post(f"/v1/tickets/{tid}/freight-claim/decide", json={"approve": False, "reason": "x"},
                         headers=h("own1"))
     assert again.status_code == 409 and again.json()["rules"] == ["GEN-FREIGHT-1"]
 
@@ -59,7 +59,7 @@ def test_GEN_FREIGHT_1_refusals_are_4xx_name_the_rule_and_change_nothing(world: 
     assert client.post(url, json={"amount": "50.00", "receipt": True}, headers=h("b1")).status_code == 201
     dup = client.post(url, json={"amount": "1.00"}, headers=h("b1"))
     assert dup.status_code == 422 and dup.json()["code"] == "limit_reached"
-    decide = f"{url}/decision"
+    decide = f"{url}/decide"
     no_reason = client.post(decide, json={"approve": False}, headers=h("own1"))
     assert no_reason.status_code == 422 and no_reason.json()["rules"] == ["GEN-FREIGHT-1"]
     assert client.post(decide, json={"approve": True}, headers=h("own2")).status_code == 404
@@ -94,7 +94,7 @@ def test_the_freight_routes_are_in_the_openapi_document(world: Any) -> None:  # 
     doc = client.get("/openapi.json").json()
     paths = doc["paths"]
     assert {"post", "get"} <= set(paths["/v1/tickets/{ticket_id}/freight-claim"])
-    assert "post" in paths["/v1/tickets/{ticket_id}/freight-claim/decision"]
+    assert "post" in paths["/v1/tickets/{ticket_id}/freight-claim/decide"]
     assert "get" in paths["/v1/freight-claims"]
     amount = doc["components"]["schemas"]["FreightClaimIn"]["properties"]["amount"]
     assert amount["type"] == "string" and "pattern" in amount

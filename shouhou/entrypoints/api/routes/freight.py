@@ -23,7 +23,7 @@ def claim_freight(ticket_id: str, body: FreightClaimIn, sh: ShouhouDep, actor: A
     return read(sh, views.get_claim, actor, ticket_id)
 
 
-@router.post("/v1/tickets/{ticket_id}/freight-claim/decision", response_model=FreightClaimOut,
+@router.post("/v1/tickets/{ticket_id}/freight-claim/decide", response_model=FreightClaimOut,
              summary="Approve or reject a freight claim (the shop; the platform under freight_by_platform, KS-GOV-3)")
 def decide_freight(ticket_id: str, body: FreightDecisionIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
     run(sh, c.DecideFreight(ticket_id, body.approve, body.reason), actor)

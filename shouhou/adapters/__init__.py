@@ -1,7 +1,8 @@
 """Adapters: the database (tables, unit of work, metrics), the payment channel, the blob store, the
 notifier and the official calendar. Importing this package registers every table on
-`tables.metadata`, the operations, complaints and remedies tables included."""
+`tables.metadata`, the operations, complaints, remedies and freight claims tables included."""
 
 from . import complaints_table as complaints_table
+from . import freight_table as freight_table
 from . import operations as operations
 from . import remedies_table as remedies_table

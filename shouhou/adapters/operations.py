@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, String, Table, Text
 
+from . import freight_table as ft
 from . import tables as t
 from .tables import Instant, metadata
 
@@ -19,6 +20,7 @@ DUE_COLUMNS: tuple[tuple[str, Table, str], ...] = (
     ("intervention", t.interventions, "due_at"),
     ("appeal", t.appeals, "due_at"),
     ("governance", t.shops, "governance_due_at"),  # KS-GOV-3: the daily evaluation, the ends of measures
+    ("freight", ft.freight_claims, "due_at"),  # GEN-FREIGHT-1: a claim nobody decided is approved
 )
 
 worker_heartbeats = Table(

@@ -280,7 +280,7 @@ journal_lines = Table(
 payouts = Table(
     "payouts", metadata,
     Column("id", String(64), primary_key=True),  # the ticket id for a refund; <ticket>:<cause> beyond it
-    Column("ticket_id", String(64), nullable=False, index=True),  # the refund's id is the ticket's: once
+    Column("ticket_id", String(64), nullable=False, index=True),  # a refund (its id is the ticket's: once) and beyond it
     Column("order_id", String(64), nullable=False),
     Column("shop_id", String(64), nullable=False),
     Column("buyer_id", String(64), nullable=False),

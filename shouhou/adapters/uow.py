@@ -16,6 +16,7 @@ from ..domain.complaints import Complaint
 from ..domain.disputes import EvidenceItem, Intervention
 from ..domain.entry import ReopenRequest, SiteMessage
 from ..domain.events import Event
+from ..domain.freight import FreightClaim
 from ..domain.governance import MeasureAppeal, MeasureInstance, Metrics
 from ..domain.ledger import Clawback, Entry, Payout
 from ..domain.orders import Order
@@ -23,6 +24,7 @@ from ..domain.remedies import Remedy
 from ..domain.shops import Buyer, Shop, Staff
 from ..domain.tickets import Ticket
 from . import complaints_table as ct
+from . import freight_table as ft
 from . import metrics as m
 from . import operations as ops
 from . import remedies_table as rt
@@ -217,10 +219,11 @@ class SqlUnitOfWork:
         self.measure_appeals = MeasureAppealRepository(self, t.measure_appeals, MeasureAppeal)
         self.complaints = Repository(self, ct.complaints, Complaint)
         self.remedies = Repository(self, rt.remedies, Remedy)
+        self.freight = Repository(self, ft.freight_claims, FreightClaim)
         self.repositories: tuple[Repository[Any], ...] = (
             self.shops, self.staff, self.buyers, self.orders, self.tickets, self.reopen_requests, self.messages,
             self.payouts, self.clawbacks, self.interventions, self.appeals, self.evidence, self.measures,
-            self.measure_appeals, self.complaints, self.remedies)
+            self.measure_appeals, self.complaints, self.remedies, self.freight)
         self.committed = False
         self.journal: list[Entry] = []  # entries posted in this transaction, written at flush
         return self

@@ -278,6 +278,8 @@ class _Loader:
         t = self.apply("KS-1105", "return_refund", "quality", 4 * DAY, evidence=("broken-handle.jpg",))
         self.do(c.Approve(t), agent, 3 * DAY)
         self.do(c.SubmitWaybill(t, "SF", "SF1234567890"), self.buyer("KS-1105"), 2 * DAY)
+        # and claims the return freight with a receipt (GEN-FREIGHT-1): the shop has 24 h left to decide
+        self.do(c.ClaimFreight(t, parse_yuan("12.00"), receipt=True), self.buyer("KS-1105"), 1 * DAY)
         # rejected with a reason (KS-RR-4)
         t = self.apply("KS-1106", "refund_only", "other", 1 * DAY, amount="20.00", note="想要补偿 asking for a discount")
         self.do(c.Reject(t, "商品无质量问题,已提供质检报告 no defect; inspection report attached",

@@ -50,6 +50,8 @@ COMMANDS: dict[str, tuple[set[str], set[str]]] = {
     "close_complaint": ({"complaint"}, {"answer"}),
     "set_automation": ({"shop", "rules"}, set()),
     "set_shop_status": ({"shop", "status"}, {"reason"}),
+    "claim_freight": ({"ticket", "amount"}, {"receipt"}),  # GEN-FREIGHT-1
+    "decide_freight": ({"ticket", "approve"}, {"reason"}),
 }
 
 
@@ -216,6 +218,14 @@ def _plain(v: Any) -> Any:
     return v
 
 
+def _flag(run: Run, args: Node, key: str, default: bool = False) -> bool:
+    """A yes/no argument: YAML true or false, nothing else."""
+    value = args.get(key, default)
+    if not isinstance(value, bool):
+        raise run.bad(args, key, f"{key} must be true or false")
+    return value
+
+
 def _s(v: Any) -> str | None:
     return None if v is None else str(v)
 
@@ -259,4 +269,6 @@ _BUILDERS: dict[str, Callable[[Run, Node, Node], object]] = {
     "complain": lambda r, a, s: c.FileComplaint(str(a["order"]), _s(a.get("reason"))),
     "close_complaint": lambda r, a, s: c.CloseComplaint(r.complaint_id(a), _s(a.get("answer"))),
     "set_shop_status": lambda r, a, s: c.SetShopStatus(str(a["shop"]), str(a["status"]), _s(a.get("reason"))),
+    "claim_freight": lambda r, a, s: c.ClaimFreight(r.ticket_id(a), r.money(a, "amount"), _flag(r, a, "receipt")),
+    "decide_freight": lambda r, a, s: c.DecideFreight(r.ticket_id(a), _flag(r, a, "approve"), _s(a.get("reason"))),
 }

@@ -20,6 +20,7 @@ from .model import (
     ApplyRules,
     EntryRules,
     ExchangeRules,
+    FreightRules,
     InterventionRules,
     MoneyRules,
     OrderRules,
@@ -40,6 +41,7 @@ from .values import (
     DeclaredRule,
     Flag,
     Limit,
+    Money,
     Setting,
     Span,
     WorkingDays,
@@ -47,9 +49,10 @@ from .values import (
 
 __all__ = [
     "BUILTIN_DIR", "MEASURES", "METRICS", "REASONS", "ROLES", "RULE_ID", "SHARED_PREFIX", "SOURCES", "SPAN_MAX",
-    "ApplyRules", "Choice", "DateFloor", "DeclaredRule", "EntryRules", "ExchangeRules", "Flag", "GovernanceRules",
-    "InterventionRules", "KeepsPolicy", "Level", "Limit", "Measure", "MoneyRules", "OrderRules", "PolicyPack",
-    "PolicyPackError", "PolicyRegistry", "PolicyVersion", "RefundOnlyRules", "RejectionRules", "RemedyRules",
+    "ApplyRules", "Choice", "DateFloor", "DeclaredRule", "EntryRules", "ExchangeRules", "Flag", "FreightRules",
+    "GovernanceRules", "InterventionRules", "KeepsPolicy", "Level", "Limit", "Measure", "Money", "MoneyRules",
+    "OrderRules", "PolicyPack", "PolicyPackError", "PolicyRegistry", "PolicyVersion", "RefundOnlyRules",
+    "RejectionRules", "RemedyRules",
     "ReturnRefundRules", "ScoreFormula", "ScoreTerm", "Setting", "Span", "WorkingDays",
     "load_pack", "parse_pack",
 ]

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 from .governance import GovernanceRules
-from .values import Choice, Compensation, DateFloor, Flag, Limit, Span, WorkingDays
+from .values import Choice, Compensation, DateFloor, Flag, Limit, Money, Span, WorkingDays
 
 REASONS = (
     "logistics_damaged",
@@ -23,6 +23,8 @@ REASONS = (
     "other",
 )
 ROLES = ("owner", "admin", "cs_admin", "cs_agent")
+# Reasons SCENARIOS.md names that a pack's freight rules may list before tickets take them (GEN-FREIGHT-1)
+FREIGHT_ONLY_REASONS = ("wrong_item", "missing_items")
 
 
 class OrderRules(BaseModel):
@@ -196,6 +198,33 @@ class MoneyRules(BaseModel):
         return v
 
 
+class FreightRules(BaseModel):
+    """Freight claims (运费申请, GEN-FREIGHT-1): the buyer claims a return's freight when the return is
+    the shop's fault, up to a cap; the shop (or, under KS-GOV-3's freight_by_platform, the platform)
+    decides within `decision`, or the claim is approved automatically (not an overdue record)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    cap_without_receipt: Money  # GEN-FREIGHT-1: ¥20 by default
+    cap_with_receipt: Money  # GEN-FREIGHT-1: ¥50 by default
+    decision: Span  # GEN-FREIGHT-1: 48 h -> approved automatically
+    shop_fault_reasons: Choice  # GEN-FREIGHT-1: the ticket reasons that make a return the shop's fault
+
+    @field_validator("shop_fault_reasons")
+    @classmethod
+    def _known_reasons(cls, v: Choice) -> Choice:
+        known = (*REASONS, *FREIGHT_ONLY_REASONS)
+        unknown = [r for r in v.value if r not in known]
+        if unknown:
+            raise ValueError(f"unknown reasons {unknown}; known: {list(known)}")
+        return v
+
+    @model_validator(mode="after")
+    def _receipt_never_lowers_the_cap(self) -> FreightRules:
+        if self.cap_with_receipt.fen < self.cap_without_receipt.fen:
+            raise ValueError("cap_with_receipt must be at least cap_without_receipt: a receipt never lowers the cap")
+        return self
+
+
 class PolicyVersion(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -213,6 +242,7 @@ class PolicyVersion(BaseModel):
     money: MoneyRules
     governance: GovernanceRules
     remedies: RemedyRules | None = None
+    freight: FreightRules | None = None  # GEN-FREIGHT-1; a pack without it takes no freight claims
 
     @field_validator("effective_from")
     @classmethod
@@ -225,7 +255,7 @@ class PolicyVersion(BaseModel):
         """(setting, value, rule, source, note) for every value of the version, for display."""
         out: list[tuple[str, str, str, str, str | None]] = []
         for section in ("order", "apply", "refund_only", "return_refund", "rejection", "entry", "exchange", "intervention", "money",
-                        "governance", "remedies"):
+                        "governance", "remedies", "freight"):
             block = getattr(self, section)
             if block is None:
                 continue

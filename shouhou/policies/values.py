@@ -9,7 +9,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ..money import parse_yuan
+from ..money import MoneyFormatError, parse_yuan
 
 RULE_ID = re.compile(r"^[A-Z]+(?:-[A-Z]+)*-\d+$")
 SHARED_PREFIX = "GEN"  # RULES.md: GEN rules hold for both packs; KS and DY are each platform's own
@@ -179,3 +179,27 @@ class DeclaredRule(BaseModel):
 
     def show(self) -> str:
         return f"{self.zh} / {self.en} (as {', '.join(self.like)})"
+
+
+class Money(Setting):
+    """An amount in yuan as a decimal string ("20.00"), more than zero; integer fen inside."""
+
+    amount: str
+
+    @field_validator("amount")
+    @classmethod
+    def _yuan(cls, v: str) -> str:
+        try:
+            fen = parse_yuan(v)
+        except MoneyFormatError as e:
+            raise ValueError(str(e)) from None
+        if fen <= 0:
+            raise ValueError("an amount must be more than 0.00 yuan")
+        return v
+
+    @property
+    def fen(self) -> int:
+        return parse_yuan(self.amount)
+
+    def show(self) -> str:
+        return f"¥{self.amount}"

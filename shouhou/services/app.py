@@ -28,6 +28,7 @@ from . import (
     deadlines,
     disputes,
     entry,
+    freight,
     governance,
     money,
     operations,
@@ -72,6 +73,9 @@ HANDLERS: dict[type, Handler] = {
     # complaints (投诉工单, KS-EXIT-1)
     c.FileComplaint: complaints.file_complaint,
     c.CloseComplaint: complaints.close_complaint,
+    # freight claims (运费申请, GEN-FREIGHT-1)
+    c.ClaimFreight: freight.claim_freight,
+    c.DecideFreight: freight.decide_freight,
     # money (RULES §8)
     c.TopUp: money.top_up,
     c.WithdrawDeposit: money.withdraw_deposit,

@@ -196,6 +196,24 @@ class CloseComplaint:
 
 
 @dataclass(frozen=True)
+class ClaimFreight:
+    """运费申请: the buyer claims a return's freight, up to the pack's cap (GEN-FREIGHT-1)."""
+
+    ticket_id: str
+    amount_fen: int
+    receipt: bool = False
+
+
+@dataclass(frozen=True)
+class DecideFreight:
+    """The shop, or the platform under freight_by_platform (KS-GOV-3), decides a freight claim."""
+
+    ticket_id: str
+    approve: bool
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
 class TopUp:
     shop_id: str
     account: str  # wallet | deposit

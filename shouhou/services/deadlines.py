@@ -29,7 +29,7 @@ from ..adapters import operations as ops
 from ..adapters.uow import SqlUnitOfWork
 from ..domain.events import Event
 from ..errors import describe
-from . import disputes, entry, governance, money, orders, tickets
+from . import disputes, entry, freight, governance, money, orders, tickets
 from .context import Context, Fired, backoff
 
 Fire = Callable[[SqlUnitOfWork, Context, str], Fired | None]
@@ -51,6 +51,7 @@ FIRE: dict[str, Fire] = {
     "intervention": disputes.fire_case_deadline,
     "appeal": disputes.fire_appeal_deadline,
     "governance": governance.evaluate_when_due,  # KS-GOV-3: the daily evaluation and the ends of measures
+    "freight": freight.fire_freight_deadline,  # GEN-FREIGHT-1: approved when nobody decided in time
 }
 DEADLINES: tuple[Deadline, ...] = tuple(Deadline(kind, table, column, FIRE[kind])
                                         for kind, table, column in ops.DUE_COLUMNS)

@@ -250,7 +250,8 @@ def test_tenancy_on_every_route(world: Any) -> None:
             ("get", "/v1/shops/{shop_id}/statement"), ("post", "/v1/reopen-requests/{request_id}/decline"),
             ("post", "/v1/appeals/{appeal_id}/decision"), ("get", "/v1/evidence/{evidence_id}/content"),
             ("post", "/v1/orders/{order_id}/complaints"), ("get", "/v1/complaints/{complaint_id}"),
-            ("post", "/v1/complaints/{complaint_id}/close")} <= set(calls)
+            ("post", "/v1/complaints/{complaint_id}/close"), ("post", "/v1/tickets/{ticket_id}/freight-claim"),
+            ("post", "/v1/tickets/{ticket_id}/freight-claim/decide")} <= set(calls)
     owned = {"{order_id}": "O1", "{ticket_id}": t1["id"], "{shop_id}": "S1", "{request_id}": req.json()["id"],
              "{appeal_id}": appeal_id, "{evidence_id}": evidence_id, "{complaint_id}": complaint.json()["id"]}
     missing = {"{order_id}": "NOPE", "{ticket_id}": "TNOPE", "{shop_id}": "SNOPE", "{request_id}": "RNOPE",
@@ -261,7 +262,8 @@ def test_tenancy_on_every_route(world: Any) -> None:
               "decline": {"reason": "no"}, "top-up": {"account": "wallet", "amount": "1.00"},
               "withdraw": {"amount": "1.00"}, "appeals": {"reason": "x"}, "decision": {"upheld": False},
               "ruling": {"in_favour_of": "buyer"}, "ship-replacement": {}, "automation": {"rules": []},
-              "complaints": {"reason": "x"}, "close": {"answer": "x"}}
+              "complaints": {"reason": "x"}, "close": {"answer": "x"},
+              "freight-claim": {"amount": "1.00"}, "decide": {"approve": True}}
     evidence = {"files": [("files", ("a.jpg", b"\xff\xd8\xff a", "image/jpeg"))]}  # a multipart upload
     before = client.get("/v1/orders/O1/events", headers=h("plat")).json()
     checked = 0

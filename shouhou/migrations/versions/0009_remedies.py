@@ -3,12 +3,11 @@
 The remedies table keeps the finding of a ruling against the shop, the lines it is about, the
 buyer's compensation claim (KS-PI-5) and the shop's retrieval task (KS-PI-6). Delayed-shipment
 records (KS-GOV-5) are kept with the overdue records they count alike: a ticket may now have one of
-each type, so the unique key on overdue_records becomes (ticket_id, type). A ticket's payouts are its
-refund (whose id is the ticket's: one per ticket) and what the shop pays beyond it (KS-GOV-5,
-KS-PI-4, GEN-FREIGHT-1), so payouts.ticket_id is indexed, no longer unique.
+each type, so the unique key on overdue_records becomes (ticket_id, type). (The compensations they
+bring are payouts of their own beside the ticket's refund: 0007 made payouts.ticket_id non-unique.)
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-01 15:00:00
 """
 
@@ -22,7 +21,7 @@ from alembic import op
 from shouhou.adapters.tables import Covers, Instant
 
 revision: str = "0009"
-down_revision: str | None = "0006"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -53,15 +52,9 @@ def upgrade() -> None:
     with op.batch_alter_table("overdue_records") as b:
         b.drop_constraint("uq_overdue_records_ticket_id", type_="unique")
         b.create_unique_constraint("uq_overdue_records_ticket_type", ["ticket_id", "type"])
-    with op.batch_alter_table("payouts") as b:
-        b.drop_constraint("uq_payouts_ticket_id", type_="unique")
-    op.create_index(op.f("ix_payouts_ticket_id"), "payouts", ["ticket_id"])
 
 
 def downgrade() -> None:
-    op.drop_index(op.f("ix_payouts_ticket_id"), table_name="payouts")
-    with op.batch_alter_table("payouts") as b:
-        b.create_unique_constraint("uq_payouts_ticket_id", ["ticket_id"])
     with op.batch_alter_table("overdue_records") as b:
         b.drop_constraint("uq_overdue_records_ticket_type", type_="unique")
         b.create_unique_constraint("uq_overdue_records_ticket_id", ["ticket_id"])

@@ -17,6 +17,7 @@ from ...errors import refuse
 from ...money import format_yuan
 from ..access import load_order, load_ticket, scope
 from .common import due, iso
+from .freight import claim_of_ticket
 
 OVER_PERIOD_LABEL = "超期售后"
 
@@ -73,6 +74,7 @@ def get_ticket(uow: SqlUnitOfWork, actor: Actor, ticket_id: str) -> dict[str, An
     ticket = load_ticket(uow, actor, ticket_id)
     view = ticket_view(ticket)
     view["timeline"] = [event_view(e) for e in uow.events_for(ticket_id=ticket.id)]
+    view["freight_claim"] = claim_of_ticket(uow, ticket.id)  # GEN-FREIGHT-1
     return view
 
 

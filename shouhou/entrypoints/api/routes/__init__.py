@@ -8,6 +8,7 @@ from . import (
     complaints,
     disputes,
     entry,
+    freight,
     governance,
     meta,
     money,
@@ -21,5 +22,6 @@ from . import (
 
 ROUTERS: tuple[APIRouter, ...] = (
     meta.router, policies.router, shops.router, tokens.router, orders.router, tickets.router, disputes.router,
-    entry.router, complaints.router, money.router, governance.router, automation.router, operations.router,
+    entry.router, complaints.router, freight.router, money.router, governance.router, automation.router,
+    operations.router,
 )

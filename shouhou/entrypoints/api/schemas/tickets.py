@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from ....domain.tickets import TICKET_TYPES
 from ....policies import REASONS
 from .common import Body, Due, EventOut, Id, Note, OneOf, Text, Word, Yuan, YuanText
+from .freight import FreightClaimOut
 
 EvidenceNames = Annotated[list[Annotated[str, Text(255)]], Field(max_length=20)]  # what the buyer attaches
 
@@ -87,6 +88,7 @@ class TicketOut(TicketSummary):
     """One ticket with its timeline: every event, oldest first."""
 
     timeline: list[EventOut]
+    freight_claim: FreightClaimOut | None = None  # GEN-FREIGHT-1: the return's freight claim, if any
 
 
 class TicketPage(BaseModel):

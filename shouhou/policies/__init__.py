@@ -11,6 +11,7 @@ and `registry` (the packs this engine knows). Import the names from here.
 
 from __future__ import annotations
 
+from .fast_lanes import FastLane, FastLaneRules
 from .governance import MEASURES, METRICS, GovernanceRules, Level, Measure, ScoreFormula, ScoreTerm
 from .loading import PolicyPack, PolicyPackError, load_pack, parse_pack
 from .model import (
@@ -32,7 +33,7 @@ from .values import RULE_ID, SPAN_MAX, Choice, DateFloor, Flag, Limit, Setting, 
 
 __all__ = [
     "BUILTIN_DIR", "MEASURES", "METRICS", "REASONS", "ROLES", "RULE_ID", "SPAN_MAX",
-    "ApplyRules", "Choice", "DateFloor", "EntryRules", "ExchangeRules", "Flag", "GovernanceRules",
+    "ApplyRules", "Choice", "DateFloor", "EntryRules", "ExchangeRules", "FastLane", "FastLaneRules", "Flag", "GovernanceRules",
     "InterventionRules", "KeepsPolicy", "Level", "Limit", "Measure", "MoneyRules", "OrderRules", "PolicyPack",
     "PolicyPackError", "PolicyRegistry", "PolicyVersion", "RefundOnlyRules", "RejectionRules",
     "ReturnRefundRules", "ScoreFormula", "ScoreTerm", "Setting", "Span", "WorkingDays",

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
+from .fast_lanes import FastLaneRules
 from .governance import GovernanceRules
 from .values import Choice, DateFloor, Flag, Limit, Span, WorkingDays
 
@@ -191,6 +192,7 @@ class PolicyVersion(BaseModel):
     intervention: InterventionRules
     money: MoneyRules
     governance: GovernanceRules
+    fast_lanes: FastLaneRules | None = None  # RULES §10: a pack without the section has no fast lane
 
     @field_validator("effective_from")
     @classmethod
@@ -203,8 +205,10 @@ class PolicyVersion(BaseModel):
         """(setting, value, rule, source, note) for every value of the version, for display."""
         out: list[tuple[str, str, str, str, str | None]] = []
         for section in ("order", "apply", "refund_only", "return_refund", "rejection", "entry", "exchange", "intervention", "money",
-                        "governance"):
+                        "governance", "fast_lanes"):
             block = getattr(self, section)
+            if block is None:
+                continue
             for key in type(block).model_fields:
                 item = getattr(block, key)
                 if item is None:

@@ -15,12 +15,13 @@ from .scenario_file import Node, parse_time
 from .scenario_state import Run
 
 CHECK_KEYS = {
-    "ticket": {"status", "type", "over_period", "refunded", "due", "lines"},
+    "ticket": {"status", "type", "over_period", "refunded", "advanced", "due", "lines"},
     "complaint": {"status"},
     "order": {"status", "entry", "refunded", "settled"},
     "shop": {"wallet", "deposit", "debt", "refund_handling", "measures"},
-    "event": {"type", "ticket", "order", "shop", "rule", "shop_rule", "at"},
-    "no_event": {"type", "ticket", "order", "shop", "rule", "shop_rule", "at"},
+    "buyer": {"standing", "member", "owes"},  # RULES §10; owes: a DY-FAST-1 advance recovered from the buyer
+    "event": {"type", "ticket", "order", "shop", "rule", "shop_rule", "amount", "at"},
+    "no_event": {"type", "ticket", "order", "shop", "rule", "shop_rule", "amount", "at"},
 }
 
 
@@ -57,7 +58,7 @@ def _facts(run: Run, subject: str, name: str, check: Node) -> dict[str, Any]:
         if subject == "ticket":
             t = present(uow.tickets.get(run.ticket_id(check)), f"ticket {run.ticket_id(check)}")
             return {"status": t.status, "type": t.type, "over_period": t.over_period,
-                    "refunded": format_yuan(t.refunded_fen), "due": t.due_at,
+                    "refunded": format_yuan(t.refunded_fen), "advanced": format_yuan(t.advanced_fen), "due": t.due_at,
                     "lines": [c.as_json() for c in t.lines]}
         if subject == "complaint":
             x = present(uow.complaints.get(run.complaint_id(check)), f"complaint {name}")
@@ -68,6 +69,12 @@ def _facts(run: Run, subject: str, name: str, check: Node) -> dict[str, Any]:
                 raise run.bad(check, "order", f"no order {name} in this scenario")
             return {"status": o.status, "entry": "open" if o.entry_open(now) else "closed",
                     "refunded": format_yuan(o.refunded_fen), "settled": o.settled_at is not None}
+        if subject == "buyer":
+            b = uow.buyers.get(name)
+            if b is None:
+                raise run.bad(check, "buyer", f"no buyer {name} in this scenario")
+            return {"standing": b.standing, "member": b.member,
+                    "owes": format_yuan(-uow.balance(ledger.receivable(name)))}
         s = uow.shops.get(name)
         if s is None:
             raise run.bad(check, "shop", f"no shop {name} in this scenario")
@@ -81,7 +88,7 @@ def _facts(run: Run, subject: str, name: str, check: Node) -> dict[str, Any]:
 
 
 def _same(run: Run, key: str, want: Any, have: Any, node: Node) -> bool:
-    if key in ("refunded", "wallet", "deposit", "debt"):
+    if key in ("refunded", "advanced", "wallet", "deposit", "debt", "owes"):
         try:
             return parse_yuan(str(want)) == parse_yuan(str(have))
         except MoneyFormatError as e:
@@ -114,6 +121,11 @@ def _check_event(run: Run, check: Node, subject: str, where: str) -> None:
             want["order_id"] = str(v)
         elif k == "shop":
             want["shop_id"] = str(v)
+        elif k == "amount":  # money in the event's payload
+            try:
+                want["amount"] = format_yuan(parse_yuan(str(v)))
+            except MoneyFormatError as bad:
+                raise run.bad(spec, "amount", str(bad)) from None
         elif k == "at":
             w = parse_time(v, run.clock.now())
             if w is None:
@@ -124,8 +136,9 @@ def _check_event(run: Run, check: Node, subject: str, where: str) -> None:
     now = run.clock.now()
     with run.app.uow(write=False) as uow:
         rows = [e for e in uow.all_events() if e["at"] <= now]
-    for e in rows:  # GEN-AUTO-1: the shop's rule that decided is in the payload
+    for e in rows:  # GEN-AUTO-1: the shop's rule that decided is in the payload; so is an amount
         e["shop_rule"] = (e.get("payload") or {}).get("shop_rule")
+        e["amount"] = (e.get("payload") or {}).get("amount")
     hit = any(all(e.get(k) == v for k, v in want.items()) for e in rows)
     run.outcome.expectations += 1
     if subject == "event" and not hit:

@@ -14,7 +14,20 @@ from shouhou.domain.shops import Buyer
 from shouhou.domain.tickets import Ticket
 from shouhou.errors import Refusal
 
-from .test_aftersales import ADDRESS, BUYER, STAFF, T0, D, H, approve, events, make_order, open_ticket, policy, pv_of
+from .test_aftersales import (
+    ADDRESS,
+    BUYER,
+    STAFF,
+    T0,
+    D,
+    H,
+    approve,
+    events,
+    make_order,
+    open_ticket,
+    policy,
+    pv_of,
+)
 
 GOOD = Buyer("B1", "B1", standing="good")
 

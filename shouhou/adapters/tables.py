@@ -79,6 +79,8 @@ buyers = Table(
     "buyers", metadata,
     Column("id", String(64), primary_key=True),
     Column("name", String(200), nullable=False),
+    Column("standing", String(8), nullable=False, server_default="normal"),  # RULES §10: normal | good | poor
+    Column("member", Boolean, nullable=False, server_default=text("false")),  # DY-FAST-1: a top member
 )
 
 tokens = Table(
@@ -109,6 +111,7 @@ orders = Table(
     Column("goods", String(16), nullable=False),
     Column("category", String(64), nullable=False),
     Column("no_reason_return", Boolean, nullable=False),
+    Column("custom", Boolean, nullable=False, server_default=text("false")),  # 定制: no fast lane (RULES §10)
     Column("commission", JSON, nullable=False),
     Column("promoters", JSON, nullable=False, server_default="{}"),
     Column("lines", OrderLines, nullable=False, server_default="[]"),  # GEN-APPLY-7
@@ -156,6 +159,7 @@ tickets = Table(
     Column("over_period", Boolean, nullable=False),
     Column("status", String(24), nullable=False),
     Column("refunded_fen", BigInteger, nullable=False),
+    Column("advanced_fen", BigInteger, nullable=False, server_default="0"),  # DY-FAST-1: the platform paid first
     Column("evidence", JSON, nullable=False),
     Column("lines", Covers, nullable=False, server_default="[]"),  # GEN-APPLY-7: {sku, qty} covered
     Column("note", Text),
@@ -433,16 +437,4 @@ measure_appeals = Table(
     Column("decided_by", String(80)),
     Column("answer", Text),
     Index("ix_measure_appeals_queue", "status", "filed_at"),
-)
-
-# GEN-AUTO-1: the shop's automation rules (售后小助手), in the shop's order; saving replaces them all.
-automation_rules = Table(
-    "automation_rules", metadata,
-    Column("shop_id", String(64), ForeignKey("shops.id"), primary_key=True),
-    Column("id", String(64), primary_key=True),  # the shop's own name for the rule
-    Column("position", Integer, nullable=False),
-    Column("action", String(32), nullable=False),  # approve | confirm_receipt
-    Column("conditions", JSON, nullable=False),  # the rule's `when`, money in yuan text
-    Column("updated_at", Instant, nullable=False),
-    Column("updated_by", String(80), nullable=False),
 )

@@ -23,6 +23,7 @@ from ..domain.orders import Order
 from ..domain.remedies import Remedy
 from ..domain.shops import Buyer, Shop, Staff
 from ..domain.tickets import Ticket
+from . import automation_table as au
 from . import complaints_table as ct
 from . import freight_table as ft
 from . import metrics as m
@@ -220,10 +221,8 @@ class SqlUnitOfWork:
         self.complaints = Repository(self, ct.complaints, Complaint)
         self.remedies = Repository(self, rt.remedies, Remedy)
         self.freight = Repository(self, ft.freight_claims, FreightClaim)
-        self.repositories: tuple[Repository[Any], ...] = (
-            self.shops, self.staff, self.buyers, self.orders, self.tickets, self.reopen_requests, self.messages,
-            self.payouts, self.clawbacks, self.interventions, self.appeals, self.evidence, self.measures,
-            self.measure_appeals, self.complaints, self.remedies, self.freight)
+        self.repositories: tuple[Repository[Any], ...] = tuple(  # every one above, in the order made
+            r for r in vars(self).values() if isinstance(r, Repository))
         self.committed = False
         self.journal: list[Entry] = []  # entries posted in this transaction, written at flush
         return self
@@ -429,15 +428,15 @@ class SqlUnitOfWork:
 
     def automation_rules(self, shop_id: str) -> list[dict[str, Any]]:
         """The shop's automation rules (GEN-AUTO-1) in its order: rows {id, action, conditions, ...}."""
-        ar = t.automation_rules.c
+        ar = au.automation_rules.c
         return [dict(r._mapping) for r in self.conn.execute(
-            select(t.automation_rules).where(ar.shop_id == shop_id).order_by(ar.position))]
+            select(au.automation_rules).where(ar.shop_id == shop_id).order_by(ar.position))]
 
     def replace_automation_rules(self, shop_id: str, rules: list[dict[str, Any]], at: datetime, by: str) -> None:
         """Saving replaces the shop's whole list (rules: {id, action, when})."""
-        self.conn.execute(delete(t.automation_rules).where(t.automation_rules.c.shop_id == shop_id))
+        self.conn.execute(delete(au.automation_rules).where(au.automation_rules.c.shop_id == shop_id))
         if rules:
-            self.conn.execute(insert(t.automation_rules), [
+            self.conn.execute(insert(au.automation_rules), [
                 {"shop_id": shop_id, "id": r["id"], "position": i, "action": r["action"], "conditions": r["when"],
                  "updated_at": at, "updated_by": by} for i, r in enumerate(rules)])
 

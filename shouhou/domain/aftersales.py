@@ -22,6 +22,7 @@ from ..policies import PolicyVersion, Span
 from .actors import Actor, require
 from .application import application_problems, covered, no_reason_deadline, refusal
 from .exchange import confirm_replacement, refund_instead, ship_replacement, sign_replacement
+from .fast_lanes import refuse_cancel_after_advance
 from .lines import Cover
 from .orders import Order
 from .refund import end, refund
@@ -88,6 +89,7 @@ def cancel(ticket: Ticket, order: Order, actor: Actor, pv: PolicyVersion, at: da
     ticket.expect("pending_review", "awaiting_return", "awaiting_receipt", "awaiting_replacement",
                   "in_intervention", doing=("撤销", "cancel"))
     not_due(ticket, at)
+    refuse_cancel_after_advance(ticket, pv)  # DY-FAST-1: the buyer has the money already
     ticket.move("cancelled", "cancelled", at, actor.label)
     end(ticket, order, pv, at)
 

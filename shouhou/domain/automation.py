@@ -10,9 +10,9 @@ and the conditions it matched; it counts as the shop acting, so no overdue recor
 "The waybill shows delivery" is approximated by the submission of the waybill itself: shouhou has
 no carrier tracking yet, so a `confirm_receipt` rule acts when the buyer submits the waybill.
 
-Buyers have no standing yet: every buyer is `normal`, so a `buyer_standing: good` condition never
-holds until standing is recorded. SKUs are not modelled on orders; `categories` (the order's
-category) is the finest goods condition.
+`buyer_standing` is the buyer's standing as the platform recorded it (RULES §10: `normal` unless the
+platform says otherwise, `good` or `poor`). SKUs are not modelled on orders; `categories` (the
+order's category) is the finest goods condition.
 """
 
 from __future__ import annotations
@@ -29,13 +29,14 @@ from .actors import Actor
 from .aftersales import confirm_return
 from .orders import Order
 from .review import approve
+from .shops import STANDINGS as BUYER_STANDINGS
 from .tickets import TICKET_TYPES, Ticket
 
 RULE = "GEN-AUTO-1"
 ACTIONS = ("approve", "confirm_receipt")
 WHEN_KEYS = ("types", "reasons", "max_amount", "order_state", "categories", "buyer_standing")
 ORDER_STATES = ("unshipped", "shipped", "signed")
-STANDINGS = ("good",)  # what a condition may ask for; buyers are all "normal" until standing exists
+STANDINGS = BUYER_STANDINGS  # what a condition may ask for: the buyer's standing (RULES §10)
 APPROVABLE = ("refund_only", "return_refund")  # GEN-AUTO-1: refund-only or return applications
 MAX_RULES = 50
 MAX_ID = 64

@@ -6,12 +6,14 @@ Accounts are named `holder:id:purpose`:
 - `opening`                     balances that existed before shouhou (clearing)
 - `escrow:{order}`              an order's unsettled funds (GEN-ORD-3)
 - `payable:{buyer}`             refunds owed to a buyer, until the channel pays them out
+- `receivable:{buyer}`          negative: what a buyer owes the platform (a DY-FAST-1 advance the buyer
+                                 was ruled not to deserve)
 - `wallet:{shop}` `deposit:{shop}`  the shop's cash account (安心钱包/现金户) and security deposit (保证金)
 - `debt:{shop}`                 negative: what the shop owes the platform after advance compensation
 - `promoter:{role}:{id}`        creator (达人), group leader (团长), affiliate (快赚客)
 - `platform:fee`                the platform's technical-service-fee income (TR)
 - `platform:advance`            the platform's advance-compensation fund (先行赔付) — clearing
-Clearing accounts and debt may go negative; no other account may.
+Clearing accounts, debt and buyers' receivables may go negative; no other account may.
 """
 
 from __future__ import annotations
@@ -46,6 +48,10 @@ def payable(buyer_id: str) -> str:
     return f"payable:{buyer_id}"
 
 
+def receivable(buyer_id: str) -> str:
+    return f"receivable:{buyer_id}"
+
+
 def topup(shop_id: str) -> str:
     return f"topup:{shop_id}"
 
@@ -61,7 +67,7 @@ ADVANCE = "platform:advance"
 
 
 def may_go_negative(account: str) -> bool:
-    return account.startswith(("channel", "opening", "topup:", "platform:advance", "debt:"))
+    return account.startswith(("channel", "opening", "topup:", "platform:advance", "debt:", "receivable:"))
 
 
 class UnbalancedEntry(ValueError):

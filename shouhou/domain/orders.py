@@ -42,6 +42,7 @@ class Order(Recorder):
     commission: dict[str, str]
     created_at: datetime
     promoters: dict[str, str] = field(default_factory=dict)  # role -> promoter id
+    custom: bool = False  # made to order (定制): never in a fast lane (RULES §10)
     lines: tuple[OrderLine, ...] = ()  # GEN-APPLY-7, with what each line has refunded and holds
     status: str = "paid"
     settled_at: datetime | None = None

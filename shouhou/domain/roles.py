@@ -13,7 +13,7 @@ from typing import Literal
 from .actors import PLATFORM_ROLES, SHOP_ROLES, Actor, require
 
 Act = Literal["issue_token", "manage_tokens", "add_staff", "top_up", "withdraw_deposit", "operate_workers",
-              "set_automation"]
+              "set_automation", "set_buyer_standing"]
 
 SYSTEM = "system"
 ACTS: dict[Act, frozenset[str]] = {
@@ -31,6 +31,8 @@ ACTS: dict[Act, frozenset[str]] = {
     "operate_workers": frozenset({SYSTEM, "platform_operator"}),
     # define the shop's automation rules (GEN-AUTO-1): they act for the shop, so its managers set them
     "set_automation": frozenset({SYSTEM, "owner", "admin", "cs_admin"}),
+    # record a buyer's standing and top membership (RULES §10: the platform says, never a shop)
+    "set_buyer_standing": frozenset({SYSTEM, "platform_operator", "platform_cs"}),
 }
 
 # Higher grants lower. Platform and shop roles are two ladders; the platform's operator stands above
@@ -45,6 +47,7 @@ if set(RANK) != {SYSTEM, *PLATFORM_ROLES, *SHOP_ROLES}:
 ACT_ZH: dict[Act, str] = {
     "issue_token": "签发令牌", "manage_tokens": "管理令牌", "add_staff": "添加员工", "top_up": "充值",
     "withdraw_deposit": "提取保证金", "operate_workers": "处理搁置的自动操作", "set_automation": "设置售后自动化规则",
+    "set_buyer_standing": "设置买家信用",
 }
 
 

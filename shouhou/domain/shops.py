@@ -8,6 +8,9 @@ from datetime import datetime
 from .events import Event, Recorder
 
 SHOP_STATUSES = ("normal", "suspended", "closed")
+# RULES §10: a buyer's standing is `normal` unless the platform says otherwise; only `good` buyers
+# take the fast lanes, `poor` ones never.
+STANDINGS = ("normal", "good", "poor")
 
 
 @dataclass(eq=False)
@@ -41,7 +44,15 @@ class Staff:
     name: str
 
 
-@dataclass
-class Buyer:
+@dataclass(eq=False)
+class Buyer(Recorder):
     id: str
     name: str
+    standing: str = "normal"  # RULES §10: normal | good | poor, set by the platform
+    member: bool = False  # DY-FAST-1: a top member (the higher fast-refund cap)
+    pending_events: list[Event] = field(default_factory=list, repr=False, compare=False)
+
+    @property
+    def fast_lane(self) -> bool:
+        """RULES §10: fast lanes are for buyers in good standing; poor (and normal) buyers never."""
+        return self.standing == "good"

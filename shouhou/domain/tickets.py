@@ -50,6 +50,7 @@ class Ticket(Recorder):
     over_period: bool = False
     status: str = "pending_review"
     refunded_fen: int = 0
+    advanced_fen: int = 0  # DY-FAST-1: what the platform paid the buyer ahead of the shop's receipt
     evidence: list[str] = field(default_factory=list)
     lines: tuple[Cover, ...] = ()  # GEN-APPLY-7: the lines and quantities the ticket covers
     note: str | None = None

@@ -15,10 +15,11 @@ from .scenario_file import Node, parse_time
 from .scenario_state import Run
 
 CHECK_KEYS = {
-    "ticket": {"status", "type", "over_period", "refunded", "due", "lines"},
+    "ticket": {"status", "type", "over_period", "refunded", "advanced", "due", "lines"},
     "complaint": {"status"},
     "order": {"status", "entry", "refunded", "settled"},
     "shop": {"wallet", "deposit", "debt", "refund_handling", "measures"},
+    "buyer": {"standing", "member", "owes"},  # RULES §10; owes: a DY-FAST-1 advance recovered from the buyer
     "event": {"type", "ticket", "order", "shop", "rule", "shop_rule", "amount", "at"},
     "no_event": {"type", "ticket", "order", "shop", "rule", "shop_rule", "amount", "at"},
 }
@@ -57,7 +58,7 @@ def _facts(run: Run, subject: str, name: str, check: Node) -> dict[str, Any]:
         if subject == "ticket":
             t = present(uow.tickets.get(run.ticket_id(check)), f"ticket {run.ticket_id(check)}")
             return {"status": t.status, "type": t.type, "over_period": t.over_period,
-                    "refunded": format_yuan(t.refunded_fen), "due": t.due_at,
+                    "refunded": format_yuan(t.refunded_fen), "advanced": format_yuan(t.advanced_fen), "due": t.due_at,
                     "lines": [c.as_json() for c in t.lines]}
         if subject == "complaint":
             x = present(uow.complaints.get(run.complaint_id(check)), f"complaint {name}")
@@ -68,6 +69,12 @@ def _facts(run: Run, subject: str, name: str, check: Node) -> dict[str, Any]:
                 raise run.bad(check, "order", f"no order {name} in this scenario")
             return {"status": o.status, "entry": "open" if o.entry_open(now) else "closed",
                     "refunded": format_yuan(o.refunded_fen), "settled": o.settled_at is not None}
+        if subject == "buyer":
+            b = uow.buyers.get(name)
+            if b is None:
+                raise run.bad(check, "buyer", f"no buyer {name} in this scenario")
+            return {"standing": b.standing, "member": b.member,
+                    "owes": format_yuan(-uow.balance(ledger.receivable(name)))}
         s = uow.shops.get(name)
         if s is None:
             raise run.bad(check, "shop", f"no shop {name} in this scenario")
@@ -81,7 +88,7 @@ def _facts(run: Run, subject: str, name: str, check: Node) -> dict[str, Any]:
 
 
 def _same(run: Run, key: str, want: Any, have: Any, node: Node) -> bool:
-    if key in ("refunded", "wallet", "deposit", "debt"):
+    if key in ("refunded", "advanced", "wallet", "deposit", "debt", "owes"):
         try:
             return parse_yuan(str(want)) == parse_yuan(str(have))
         except MoneyFormatError as e:

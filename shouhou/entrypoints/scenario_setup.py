@@ -22,7 +22,9 @@ TOP_KEYS = {"name", "policy", "start", "shops", "staff", "buyers", "orders", "st
 SHOP_KEYS = {"id", "status", "wallet", "deposit", "wallet_opened_at", "name", "return_address"}
 STAFF_KEYS = {"id", "shop", "role", "name"}
 ORDER_KEYS = {"id", "shop", "buyer", "amount", "freight", "payment", "kind", "marketing", "goods", "category",
-              "no_reason_return", "commission", "created_at", "shipped_at", "signed_at", "confirmed_at", "lines"}
+              "no_reason_return", "custom", "commission", "created_at", "shipped_at", "signed_at", "confirmed_at",
+              "lines"}
+BUYER_KEYS = {"id", "name", "standing", "member"}
 LINE_KEYS = {"sku", "name", "qty", "price", "listed_price", "kind"}
 
 
@@ -48,8 +50,16 @@ def set_up(run: Run) -> None:
     if not isinstance(buyers, list):
         raise run.bad(run.doc, "buyers", "buyers must be a list of ids")
     for b in buyers:
-        bid = b.get("id") if isinstance(b, dict) else b
-        _do(run, c.AddBuyer(id=str(bid)), run.doc, "buyers", at)
+        if isinstance(b, dict):  # {id, standing, member} (RULES §10): standing normal, member false by default
+            b = run.keys(b, BUYER_KEYS, "a buyer", run.doc, "buyers")
+            member = b.get("member", False)
+            if not isinstance(member, bool):
+                raise run.bad(b, "member", "member must be true or false")
+            bid = run.id_of(b)
+            _do(run, c.AddBuyer(id=bid, name=str(b.get("name", bid)),
+                                standing=str(b.get("standing", "normal")), member=member), b, "standing", at)
+        else:
+            _do(run, c.AddBuyer(id=str(b)), run.doc, "buyers", at)
     for o in run.list_of("orders"):
         _import_order(run, o, at)
 
@@ -69,13 +79,20 @@ def _import_order(run: Run, o: Node, at: datetime) -> None:
         freight_fen=run.money(o, "freight", "0.00"), payment=str(o.get("payment", "online")),
         kind=str(o.get("kind", "normal")), marketing=bool(o.get("marketing", False)),
         goods=str(o.get("goods", "physical")), category=str(o.get("category", "apparel")),
-        no_reason_return=bool(o.get("no_reason_return", True)),
+        no_reason_return=bool(o.get("no_reason_return", True)), custom=_flag(run, o, "custom"),
         commission={str(k): str(v) for k, v in commission.items()},
         created_at=run.opt_time(o, "created_at") or run.start - timedelta(days=5),
         shipped_at=run.opt_time(o, "shipped_at") if "shipped_at" in o else run.start - timedelta(days=4),
         signed_at=run.opt_time(o, "signed_at") if "signed_at" in o else run.start - timedelta(days=2),
         confirmed_at=run.opt_time(o, "confirmed_at"), lines=_lines(run, o),
     ), o, "orders", at)
+
+
+def _flag(run: Run, o: Node, key: str) -> bool:
+    value = o.get(key, False)
+    if not isinstance(value, bool):
+        raise run.bad(o, key, f"{key} must be true or false")
+    return value
 
 
 def _lines(run: Run, o: Node) -> tuple[OrderLine, ...]:

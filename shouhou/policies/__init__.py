@@ -12,6 +12,7 @@ IDs a pack may cite) and `registry` (the packs this engine knows). Import the na
 
 from __future__ import annotations
 
+from .fast_lanes import FastLane, FastLaneRules
 from .governance import MEASURES, METRICS, GovernanceRules, Level, Measure, ScoreFormula, ScoreTerm
 from .loading import PolicyPack, PolicyPackError, load_pack, parse_pack
 from .model import (
@@ -49,7 +50,8 @@ from .values import (
 
 __all__ = [
     "BUILTIN_DIR", "MEASURES", "METRICS", "REASONS", "ROLES", "RULE_ID", "SHARED_PREFIX", "SOURCES", "SPAN_MAX",
-    "ApplyRules", "Choice", "DateFloor", "DeclaredRule", "EntryRules", "ExchangeRules", "Flag", "FreightRules",
+    "ApplyRules", "Choice", "DateFloor", "DeclaredRule", "EntryRules", "ExchangeRules", "FastLane", "FastLaneRules",
+    "Flag", "FreightRules",
     "GovernanceRules", "InterventionRules", "KeepsPolicy", "Level", "Limit", "Measure", "Money", "MoneyRules",
     "OrderRules", "PolicyPack", "PolicyPackError", "PolicyRegistry", "PolicyVersion", "RefundOnlyRules",
     "RejectionRules", "RemedyRules",

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
+from .fast_lanes import FastLaneRules
 from .governance import GovernanceRules
 from .values import Choice, Compensation, DateFloor, Flag, Limit, Money, Span, WorkingDays
 
@@ -243,6 +244,7 @@ class PolicyVersion(BaseModel):
     governance: GovernanceRules
     remedies: RemedyRules | None = None
     freight: FreightRules | None = None  # GEN-FREIGHT-1; a pack without it takes no freight claims
+    fast_lanes: FastLaneRules | None = None  # RULES §10: a pack without the section has no fast lane
 
     @field_validator("effective_from")
     @classmethod
@@ -255,7 +257,7 @@ class PolicyVersion(BaseModel):
         """(setting, value, rule, source, note) for every value of the version, for display."""
         out: list[tuple[str, str, str, str, str | None]] = []
         for section in ("order", "apply", "refund_only", "return_refund", "rejection", "entry", "exchange", "intervention", "money",
-                        "governance", "remedies", "freight"):
+                        "governance", "remedies", "freight", "fast_lanes"):
             block = getattr(self, section)
             if block is None:
                 continue

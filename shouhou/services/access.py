@@ -17,7 +17,7 @@ from ..domain.disputes import Intervention
 from ..domain.entry import ReopenRequest
 from ..domain.governance import MeasureInstance
 from ..domain.orders import Order
-from ..domain.shops import Shop
+from ..domain.shops import Buyer, Shop
 from ..domain.tickets import Ticket
 from ..errors import not_found, present, refuse
 
@@ -65,6 +65,11 @@ def visible_shop(uow: SqlUnitOfWork, actor: Actor, shop_id: str, lock: bool = Fa
 def shop_of(uow: SqlUnitOfWork, shop_id: str) -> Shop:
     """The shop an order, ticket or measure belongs to (it exists: the row refers to it)."""
     return present(uow.shops.get(shop_id), f"shop {shop_id}")
+
+
+def buyer_of(uow: SqlUnitOfWork, buyer_id: str) -> Buyer:
+    """The buyer of an order or ticket (it exists: the row refers to it), with their standing."""
+    return present(uow.buyers.get(buyer_id), f"buyer {buyer_id}")
 
 
 def load_reopen_request(uow: SqlUnitOfWork, actor: Actor, request_id: str, lock: bool = False) -> ReopenRequest:

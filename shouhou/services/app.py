@@ -48,6 +48,7 @@ HANDLERS: dict[type, Handler] = {
     c.SetShopStatus: shops.set_shop_status,
     c.AddStaff: shops.add_staff,
     c.AddBuyer: shops.add_buyer,
+    c.SetBuyerStanding: shops.set_buyer_standing,
     c.IssueToken: shops.issue_token,
     c.RevokeToken: shops.revoke_token,
     # orders

@@ -14,7 +14,7 @@ from ..domain.actors import Actor
 from ..domain.events import Event
 from ..errors import Refusal, present
 from . import commands as c
-from .access import shop_of, visible_shop
+from .access import buyer_of, shop_of, visible_shop
 from .context import Context
 
 log = logging.getLogger("shouhou.automation")
@@ -45,7 +45,7 @@ def act_for_shop(uow: SqlUnitOfWork, ctx: Context, e: Event) -> None:
     order = present(uow.orders.get(ticket.order_id, lock=True), f"order {ticket.order_id}")
     rules = [automation.parse_rule({"id": r["id"], "action": r["action"], "when": r["conditions"]}, i)
              for i, r in enumerate(rows)]
-    m = automation.match(rules, ticket, order)
+    m = automation.match(rules, ticket, order, buyer_of(uow, ticket.buyer_id).standing)
     if m is None:
         return
     shop = shop_of(uow, ticket.shop_id)

@@ -40,6 +40,18 @@ class AddStaff:
 class AddBuyer:
     id: str
     name: str = ""
+    standing: str = "normal"  # RULES §10: normal | good | poor
+    member: bool = False  # DY-FAST-1: a top member
+
+
+@dataclass(frozen=True)
+class SetBuyerStanding:
+    """Platform staff record a buyer's standing and/or top membership (RULES §10); None: unchanged."""
+
+    buyer_id: str
+    standing: str | None = None
+    member: bool | None = None
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -85,6 +97,7 @@ class ImportOrder:
     goods: str = "physical"
     category: str = "general"
     no_reason_return: bool = True
+    custom: bool = False  # made to order (定制): never in a fast lane (RULES §10)
     commission: dict[str, str] = field(default_factory=dict)
     created_at: datetime | None = None
     shipped_at: datetime | None = None

@@ -10,7 +10,8 @@ Reactions (services.reactions runs them inside the unit of work's commit):
 - `refunded`        -> refund funding: from escrow before settlement; after it from wallet -> deposit
                        -> advance compensation, owed as debt (DY-OP-9); commissions and TR back to the
                        shop where KS-FEE-1 / KS-OP-8 say so (never on Douyin, DY-OP-8); a payout to the
-                       buyer's account
+                       buyer's account, or, when the platform advanced it (DY-FAST-1), back to the
+                       platform's advance with no second payout (services.fast_lanes paid it)
 - `compensated`, `freight_refunded` -> the shop pays the buyer beyond a refund (KS-GOV-5, KS-PI-4,
                        GEN-FREIGHT-1): wallet -> deposit -> advance compensation owed as debt, and a
                        payout of its own (`payout` in the event names it)
@@ -161,7 +162,9 @@ def fund_refund(uow: SqlUnitOfWork, ctx: Context, e: Event) -> None:
     pv = ctx.policies.kept_by(ticket)
     amount = ticket.refunded_fen
     books = Books(uow)
-    to_buyer = (L.payable(ticket.buyer_id), amount)
+    # DY-FAST-1: the platform paid the buyer already; the refund goes back to its advance, no payout
+    advanced = ticket.advanced_fen > 0  # never less than the refund: a ruling refunds at most the ticket's amount
+    to_buyer = (L.ADVANCE if advanced else L.payable(ticket.buyer_id), amount)
     common = {"shop_id": shop.id, "order_id": order.id, "ticket_id": ticket.id}
     if e.payload.get("funding") == "advance":
         # KS-PI-4 / KS-PI-6: the platform pays the buyer first (先行赔付 / 优先赔付); the shop's money covers
@@ -185,14 +188,19 @@ def fund_refund(uow: SqlUnitOfWork, ctx: Context, e: Event) -> None:
                            rule=pv.money.waterfall.rule, memo={"sources": {s: v for s, _, v in sources}}, **common))
         ticket.event("refund_funded", at, "system", pv.money.waterfall.rule,
                      {"amount": format_yuan(amount), "sources": {s: format_yuan(v) for s, _, v in sources}})
-        advanced = sum(v for s, _, v in sources if s == "advance")
-        if advanced:
-            books.post(L.entry("advance_compensation", at, [(L.debt(shop.id), -advanced), (L.ADVANCE, advanced)],
+        owed = sum(v for s, _, v in sources if s == "advance")
+        if owed:
+            books.post(L.entry("advance_compensation", at, [(L.debt(shop.id), -owed), (L.ADVANCE, owed)],
                                rule=pv.money.waterfall.rule, **common))
             ticket.event("advance_compensation", at, "system", pv.money.waterfall.rule,
-                         {"amount": format_yuan(advanced), "debt": format_yuan(shop.debt_fen),
+                         {"amount": format_yuan(owed), "debt": format_yuan(shop.debt_fen),
                           "reason": "wallet and deposit short"})
         commission_back(uow, books, pv, order, shop, ticket, amount, at)
+    if advanced:
+        lane = pv.fast_lanes.advance_rule if pv.fast_lanes is not None else None
+        ticket.event("fast_refund_recovered", at, "system", lane,
+                     {"amount": format_yuan(amount), "from": "order_funds" if order.settled_at is None else "shop"})
+        return
     uow.payouts.add(L.Payout(id=ticket.id, ticket_id=ticket.id, order_id=order.id, shop_id=shop.id,
                              buyer_id=ticket.buyer_id, amount_fen=amount, created_at=at, due_at=at, rule=cause))
 

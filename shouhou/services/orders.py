@@ -52,12 +52,12 @@ def import_order(cmd: c.ImportOrder, actor: Actor, uow: SqlUnitOfWork, ctx: Cont
         id=order_id, shop_id=shop.id, buyer_id=cmd.buyer_id, policy=shop.policy, policy_version=pv.version,
         amount_fen=cmd.amount_fen, freight_fen=cmd.freight_fen, payment=cmd.payment, kind=cmd.kind,
         marketing=cmd.marketing, goods=cmd.goods, category=cmd.category, no_reason_return=cmd.no_reason_return,
-        commission=dict(cmd.commission), created_at=created, shipped_at=cmd.shipped_at, signed_at=cmd.signed_at,
+        custom=cmd.custom, commission=dict(cmd.commission), created_at=created, shipped_at=cmd.shipped_at, signed_at=cmd.signed_at,
         confirmed_at=cmd.confirmed_at, lines=lines,
     )
     derived = derive_imported(order, pv, ctx.now)
     payload: dict[str, Any] = {"amount": format_yuan(order.amount_fen), "status": order.status,
-                               "policy": f"{order.policy}@{pv.version}"}
+                               "policy": f"{order.policy}@{pv.version}", "custom": order.custom}
     for key, (when, rule) in derived.items():
         payload[key] = {"at": when.isoformat(), "rule": rule}
     order.record(Event("order_created", created if cmd.created_at else ctx.now, actor.label, shop_id=shop.id,

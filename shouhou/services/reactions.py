@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from ..adapters.uow import Reactor, SqlUnitOfWork
 from ..domain.events import Event
-from . import automation, governance, money
+from . import automation, fast_lanes, governance, money
 from .context import Context
 
 Reaction = Callable[[SqlUnitOfWork, Context, Event], None]
@@ -33,7 +33,10 @@ REACTIONS: dict[str, tuple[Reaction | Together, ...]] = {
     "shop_created": (money.open_accounts,),  # opening balances
     "order_created": (money.take_payment,),  # into escrow (GEN-ORD-3)
     "order_completed": (money.settle,),  # settlement net of refunds (GEN-ORD-3, GEN-ORD-4)
-    "refunded": (money.fund_refund,),  # escrow, or wallet -> deposit -> advance (DY-OP-9); clawbacks
+    # escrow, or wallet -> deposit -> advance (DY-OP-9); clawbacks; a DY-FAST-1 advance recovered
+    "refunded": (money.fund_refund, fast_lanes.recover_rest),
+    "fast_refund": (fast_lanes.advance,),  # DY-FAST-1: the platform pays the buyer first
+    "auto_closed": (fast_lanes.recover_unrefunded,),  # a ruled return never sent back: the buyer repays
     # the shop pays the buyer beyond a refund (KS-GOV-5, KS-PI-4, GEN-FREIGHT-1)
     **{kind: (money.shop_pays_buyer,) for kind in money.SHOP_PAYS},
     # GEN-AUTO-1: the shop's rules approve a new application, confirm receipt of a returned parcel
@@ -41,7 +44,7 @@ REACTIONS: dict[str, tuple[Reaction | Together, ...]] = {
     "waybill_submitted": (automation.act_for_shop,),
     "overdue_recorded": (GOVERNANCE,),
     "delayed_shipment": (GOVERNANCE,),  # KS-GOV-5: counted like an overdue record
-    "ruled": (GOVERNANCE,),
+    "ruled": (fast_lanes.recover_unrefunded, GOVERNANCE),  # DY-FAST-1: closed after an advance
     "appeal_upheld": (GOVERNANCE,),
 }
 

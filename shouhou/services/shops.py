@@ -12,7 +12,7 @@ from ..adapters.uow import SqlUnitOfWork
 from ..domain import roles
 from ..domain.actors import PLATFORM_ROLES, SHOP_ROLES, Actor
 from ..domain.events import Event
-from ..domain.shops import SHOP_STATUSES, Buyer, Shop, Staff
+from ..domain.shops import SHOP_STATUSES, STANDINGS, Buyer, Shop, Staff
 from ..errors import not_found, refuse
 from . import commands as c
 from .access import hash_token, platform_only, visible_shop
@@ -76,8 +76,34 @@ def add_buyer(cmd: c.AddBuyer, actor: Actor, uow: SqlUnitOfWork, ctx: Context) -
     platform_only(actor, "添加买家", "add buyers")
     if not cmd.id or uow.buyers.exists(cmd.id):
         raise refuse("invalid_input", f"买家 ID {cmd.id!r} 为空或已存在", f"buyer id {cmd.id!r} is empty or taken")
-    uow.buyers.add(Buyer(id=cmd.id, name=cmd.name or cmd.id))
+    _known_standing(cmd.standing)
+    uow.buyers.add(Buyer(id=cmd.id, name=cmd.name or cmd.id, standing=cmd.standing, member=cmd.member))
     return cmd.id
+
+
+def set_buyer_standing(cmd: c.SetBuyerStanding, actor: Actor, uow: SqlUnitOfWork, ctx: Context) -> None:
+    """Platform staff record a buyer's standing (RULES §10: good buyers take the fast lanes, poor ones
+    never) and top membership (DY-FAST-1's higher cap). Tickets already past a fast lane keep it."""
+    roles.require_act(actor, "set_buyer_standing")
+    buyer = uow.buyers.get(cmd.buyer_id, lock=True)
+    if buyer is None:
+        raise not_found("buyer", cmd.buyer_id)
+    if cmd.standing is None and cmd.member is None:
+        raise refuse("invalid_input", "请指定信用等级或会员身份", "give a standing, a membership, or both")
+    if cmd.standing is not None:
+        _known_standing(cmd.standing)
+    before = {"standing": buyer.standing, "member": buyer.member}
+    buyer.standing = buyer.standing if cmd.standing is None else cmd.standing
+    buyer.member = buyer.member if cmd.member is None else cmd.member
+    after = {"standing": buyer.standing, "member": buyer.member}
+    if after != before:
+        buyer.record(Event("buyer_standing_set", ctx.now, actor.label,
+                           payload={"buyer": buyer.id, "before": before, "after": after, "reason": cmd.reason}))
+
+
+def _known_standing(standing: str) -> None:
+    if standing not in STANDINGS:
+        raise refuse("invalid_input", f"信用等级须为 {'、'.join(STANDINGS)}", f"standing must be one of {list(STANDINGS)}")
 
 
 # A token's default lifetime by kind: the platform's tokens act on every shop and expire soonest. A

@@ -6,11 +6,11 @@ reaction table."""
 from __future__ import annotations
 
 from ..adapters.uow import SqlUnitOfWork
-from ..domain import aftersales, disputes, governance
+from ..domain import aftersales, disputes, fast_lanes, governance
 from ..domain.actors import Actor, require
 from ..errors import present
 from . import commands as c
-from .access import case_of, load_order, load_ticket_and_order, shop_of
+from .access import buyer_of, case_of, load_order, load_ticket_and_order, shop_of
 from .context import Context, Fired, new_id
 
 
@@ -22,6 +22,8 @@ def apply(cmd: c.Apply, actor: Actor, uow: SqlUnitOfWork, ctx: Context) -> str:
     ticket = aftersales.apply(new_id("T"), order, actor, pv, ctx.now, cmd.type, cmd.reason, cmd.amount_fen,
                               list(cmd.evidence), cmd.note, governance.refund_handling_off(shop, pv),
                               cmd.lines)
+    # RULES §10: a good-standing buyer's application may take a fast lane at once (KS-FAST-1, KS-FAST-2)
+    fast_lanes.on_application(ticket, order, buyer_of(uow, order.buyer_id), pv, ctx.now, shop.return_address)
     uow.tickets.add(ticket)
     return ticket.id
 
@@ -49,7 +51,9 @@ def reject(cmd: c.Reject, actor: Actor, uow: SqlUnitOfWork, ctx: Context) -> Non
 
 def submit_waybill(cmd: c.SubmitWaybill, actor: Actor, uow: SqlUnitOfWork, ctx: Context) -> None:
     ticket, order = load_ticket_and_order(uow, actor, cmd.ticket_id)
-    aftersales.submit_waybill(ticket, order, actor, ctx.policies.kept_by(ticket), ctx.now, cmd.carrier, cmd.waybill)
+    pv = ctx.policies.kept_by(ticket)
+    aftersales.submit_waybill(ticket, order, actor, pv, ctx.now, cmd.carrier, cmd.waybill)
+    fast_lanes.on_waybill(ticket, order, buyer_of(uow, ticket.buyer_id), pv, ctx.now)  # DY-FAST-1
 
 
 def confirm_return(cmd: c.ConfirmReturn, actor: Actor, uow: SqlUnitOfWork, ctx: Context) -> None:

@@ -212,6 +212,7 @@ _ELSEWHERE = {
     "{measure_id}": "measures: tenancy is checked in tests/e2e/test_governance_api.py",
     "{ident}": "parked actions are the platform operators' alone: tests/e2e/test_operations_api.py",
     "{token_id}": "tokens belong to no shop: only manage_tokens roles reach them (tests/e2e/test_tokens.py)",
+    "{buyer_id}": "a buyer's standing is the platform's alone: tests/e2e/test_fast_lanes_api.py",
 }
 
 

@@ -124,11 +124,15 @@ def test_every_condition_must_hold_and_the_first_matching_rule_wins() -> None:
     assert set(m.matched) == {"types", "categories"}
 
 
-def test_buyer_standing_good_never_holds_while_every_buyer_is_normal() -> None:
+def test_buyer_standing_matches_the_standing_the_platform_recorded() -> None:
     order = unshipped()
+    ticket = refund_only(order)
     shop_rules = rules({"id": "GOOD", "action": "approve", "when": {"buyer_standing": "good"}})
-    assert auto.match(shop_rules, refund_only(order), order) is None
-    assert auto.match(shop_rules, refund_only(unshipped()), order, buyer_standing="good") is not None
+    assert auto.match(shop_rules, ticket, order) is None  # a buyer is normal by default
+    assert auto.match(shop_rules, ticket, order, buyer_standing="poor") is None
+    assert auto.match(shop_rules, ticket, order, buyer_standing="good") is not None
+    poor = rules({"id": "POOR", "action": "approve", "when": {"buyer_standing": "poor"}})
+    assert auto.match(poor, ticket, order, buyer_standing="poor") is not None
 
 
 def test_no_rule_approves_exchanges_or_acts_on_a_decided_ticket() -> None:

@@ -301,6 +301,7 @@ def test_recover_debt_takes_the_debt_first_and_never_more_than_owed(debt_balance
 
 @pytest.mark.parametrize("account, negative", [
     ("channel", True), ("opening", True), ("topup:S1", True), ("platform:advance", True), ("debt:S1", True),
+    ("receivable:B1", True),  # DY-FAST-1: what a buyer owes back
     ("wallet:S1", False), ("deposit:S1", False), ("escrow:O1", False), ("payable:B1", False),
     ("promoter:creator:C1", False), ("platform:fee", False),
 ])

@@ -7,7 +7,7 @@ each type, so the unique key on overdue_records becomes (ticket_id, type). (The 
 bring are payouts of their own beside the ticket's refund: 0007 made payouts.ticket_id non-unique.)
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-01 15:00:00
 """
 
@@ -21,7 +21,7 @@ from alembic import op
 from shouhou.adapters.tables import Covers, Instant
 
 revision: str = "0009"
-down_revision: str | None = "0007"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from ...adapters import remedies_table as rt
 from ...adapters import tables as t
 from ...adapters.uow import SqlUnitOfWork
+from ...domain import roles
 from ...domain.actors import Actor
 from ...errors import not_found
 from ...money import format_yuan
@@ -34,6 +35,15 @@ def get_shop(uow: SqlUnitOfWork, actor: Actor, shop_id: str) -> dict[str, Any]:
         "delayed_shipments": records[True],  # KS-GOV-5
         "open_retrievals": retrievals,  # KS-PI-6: goods the shop must still collect from buyers
     }
+
+
+def get_buyer(uow: SqlUnitOfWork, actor: Actor, buyer_id: str) -> dict[str, Any]:
+    """A buyer as platform staff see them: standing and membership (RULES §10)."""
+    roles.require_act(actor, "set_buyer_standing")
+    buyer = uow.buyers.get(buyer_id)
+    if buyer is None:
+        raise not_found("buyer", buyer_id)
+    return {"id": buyer.id, "name": buyer.name, "standing": buyer.standing, "member": buyer.member}
 
 
 def policy_list(policies: PolicyRegistry) -> list[dict[str, Any]]:

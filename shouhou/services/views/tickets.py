@@ -28,6 +28,7 @@ def ticket_view(ticket: Ticket) -> dict[str, Any]:
         "type": ticket.type, "status": ticket.status, "status_zh": STATUS_ZH.get(ticket.status, ticket.status),
         "reason": ticket.reason, "amount": format_yuan(ticket.amount_fen),
         "refunded": format_yuan(ticket.refunded_fen), "over_period": ticket.over_period,
+        "advanced": format_yuan(ticket.advanced_fen),  # DY-FAST-1: what the platform paid ahead of the shop
         "labels": [OVER_PERIOD_LABEL] if ticket.over_period else [],
         "evidence": list(ticket.evidence), "note": ticket.note, "return_address": ticket.return_address,
         "carrier": ticket.carrier, "waybill": ticket.waybill, "reject_reason": ticket.reject_reason,
@@ -51,7 +52,7 @@ def order_view(order: Order, now: datetime) -> dict[str, Any]:
         "amount": format_yuan(order.amount_fen), "freight": format_yuan(order.freight_fen),
         "refunded": format_yuan(order.refunded_fen), "refundable": format_yuan(max(order.refundable_fen, 0)),
         "payment": order.payment, "kind": order.kind, "marketing": order.marketing, "goods": order.goods,
-        "category": order.category, "no_reason_return": order.no_reason_return,
+        "category": order.category, "no_reason_return": order.no_reason_return, "custom": order.custom,
         "commission": dict(order.commission), "policy": order.policy, "policy_version": order.policy_version,
         "created_at": iso(order.created_at), "shipped_at": iso(order.shipped_at), "signed_at": iso(order.signed_at),
         "confirmed_at": iso(order.confirmed_at), "completed_at": iso(order.completed_at),

@@ -24,7 +24,7 @@ def create_order(body: OrderIn, sh: ShouhouDep, actor: ActorDep, now: NowDep) ->
     order_id = run(sh, c.ImportOrder(
         id=body.id, shop_id=body.shop, buyer_id=body.buyer, amount_fen=body.amount,
         freight_fen=body.freight, payment=body.payment, kind=body.kind, marketing=body.marketing,
-        goods=body.goods, category=body.category, no_reason_return=body.no_reason_return,
+        goods=body.goods, category=body.category, no_reason_return=body.no_reason_return, custom=body.custom,
         commission=dict(body.commission), created_at=body.created_at, shipped_at=body.shipped_at,
         signed_at=body.signed_at, confirmed_at=body.confirmed_at,
         lines=tuple(OrderLine(sku=x.sku, name=x.name, qty=x.qty, price_fen=x.price,

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from ....services import commands as c
 from ....services.views import shops as shops_views
 from ..deps import ActorDep, ShouhouDep, read, run
-from ..schemas.shops import BuyerIn, ShopIn, ShopOut, ShopStatusIn, StaffIn
+from ..schemas.shops import BuyerIn, BuyerOut, BuyerStandingIn, ShopIn, ShopOut, ShopStatusIn, StaffIn
 
 router = APIRouter()
 
@@ -40,5 +40,18 @@ def add_staff(shop_id: str, body: StaffIn, sh: ShouhouDep, actor: ActorDep) -> d
 
 @router.post("/v1/buyers", tags=["buyers"], status_code=201)
 def add_buyer(body: BuyerIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, str]:
-    run(sh, c.AddBuyer(body.id, body.name), actor)
+    run(sh, c.AddBuyer(body.id, body.name, body.standing, body.member), actor)
     return {"id": body.id}
+
+
+@router.get("/v1/platform/buyers/{buyer_id}", tags=["buyers"], response_model=BuyerOut)
+def get_buyer(buyer_id: str, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
+    return read(sh, shops_views.get_buyer, actor, buyer_id)
+
+
+@router.patch("/v1/platform/buyers/{buyer_id}", tags=["buyers"], response_model=BuyerOut)
+def set_buyer_standing(buyer_id: str, body: BuyerStandingIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
+    """RULES §10: platform staff record a buyer's standing (good buyers take the fast lanes, poor ones
+    never) and top membership (DY-FAST-1's higher cap)."""
+    run(sh, c.SetBuyerStanding(buyer_id, body.standing, body.member, body.reason), actor)
+    return read(sh, shops_views.get_buyer, actor, buyer_id)

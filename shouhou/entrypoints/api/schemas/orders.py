@@ -47,6 +47,7 @@ class OrderIn(Body):
     goods: Annotated[str, Text(16), OneOf(GOODS)] = "physical"
     category: Annotated[str, Text(64)] = "general"
     no_reason_return: bool = True
+    custom: bool = False  # made to order (定制): never in a fast lane (RULES §10)
     commission: Annotated[dict[Word, Word], Field(max_length=20)] = Field(default_factory=dict, examples=[{"creator": "0.10", "tech_fee": "0.05"}])
     created_at: When | None = None
     shipped_at: When | None = None
@@ -81,6 +82,7 @@ class OrderOut(BaseModel):
     goods: str
     category: str
     no_reason_return: bool
+    custom: bool
     commission: dict[str, str]
     policy: str
     policy_version: str

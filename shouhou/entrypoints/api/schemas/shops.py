@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import BaseModel, Field
 
 from ....domain.actors import SHOP_ROLES
-from ....domain.shops import SHOP_STATUSES
+from ....domain.shops import SHOP_STATUSES, STANDINGS
 from .common import Body, Id, Line, Note, OneOf, Text, When, Word, Yuan, YuanText
 
 
@@ -37,6 +37,23 @@ class StaffIn(Body):
 class BuyerIn(Body):
     id: Id
     name: Line = ""
+    standing: Annotated[Word, OneOf(STANDINGS)] = "normal"  # RULES §10
+    member: bool = False  # DY-FAST-1: a top member
+
+
+class BuyerStandingIn(Body):
+    """What platform staff change about a buyer; at least one of standing and member."""
+
+    standing: Annotated[Word, OneOf(STANDINGS)] | None = Field(default=None, examples=["good"])
+    member: bool | None = None
+    reason: Note | None = None
+
+
+class BuyerOut(BaseModel):
+    id: str
+    name: str
+    standing: str
+    member: bool
 
 
 class ShopOut(BaseModel):

@@ -67,6 +67,7 @@ class TicketSummary(BaseModel):
     reason: str
     amount: YuanText
     refunded: YuanText
+    advanced: YuanText  # DY-FAST-1: what the platform paid the buyer ahead of the shop's receipt
     over_period: bool
     labels: list[str]
     evidence: list[str]

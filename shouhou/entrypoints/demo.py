@@ -2,7 +2,8 @@
 
 Everything goes through `Shouhou.handle` and the commands of shouhou/services/commands.py, exactly
 as live traffic would (no SQL): one Kuaishou 快手小店 shop and one Douyin 抖店 shop with staff of
-every role, three buyers, orders in every state and tickets (售后单) part-way through their flow;
+every role, four buyers (one in good standing, for the fast lanes), orders in every state and tickets
+(售后单) part-way through their flow;
 and a third, Kuaishou shop ks-slow that let ten refund requests lapse three days ago, so that it
 carries overdue records (KS-GOV-1) and the first rungs of the measures ladder (KS-GOV-3).
 Times are relative to the engine's clock when the demo is loaded; a few tickets were opened "in the
@@ -17,7 +18,7 @@ Fixed bearer tokens, for the README's curl lines:
 | demo-ks-owner, demo-ks-admin, demo-ks-cs-admin, demo-ks-agent | staff of the Kuaishou shop ks-demo |
 | demo-dy-owner, demo-dy-admin, demo-dy-cs-admin, demo-dy-agent | staff of the Douyin shop dy-demo |
 | demo-ks-slow-owner | owner of ks-slow, the shop under governance measures |
-| demo-buyer-1, demo-buyer-2, demo-buyer-3 | buyers buyer-1, buyer-2, buyer-3 |
+| demo-buyer-1, demo-buyer-2, demo-buyer-3, demo-buyer-4 | buyers buyer-1 … buyer-4 (buyer-4 in good standing, a member) |
 
 Loading twice is harmless: if the demo shop exists, nothing is written. A database with other shops
 and no demo shop is refused (DemoRefused): the demo's tokens would open it to anyone who read this.
@@ -40,7 +41,10 @@ PLATFORM = Actor("platform", "demo-ops", role="platform_operator")
 KS_SHOP, DY_SHOP, SLOW_SHOP = "ks-demo", "dy-demo", "ks-slow"
 ROLES = (("owner", "owner", "主账号"), ("admin", "admin", "管理员"), ("cs_admin", "cs-admin", "客服管理员"),
          ("cs_agent", "agent", "客服"))
-BUYERS = (("buyer-1", "张伟 Zhang Wei"), ("buyer-2", "李娜 Li Na"), ("buyer-3", "王芳 Wang Fang"))
+BUYERS = (("buyer-1", "张伟 Zhang Wei"), ("buyer-2", "李娜 Li Na"), ("buyer-3", "王芳 Wang Fang"),
+          ("buyer-4", "赵敏 Zhao Min"))
+# RULES §10: buyer-4 is in good standing (信用良好) and a Douyin top member: the fast lanes take them
+STANDING = {"buyer-4": ("good", True)}
 
 MINUTE, HOUR, DAY = timedelta(minutes=1), timedelta(hours=1), timedelta(days=1)
 
@@ -57,6 +61,7 @@ class DemoOrder:
     signed: timedelta | None = None
     confirmed: timedelta | None = None
     lines: tuple[tuple[str, str, int, str, str, str], ...] = ()  # sku, name, qty, price, listed price, kind
+    custom: bool = False  # made to order (定制): never in a fast lane
 
 
 # Orders in every state (paid, shipped, signed, confirmed, completed) in both shops, and the orders
@@ -83,6 +88,8 @@ ORDERS = (
     DemoOrder("KS-1109", KS_SHOP, "buyer-2", "69.00", "snacks", 3 * DAY, 2 * DAY),
     DemoOrder("KS-1110", KS_SHOP, "buyer-3", "159.00", "apparel", 6 * DAY, 5 * DAY, 4 * DAY),
     DemoOrder("KS-1111", KS_SHOP, "buyer-1", "88.00", "home", 6 * DAY, 5 * DAY, 4 * DAY),
+    DemoOrder("KS-1112", KS_SHOP, "buyer-4", "39.00", "snacks", 3 * HOUR),
+    DemoOrder("KS-1113", KS_SHOP, "buyer-4", "199.00", "apparel", 3 * HOUR, custom=True),
     DemoOrder("DY-2001", DY_SHOP, "buyer-2", "299.00", "digital", 1 * HOUR),
     DemoOrder("DY-2002", DY_SHOP, "buyer-3", "49.00", "books", 2 * DAY, 1 * DAY),
     DemoOrder("DY-2003", DY_SHOP, "buyer-1", "399.00", "digital", 6 * DAY, 5 * DAY, 3 * DAY, lines=(
@@ -100,6 +107,7 @@ ORDERS = (
     DemoOrder("DY-2104", DY_SHOP, "buyer-1", "66.00", "beauty", 4 * DAY, 3 * DAY, 2 * DAY),
     DemoOrder("DY-2105", DY_SHOP, "buyer-2", "329.00", "digital", 8 * DAY, 7 * DAY, 6 * DAY),
     DemoOrder("DY-2106", DY_SHOP, "buyer-3", "45.00", "home", 8 * DAY, 7 * DAY, 6 * DAY),
+    DemoOrder("DY-2107", DY_SHOP, "buyer-4", "1299.00", "digital", 6 * DAY, 5 * DAY, 3 * DAY),
 ) + tuple(  # ks-slow: ten signed orders whose refund requests the shop let lapse
     DemoOrder(f"KS-30{i:02d}", SLOW_SHOP, BUYERS[i % 3][0], "49.00", "snacks", 9 * DAY, 8 * DAY, 6 * DAY)
     for i in range(1, 11)
@@ -213,6 +221,7 @@ class _Loader:
             signed_at=None if o.signed is None else self.now - o.signed,
             confirmed_at=None if o.confirmed is None else self.now - o.confirmed,
             commission={"creator": "0.10", "tech_fee": "0.05"} if o.shop == KS_SHOP else {"tech_fee": "0.05"},
+            custom=o.custom,
             lines=tuple(OrderLine(sku, name, qty, parse_yuan(price), parse_yuan(listed), kind)
                         for sku, name, qty, price, listed, kind in o.lines),
         ), ago=ago)
@@ -233,7 +242,8 @@ class _Loader:
                 self.do(c.AddStaff(id=member, shop_id=sid, role=role, name=f"{zh} {member}"))
                 self.token("staff", member)
         for bid, name in BUYERS:
-            self.do(c.AddBuyer(id=bid, name=name))
+            standing, member = STANDING.get(bid, ("normal", False))
+            self.do(c.AddBuyer(id=bid, name=name, standing=standing, member=member))
             self.token("buyer", bid)
         self.token("platform", PLATFORM.id, PLATFORM.role, token="demo-platform")
 
@@ -314,6 +324,10 @@ class _Loader:
         t = self._disputed("KS-1110", "wrong_item", 2 * DAY)
         self.do(c.Rule(t, "buyer", "exchange", finding="wrong_item"), PLATFORM, 2 * DAY - 4 * HOUR)
         self.do(c.ClaimCompensation(t), self.buyer("KS-1110"), 1 * DAY)
+        # KS-FAST-1: a good buyer's refund before shipment, ¥39 (<= ¥300): refunded at once; the same for a
+        # made-to-order item (定制) waits for the shop
+        self.apply("KS-1112", "refund_only", "other", 2 * HOUR, note="拍错了 ordered by mistake")
+        self.apply("KS-1113", "refund_only", "other", 2 * HOUR, note="定制款不想要了 changed my mind")
         # rejected without cause: refunded by advance compensation; the shop must still collect the goods
         t = self._disputed("KS-1111", "other", 1 * DAY)
         self.do(c.Rule(t, "buyer", finding="unjustified_rejection"), PLATFORM, 1 * DAY - 4 * HOUR)
@@ -335,6 +349,11 @@ class _Loader:
         t = self.apply("DY-2105", "return_refund", "quality", 5 * DAY, evidence=("screen.jpg",))
         self.do(c.Approve(t), agent, 4 * DAY)
         self.do(c.SubmitWaybill(t, "YTO", "YT9876543210"), self.buyer("DY-2105"), 3 * DAY)
+        # DY-FAST-1: a good-standing top member's no-reason return of a ¥1299 order (<= ¥1500 for members):
+        # the platform advanced the refund when the waybill was submitted; the shop has yet to confirm
+        t = self.apply("DY-2107", "return_refund", "no_reason", 2 * DAY)
+        self.do(c.Approve(t), agent, 2 * DAY - HOUR)
+        self.do(c.SubmitWaybill(t, "SF", "SF2107000001"), self.buyer("DY-2107"), 1 * DAY)
         # refunded through the whole return: the order closes (fully refunded)
         t = self.apply("DY-2106", "return_refund", "no_reason", 5 * DAY)
         self.do(c.Approve(t), agent, 4 * DAY + 20 * HOUR)

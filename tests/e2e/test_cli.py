@@ -421,7 +421,7 @@ def test_demo_has_orders_of_several_lines_with_a_gift_and_a_partial_ticket(app: 
 
 def test_demo_shows_seed_004_rulings_and_their_remedies(app: Shouhou, clock: VirtualClock) -> None:
     """KS-PI-4, -5, -6 in the demo: a reship due hours after start, a claimed compensation (a
-    delayed-shipment record, KS-GOV-5) and an open retrieval task."""
+    delayed-shipment record, KS-GOV-5) and an open retrieval task; and the fast lanes."""
     load_demo(app)
     with app.uow(write=False) as uow:
         tickets = {t.order_id: t for t in uow.tickets.where()}
@@ -433,6 +433,9 @@ def test_demo_shows_seed_004_rulings_and_their_remedies(app: Shouhou, clock: Vir
     assert reship.due_at is not None and clock.now() < reship.due_at <= clock.now() + timedelta(hours=5)
     assert made["wrong_item"].claimed_at is not None and len(delayed) == 1
     assert made["unjustified_rejection"].retrieval == "open" and tickets["KS-1111"].status == "refunded"
+    # RULES §10: a fast refund, a made-to-order item left to the shop, a Douyin advance
+    assert tickets["KS-1112"].status == "refunded" and tickets["KS-1113"].status == "pending_review"
+    assert tickets["DY-2107"].status == "awaiting_receipt" and tickets["DY-2107"].advanced_fen == 129_900
     # the README's lines: find the ticket, read its remedy, say the belt and socks cannot be reshipped
     ks = {"Authorization": "Bearer demo-ks-owner"}
     with TestClient(create_app(app)) as client:

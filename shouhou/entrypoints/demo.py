@@ -210,6 +210,18 @@ class _Loader:
         for o in ORDERS:
             if o.id not in self.tickets:
                 self.import_order(o, timedelta(0))
+        self.desk()
+
+    def desk(self) -> None:
+        """From now on: ks-demo's automation rules (售后小助手, GEN-AUTO-1) approve small refunds before
+        shipment and confirm returned snacks; a buyer's complaint (投诉工单) stays open for the platform."""
+        owner = self.staff(KS_SHOP, "owner")
+        self.do(c.SetAutomation(KS_SHOP, (
+            {"id": "small-unshipped-refunds", "action": "approve",
+             "when": {"types": ["refund_only"], "order_state": "unshipped", "max_amount": "50.00"}},
+            {"id": "snacks-back", "action": "confirm_receipt", "when": {"categories": ["snacks"]}},
+        )), owner)
+        self.do(c.FileComplaint("KS-1106", "客服态度差,拒绝沟通 the agent refused to talk"), self.buyer("KS-1106"))
 
     def import_order(self, o: DemoOrder, ago: timedelta) -> None:
         """The order arrives from the platform's order system at `now - ago`, with its history; what

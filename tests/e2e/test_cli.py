@@ -433,6 +433,11 @@ def test_demo_shows_seed_004_rulings_and_their_remedies(app: Shouhou, clock: Vir
     assert reship.due_at is not None and clock.now() < reship.due_at <= clock.now() + timedelta(hours=5)
     assert made["wrong_item"].claimed_at is not None and len(delayed) == 1
     assert made["unjustified_rejection"].retrieval == "open" and tickets["KS-1111"].status == "refunded"
+    with app.uow(write=False) as uow:
+        rules = uow.automation_rules(KS_SHOP)
+        complaints = uow.complaints.where()
+    assert [r["id"] for r in rules] == ["small-unshipped-refunds", "snacks-back"]  # GEN-AUTO-1
+    assert [(x.order_id, x.status) for x in complaints] == [("KS-1106", "open")]
     # RULES §10: a fast refund, a made-to-order item left to the shop, a Douyin advance
     assert tickets["KS-1112"].status == "refunded" and tickets["KS-1113"].status == "pending_review"
     assert tickets["DY-2107"].status == "awaiting_receipt" and tickets["DY-2107"].advanced_fen == 129_900

@@ -44,7 +44,7 @@ ROLES = (("owner", "owner", "主账号"), ("admin", "admin", "管理员"), ("cs_
 BUYERS = (("buyer-1", "张伟 Zhang Wei"), ("buyer-2", "李娜 Li Na"), ("buyer-3", "王芳 Wang Fang"),
           ("buyer-4", "赵敏 Zhao Min"))
 # RULES §10: buyer-4 is in good standing (信用良好) and a Douyin top member: the fast lanes take them
-STANDING = {"buyer-4": ("good", True)}
+STANDING: dict[str, tuple[str, bool]] = {"buyer-4": ("good", True)}
 
 MINUTE, HOUR, DAY = timedelta(minutes=1), timedelta(hours=1), timedelta(days=1)
 

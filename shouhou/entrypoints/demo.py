@@ -254,8 +254,8 @@ class _Loader:
                 self.do(c.AddStaff(id=member, shop_id=sid, role=role, name=f"{zh} {member}"))
                 self.token("staff", member)
         for bid, name in BUYERS:
-            standing, member = STANDING.get(bid, ("normal", False))
-            self.do(c.AddBuyer(id=bid, name=name, standing=standing, member=member))
+            standing, is_member = STANDING.get(bid, ("normal", False))
+            self.do(c.AddBuyer(id=bid, name=name, standing=standing, member=is_member))
             self.token("buyer", bid)
         self.token("platform", PLATFORM.id, PLATFORM.role, token="demo-platform")
 

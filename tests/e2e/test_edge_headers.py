@@ -1,6 +1,6 @@
 """Issue 11, §6: security headers on every answer (errors and 413s included), a CSP that lets the JSON
-API load nothing (the CDN-fed docs pages excepted, which still load), and CORS only when origins are
-configured (SHOUHOU_CORS_ORIGINS)."""
+API load nothing and the docs and pages load only from this server (issue 13: the docs' assets are
+local), and CORS only when origins are configured (SHOUHOU_CORS_ORIGINS)."""
 
 from __future__ import annotations
 
@@ -42,12 +42,27 @@ def test_every_answer_carries_the_security_headers(cl: TestClient) -> None:
         assert r.headers.get_list("x-content-type-options") == ["nosniff"]  # once
 
 
-def test_the_docs_still_load_without_a_csp(cl: TestClient) -> None:
+def test_the_docs_load_everything_from_this_server(cl: TestClient) -> None:
+    """/docs and /redoc name only local scripts and styles, and their CSP allows nothing else."""
     for path in ("/docs", "/redoc"):
         r = cl.get(path)
         assert r.status_code == 200 and "text/html" in r.headers["content-type"]
         secure(r, csp=False)
-        assert "content-security-policy" not in r.headers
+        csp = r.headers["content-security-policy"]
+        assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp and "http" not in csp
+        assert "cdn" not in r.text.lower() and "https://" not in r.text
+        for asset in ("/static/docs/swagger-ui-bundle.js", "/static/docs/swagger-ui.css"
+                      ) if path == "/docs" else ("/static/docs/redoc.standalone.js",):
+            assert asset in r.text
+            got = cl.get(asset)
+            assert got.status_code == 200 and len(got.content) > 100_000
+
+
+def test_the_pages_load_only_from_this_server(cl: TestClient) -> None:
+    r = cl.get("/login")
+    secure(r, csp=False)
+    csp = r.headers["content-security-policy"]
+    assert "default-src 'self'" in csp and "form-action 'self'" in csp and "unsafe-inline" not in csp
 
 
 def test_cors_is_off_unless_configured(app: Shouhou, clock: VirtualClock) -> None:

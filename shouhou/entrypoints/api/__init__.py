@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from ...config import Settings
 from ...services.app import Shouhou
+from .. import web
 from . import edge
 from .errors import ERRORS
 from .errors import install as install_error_handling
@@ -32,10 +33,12 @@ def create_app(shouhou: Shouhou, *, worker: bool = False, worker_interval: float
         lifespan=lifespan(shouhou, worker=worker, interval=worker_interval, batch=worker_batch),
         responses=ERRORS,
         default_response_class=SafeJSONResponse,
+        docs_url=None, redoc_url=None,  # served by the web package from local assets
     )
     app.state.shouhou = shouhou
     install_error_handling(app)
     edge.install(app, settings, shouhou.policies)
     for router in ROUTERS:
         include(app, router)
+    web.install(app)
     return app

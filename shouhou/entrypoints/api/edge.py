@@ -23,7 +23,15 @@ ALWAYS = ((b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY")
           (b"referrer-policy", b"no-referrer"))
 API_ONLY = ((b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'; base-uri 'none'; "
                                          b"form-action 'none'"),)
-DOCS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})  # HTML pages that load from a CDN
+# The interactive docs load their scripts from this server (local assets) but start them inline.
+DOCS_CSP = ((b"content-security-policy", b"default-src 'self'; script-src 'self' 'unsafe-inline'; "
+                                         b"style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+                                         b"worker-src 'self' blob:; frame-ancestors 'none'; base-uri 'none'"),)
+# The pages: everything from this server, forms post only to it.
+PAGES_CSP = ((b"content-security-policy", b"default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
+                                          b"base-uri 'none'; form-action 'self'"),)
+DOCS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
+API_PREFIXES = ("/v1/", "/healthz", "/openapi.json", "/metrics")
 Limit = tuple[str, re.Pattern[str], int]  # (method, path pattern, largest body in bytes)
 EVIDENCE_UPLOAD = re.compile(r"/v1/tickets/[^/]+/intervention/evidence")
 OVERHEAD = 64 * 1024  # the body's framing around the files (field names, headers, boundaries)
@@ -65,9 +73,9 @@ async def reply(send: Send, status: int, code: Code, zh: str, en: str,
 
 
 class SecurityHeaders:
-    """On every answer: no MIME sniffing, no framing, no referrer, and a Content-Security-Policy that
-    lets a JSON API load nothing at all. The interactive docs (/docs, /redoc) load their scripts and
-    styles from a CDN, so they get no CSP (the other headers still) until they are served locally."""
+    """On every answer: no MIME sniffing, no framing, no referrer, and a Content-Security-Policy: the
+    JSON API may load nothing at all; the pages and the interactive docs (/docs, /redoc) load only
+    from this server (the docs start their scripts inline)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -76,7 +84,9 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        wanted = ALWAYS if scope["path"] in DOCS else ALWAYS + API_ONLY
+        path = scope["path"]
+        csp = DOCS_CSP if path in DOCS else API_ONLY if path.startswith(API_PREFIXES) else PAGES_CSP
+        wanted = ALWAYS + csp
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -13,6 +13,7 @@ from ...domain.actors import Actor
 from ...domain.lines import OrderLine
 from ...domain.orders import Order
 from ...domain.tickets import STATUS_ZH, STATUSES, TICKET_TYPES, Ticket
+from ...domain.who_acts import next_actions
 from ...errors import refuse
 from ...money import format_yuan
 from ..access import load_order, load_ticket, scope
@@ -35,6 +36,7 @@ def ticket_view(ticket: Ticket) -> dict[str, Any]:
         "policy": ticket.policy, "policy_version": ticket.policy_version,
         "created_at": iso(ticket.created_at), "updated_at": iso(ticket.updated_at), "ended_at": iso(ticket.ended_at),
         "due": due(ticket), "lines": [c.as_json() for c in ticket.lines],
+        "next_actions": {side: list(next_actions(side, ticket)) for side in ("shop", "buyer")},
     }
 
 
@@ -88,6 +90,18 @@ def get_order(uow: SqlUnitOfWork, actor: Actor, order_id: str, now: datetime) ->
     return order_view(load_order(uow, actor, order_id), now)
 
 
+def list_orders(uow: SqlUnitOfWork, actor: Actor, now: datetime, *, status: str | None = None, limit: int = 50,
+                offset: int = 0) -> dict[str, Any]:
+    """Orders the actor may see (a buyer's own, a shop's, all for the platform), newest first."""
+    c = t.orders.c
+    conds: list[Any] = scope(actor, c.shop_id, c.buyer_id)
+    if status is not None:
+        conds.append(c.status == status)
+    total = uow.orders.count(*conds)
+    rows = uow.orders.where(*conds, order_by=(c.created_at.desc(), c.id), limit=limit, offset=offset)
+    return {"items": [order_view(o, now) for o in rows], "total": total, "limit": limit, "offset": offset}
+
+
 def order_events(uow: SqlUnitOfWork, actor: Actor, order_id: str) -> list[dict[str, Any]]:
     """The order's operation record: its own events and its tickets'."""
     order = load_order(uow, actor, order_id)
@@ -97,7 +111,7 @@ def order_events(uow: SqlUnitOfWork, actor: Actor, order_id: str) -> list[dict[s
 def list_tickets(
     uow: SqlUnitOfWork, actor: Actor, *, statuses: list[str] | None = None, type_: str | None = None,
     over_period: bool | None = None, shop: str | None = None, order: str | None = None,
-    due_before: datetime | None = None, limit: int = 50, offset: int = 0,
+    due_before: datetime | None = None, limit: int = 50, offset: int = 0, reason: str | None = None,
 ) -> dict[str, Any]:
     """The work queue: tickets the actor may see, soonest deadline first (no deadline last), then
     oldest first."""
@@ -112,6 +126,8 @@ def list_tickets(
         conds.append(c.status.in_(statuses))
     if type_:
         conds.append(c.type == type_)
+    if reason:
+        conds.append(c.reason == reason)
     if over_period is not None:
         conds.append(c.over_period.is_(over_period))
     if shop:

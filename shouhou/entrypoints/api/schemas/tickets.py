@@ -90,6 +90,9 @@ class TicketOut(TicketSummary):
 
     timeline: list[EventOut]
     freight_claim: FreightClaimOut | None = None  # GEN-FREIGHT-1: the return's freight claim, if any
+    next_actions: dict[str, list[str]] = Field(
+        default_factory=dict, description="what the shop and the buyer may try next in this status "
+                                          "(action route names; the engine still decides each one)")
 
 
 class TicketPage(BaseModel):

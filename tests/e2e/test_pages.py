@@ -1,0 +1,198 @@
+"""Issue 13: the pages over the demo marketplace, through HTTP (the browser tests in tests/browser
+drive the same pages in Chromium): sign-in and each role's home, the language, CSRF, tenancy (others'
+pages answer 404), and the main actions of the shop's desk, the buyer's pages and the console."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+
+from shouhou.clock import VirtualClock
+from shouhou.entrypoints.api import create_app
+from shouhou.entrypoints.demo import load_demo
+from shouhou.services import commands as c
+from shouhou.services.app import Shouhou
+
+ZH = {"Accept-Language": "zh-CN,zh;q=0.9"}
+
+
+@pytest.fixture
+def web(app: Shouhou) -> TestClient:
+    load_demo(app)
+    return TestClient(create_app(app), headers=ZH)
+
+
+def sign_in(client: TestClient, token: str, next_: str = "") -> TestClient:
+    form = client.get("/login")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
+    assert csrf is not None
+    r = client.post("/login", data={"csrf": csrf.group(1), "token": token, "next": next_}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    return client
+
+
+def csrf_of(html: str) -> str:
+    m = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert m is not None
+    return m.group(1)
+
+
+def ticket_of(app: Shouhou, order: str) -> str:
+    with app.uow(write=False) as uow:
+        return next(t.id for t in uow.tickets.where() if t.order_id == order)
+
+
+def status_of(app: Shouhou, ticket: str) -> str:
+    with app.uow(write=False) as uow:
+        t = uow.tickets.get(ticket)
+        assert t is not None
+        return t.status
+
+
+def test_sign_in_leads_each_role_home_in_chinese(web: TestClient) -> None:
+    assert web.get("/", follow_redirects=False).headers["location"] == "/login"
+    assert web.get("/shop/tickets", follow_redirects=False).headers["location"] == "/login?next=/shop/tickets"
+    for token, home, word in (("demo-ks-agent", "/shop/tickets", "售后工作台"), ("demo-buyer-1", "/buyer/orders", "我的订单"),
+                              ("demo-platform", "/console/interventions", "平台介入")):
+        client = TestClient(web.app, headers=ZH)
+        sign_in(client, token)
+        r = client.get("/", follow_redirects=False)
+        assert r.headers["location"] == home
+        page = client.get(home)
+        assert page.status_code == 200 and word in page.text and 'lang="zh-CN"' in page.text
+        cookie = next(x for x in client.cookies.jar if x.name == "shouhou_session")
+        assert cookie.has_nonstandard_attr("HttpOnly") or "httponly" in str(cookie.__dict__).lower()
+
+
+def test_a_bad_token_is_refused_and_the_login_form_needs_its_csrf_cookie(web: TestClient) -> None:
+    form = web.get("/login")
+    r = web.post("/login", data={"csrf": csrf_of(form.text), "token": "nope"}, follow_redirects=False)
+    assert r.status_code == 401 and "令牌无效" in r.text
+    stranger = TestClient(web.app)
+    r = stranger.post("/login", data={"csrf": "forged", "token": "demo-platform"}, follow_redirects=False)
+    assert r.status_code == 403 and "shouhou_session" not in r.headers.get("set-cookie", "")
+
+
+def test_english_by_query_remembered_or_by_accept_language(web: TestClient) -> None:
+    sign_in(web, "demo-ks-agent")
+    assert "After-sales desk" in web.get("/shop/tickets?lang=en").text
+    assert "After-sales desk" in web.get("/shop/tickets").text  # remembered
+    assert "售后工作台" in web.get("/shop/tickets?lang=zh").text
+    english = TestClient(web.app, headers={"Accept-Language": "en-US,en;q=0.9"})
+    assert 'lang="en"' in english.get("/login").text
+
+
+def test_the_queue_shows_order_ids_statuses_and_countdowns_by_the_engine_clock(web: TestClient, app: Shouhou,
+                                                                               clock: VirtualClock) -> None:
+    sign_in(web, "demo-ks-agent")
+    page = web.get("/shop/tickets").text
+    assert "KS-1101" in page and "待商家处理" in page
+    row = re.search(r'<tr class="(\w*)">\s*<td><input type="checkbox" name="ticket" value="(\w+)" aria-label="[^"]*KS-1101', page)
+    assert row is not None and row.group(1) == "ok"  # 46 h left
+    clock.advance(timedelta(hours=41))  # 5 h left: urgent
+    assert re.search(r'<tr class="urgent">\s*<td><input type="checkbox" name="ticket" value="\w+" aria-label="[^"]*KS-1101',
+                     web.get("/shop/tickets").text)
+    clock.advance(timedelta(hours=6))  # passed, and no worker has run: late
+    assert re.search(r'<tr class="late">\s*<td><input type="checkbox" name="ticket" value="\w+" aria-label="[^"]*KS-1101',
+                     web.get("/shop/tickets").text)
+
+
+def test_an_agent_approves_and_rejects_and_a_refusal_names_its_rule(web: TestClient, app: Shouhou) -> None:
+    sign_in(web, "demo-ks-agent")
+    tid = ticket_of(app, "KS-1109")
+    page = web.get(f"/shop/tickets/{tid}")
+    assert page.status_code == 200 and "KS-1109" in page.text and "同意" in page.text and "拒绝" in page.text
+    r = web.post(f"/shop/tickets/{tid}/reject", data={"csrf": csrf_of(page.text), "reason": ""})
+    assert r.status_code == 422 and "KS-RR-4" in r.text and status_of(app, tid) == "pending_review"
+    r = web.post(f"/shop/tickets/{tid}/reject", data={"csrf": csrf_of(page.text), "reason": "口味无质量问题"},
+                 follow_redirects=False)
+    assert r.status_code == 303 and status_of(app, tid) == "rejected"
+    other = ticket_of(app, "KS-1101")
+    r = web.post(f"/shop/tickets/{other}/approve", data={"csrf": csrf_of(page.text),
+                                                        "return_address": "浙江省杭州市 1 号仓"}, follow_redirects=False)
+    assert r.status_code == 303 and status_of(app, other) == "awaiting_return"
+    assert "待买家退货" in web.get(r.headers["location"]).text
+
+
+def test_forms_without_the_session_csrf_change_nothing(web: TestClient, app: Shouhou) -> None:
+    sign_in(web, "demo-ks-agent")
+    tid = ticket_of(app, "KS-1101")
+    for data in ({}, {"csrf": "0" * 40}):
+        r = web.post(f"/shop/tickets/{tid}/approve", data=data)
+        assert r.status_code == 403 and status_of(app, tid) == "pending_review"
+
+
+def test_bulk_approve_answers_for_each_ticket(web: TestClient, app: Shouhou) -> None:
+    sign_in(web, "demo-ks-agent")
+    page = web.get("/shop/tickets").text
+    ids = [ticket_of(app, "KS-1101"), ticket_of(app, "KS-1109"), ticket_of(app, "KS-1104")]  # the last is not pending
+    r = web.post("/shop/tickets/bulk-approve", data={"csrf": csrf_of(page), "ticket": ids})
+    assert r.status_code == 200
+    assert status_of(app, ids[0]) == "awaiting_return" and status_of(app, ids[1]) == "refunded"
+    assert r.text.count('class="notice"') == 2 and r.text.count('class="alert"') == 1
+
+
+def test_other_tenants_pages_answer_404(web: TestClient, app: Shouhou) -> None:
+    ks_ticket, dy_ticket = ticket_of(app, "KS-1101"), ticket_of(app, "DY-2101")
+    sign_in(web, "demo-dy-agent")
+    assert web.get(f"/shop/tickets/{ks_ticket}").status_code == 404
+    assert web.get(f"/shop/tickets/{dy_ticket}").status_code == 200
+    assert web.get("/console/interventions").status_code == 404
+    buyer = sign_in(TestClient(web.app, headers=ZH), "demo-buyer-2")
+    assert buyer.get(f"/buyer/tickets/{ks_ticket}").status_code == 404  # buyer-1's
+    assert buyer.get("/shop/tickets").status_code == 404
+    assert buyer.get("/buyer/orders/KS-1101/apply").status_code == 404
+
+
+def test_a_buyer_applies_with_a_photo_and_follows_the_ticket(web: TestClient, app: Shouhou) -> None:
+    buyer = sign_in(web, "demo-buyer-3")
+    orders = buyer.get("/buyer/orders")
+    assert orders.status_code == 200 and "KS-1004" in orders.text
+    form = buyer.get("/buyer/orders/KS-1004/apply")
+    assert form.status_code == 200 and 'capture="environment"' in form.text
+    jpeg = b"\xff\xd8\xff\xe0" + b"0" * 2000
+    r = buyer.post("/buyer/orders/KS-1004/apply",
+                   data={"csrf": csrf_of(form.text), "type": "refund_only", "reason": "quality", "amount": "20.00",
+                         "qty:KS-1004": "1", "note": "瓶盖裂了"},
+                   files=[("photos", ("cap.jpg", jpeg, "image/jpeg"))], follow_redirects=False)
+    assert r.status_code == 303, r.text
+    page = buyer.get(r.headers["location"])
+    assert page.status_code == 200 and "待商家处理" in page.text and "cap.jpg sha256:" in page.text
+    bad = buyer.post("/buyer/orders/KS-1004/apply", data={"csrf": csrf_of(form.text), "type": "refund_only",
+                                                          "reason": "other", "amount": "1.234"})
+    assert bad.status_code == 422
+
+
+def test_the_console_takes_a_case_and_rules(web: TestClient, app: Shouhou) -> None:
+    tid = ticket_of(app, "KS-1106")  # rejected with a reason
+    app.handle(c.RequestIntervention(tid, "商家拒绝"), app_buyer(app, tid))
+    console = sign_in(web, "demo-platform")
+    queue = console.get("/console/interventions")
+    assert queue.status_code == 200 and "KS-1106" in queue.text
+    page = console.get(f"/console/tickets/{tid}")
+    r = console.post(f"/console/tickets/{tid}/respond", data={"csrf": csrf_of(page.text)}, follow_redirects=False)
+    assert r.status_code == 303
+    page = console.get(f"/console/tickets/{tid}")
+    assert "判定" in page.text
+    r = console.post(f"/console/tickets/{tid}/ruling", data={"csrf": csrf_of(page.text), "in_favour_of": "buyer",
+                                                               "fault": "shop", "remedy": "refund"},
+                     follow_redirects=False)
+    assert r.status_code == 303 and status_of(app, tid) == "refunded"
+
+
+def app_buyer(app: Shouhou, ticket: str) -> object:
+    from shouhou.domain.actors import Actor  # noqa: PLC0415
+    with app.uow(write=False) as uow:
+        t = uow.tickets.get(ticket)
+        assert t is not None
+        return Actor("buyer", t.buyer_id)
+
+
+def test_sign_out_ends_the_session(web: TestClient) -> None:
+    sign_in(web, "demo-ks-agent")
+    page = web.get("/shop/tickets").text
+    assert web.post("/logout", data={"csrf": csrf_of(page)}, follow_redirects=False).status_code == 303
+    assert web.get("/shop/tickets", follow_redirects=False).status_code == 303

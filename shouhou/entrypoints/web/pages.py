@@ -236,6 +236,11 @@ def _shop_actions(ctx: dict[str, Any]) -> list[str]:
     remedy = (ctx["case"] or {}).get("remedy") or {}
     if "retrieve_goods" in actions and remedy.get("retrieval") != "open":
         actions.remove("retrieve_goods")  # KS-PI-6: only while the shop's retrieval task is open
+    ruling = (ctx["case"] or {}).get("ruling") or {}
+    appeals = (ctx["case"] or {}).get("appeals") or []
+    if ruling.get("effective_fault") in ("shop", "both") and ctx["ticket"]["status"] == "refunded" \
+            and not any(a["status"] == "pending" for a in appeals):
+        actions.append("appeal")  # KS-PI-3: the engine checks its 48 h and the monthly limits
     return actions
 
 
@@ -249,6 +254,7 @@ SHOP_ACTIONS: dict[str, Callable[[str, FormData], object]] = {
     "cannot_reship": lambda i, f: c.CannotReship(i),
     "retrieve_goods": lambda i, f: c.RetrieveGoods(i),
     "intervention": lambda i, f: c.RequestIntervention(i, _field(f, "reason")),
+    "appeal": lambda i, f: c.FileAppeal(i, _field(f, "reason")),
 }
 
 

@@ -30,8 +30,10 @@ def chromium() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
+    """One Chromium per test module. Not per session: Playwright's sync API keeps an event loop
+    running in this thread while it is open, and tests that call asyncio.run would fail after it."""
     path = chromium()
     if path is None:
         if os.environ.get("CI") == "true":

@@ -196,3 +196,55 @@ def test_sign_out_ends_the_session(web: TestClient) -> None:
     page = web.get("/shop/tickets").text
     assert web.post("/logout", data={"csrf": csrf_of(page)}, follow_redirects=False).status_code == 303
     assert web.get("/shop/tickets", follow_redirects=False).status_code == 303
+
+
+def test_the_shop_sees_its_money_tops_up_and_downloads_its_statement(web: TestClient, app: Shouhou) -> None:
+    sign_in(web, "demo-ks-owner")
+    page = web.get("/shop/money")
+    assert page.status_code == 200 and "¥5000.00" in page.text and "<svg" in page.text
+    r = web.post("/shop/money/top-up", data={"csrf": csrf_of(page.text), "account": "deposit", "amount": "12.5"},
+                 follow_redirects=False)
+    assert r.status_code == 303
+    assert "¥20012.50" in web.get("/shop/money").text
+    bad = web.post("/shop/money/top-up", data={"csrf": csrf_of(page.text), "account": "deposit", "amount": "1.234"})
+    assert bad.status_code == 422
+    csv = web.get("/shop/money/statement.csv")
+    assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
+    assert csv.text.splitlines()[0] == "entry,at,kind,account,amount,order,ticket,rule"
+
+
+def test_the_slow_shop_sees_its_score_and_appeals_a_measure(web: TestClient, app: Shouhou) -> None:
+    sign_in(web, "demo-ks-slow-owner")
+    page = web.get("/shop/governance")
+    assert page.status_code == 200 and "警告" in page.text and "逾期率" in page.text and "<svg" in page.text
+    measure = re.search(r'action="/shop/governance/measures/(\w+)/appeal"', page.text)
+    assert measure is not None
+    r = web.post(f"/shop/governance/measures/{measure.group(1)}/appeal",
+                 data={"csrf": csrf_of(page.text), "reason": "系统故障"}, follow_redirects=False)
+    assert r.status_code == 303
+    with app.uow(write=False) as uow:
+        assert [a.status for a in uow.measure_appeals.where()] == ["pending"]
+
+
+def test_the_entry_page_explains_every_condition_and_opens_the_entry(web: TestClient, app: Shouhou) -> None:
+    sign_in(web, "demo-ks-owner")
+    page = web.get("/shop/entry?order=KS-1005")
+    assert page.status_code == 200 and "KS-OP" in page.text
+    assert "KS-1005" in web.get("/shop/entry").text  # among the completed orders
+    r = web.post("/shop/entry/open", data={"csrf": csrf_of(page.text), "order": ["KS-1005", "KS-1101"]})
+    assert r.status_code == 200 and r.text.count('class="notice"') == 1 and r.text.count('class="alert"') == 1
+    assert "已打开" in web.get("/shop/entry?order=KS-1005").text
+    assert "本店没有这个订单" in web.get("/shop/entry?order=DY-2005").text  # another shop's: not shown
+
+
+def test_the_console_reports_governance_with_charts_and_csv_and_shows_the_packs(web: TestClient) -> None:
+    console = sign_in(web, "demo-platform")
+    page = console.get("/console/governance?sort=overdue_rate")
+    assert page.status_code == 200 and "ks-slow" in page.text and page.text.count("<svg") == 2
+    assert console.get("/console/governance?level=L5").text.count("<td>dy-demo") == 1
+    csv = console.get("/console/governance.csv")
+    assert csv.status_code == 200 and "ks-slow" in csv.text
+    packs = console.get("/console/policies?name=kuaishou")
+    assert packs.status_code == 200 and "KS-RR-1" in packs.text and "seed 004" in packs.text
+    shop = sign_in(TestClient(web.app, headers=ZH), "demo-ks-owner")
+    assert shop.get("/console/governance").status_code == 404 and shop.get("/console/policies").status_code == 404

@@ -193,6 +193,7 @@ def console_policies(pg: PageDep, name: str | None = None) -> Response:
     if (r := _platform(pg)) is not None:
         return r
     packs = shop_views.policy_list(pg.sh.policies)
-    chosen = name if name in {p["name"] for p in packs} else packs[0]["name"]
+    names = [str(p["name"]) for p in packs]
+    chosen = name if name is not None and name in names else names[0]
     detail = shop_views.policy_detail(pg.sh.policies, chosen, None, pg.now)
     return pg.render("console_policies.html", packs=packs, detail=detail, chosen=chosen)

@@ -153,7 +153,7 @@ def test_a_buyer_applies_with_a_photo_and_follows_the_ticket(web: TestClient, ap
     assert orders.status_code == 200 and "KS-1004" in orders.text
     form = buyer.get("/buyer/orders/KS-1004/apply")
     assert form.status_code == 200 and 'capture="environment"' in form.text
-    jpeg = b"\xff\xd8\xff\xe0" + b"0" * 2000
+    jpeg = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"0" * 2000
     r = buyer.post("/buyer/orders/KS-1004/apply",
                    data={"csrf": csrf_of(form.text), "type": "refund_only", "reason": "quality", "amount": "20.00",
                          "qty:KS-1004": "1", "note": "瓶盖裂了"},
@@ -248,3 +248,54 @@ def test_the_console_reports_governance_with_charts_and_csv_and_shows_the_packs(
     assert packs.status_code == 200 and "KS-RR-1" in packs.text and "seed 004" in packs.text
     shop = sign_in(TestClient(web.app, headers=ZH), "demo-ks-owner")
     assert shop.get("/console/governance").status_code == 404 and shop.get("/console/policies").status_code == 404
+
+
+def test_photos_and_evidence_are_shown_to_whoever_may_see_the_ticket(web: TestClient, app: Shouhou) -> None:
+    png = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000")  + b"0" * 64
+    buyer = sign_in(web, "demo-buyer-3")
+    form = buyer.get("/buyer/orders/KS-1004/apply")
+    notes = buyer.post("/buyer/orders/KS-1004/apply", data={"csrf": csrf_of(form.text), "type": "refund_only",
+                                                           "reason": "quality", "amount": "5.00"},
+                       files=[("photos", ("notes.txt", b"just text", "image/png"))])
+    assert notes.status_code == 422 and "不是图片" in notes.text
+    r = buyer.post("/buyer/orders/KS-1004/apply", data={"csrf": csrf_of(form.text), "type": "refund_only",
+                                                       "reason": "quality", "amount": "5.00"},
+                   files=[("photos", ("crack.png", png, "image/png"))], follow_redirects=False)
+    assert r.status_code == 303
+    tid = r.headers["location"].split("/buyer/tickets/")[1].split("?")[0]
+    page = buyer.get(f"/buyer/tickets/{tid}").text
+    src = re.search(r'<img src="(/files/photos/[^"]+)"', page)
+    assert src is not None
+    got = buyer.get(src.group(1))
+    assert got.status_code == 200 and got.headers["content-type"] == "image/png" and got.content == png
+    shop = sign_in(TestClient(web.app, headers=ZH), "demo-ks-agent")
+    assert shop.get(src.group(1)).status_code == 200
+    other = sign_in(TestClient(web.app, headers=ZH), "demo-buyer-1")
+    assert other.get(src.group(1)).status_code == 404
+    assert buyer.get(f"/files/photos/{tid}/{'0' * 64}").status_code == 404  # not this ticket's
+
+
+def test_both_sides_submit_evidence_from_their_pages_and_the_console_opens_it(web: TestClient, app: Shouhou) -> None:
+    from shouhou.domain.actors import Actor  # noqa: PLC0415
+    tid = ticket_of(app, "KS-1106")
+    platform = Actor("platform", "cs", role="platform_cs")
+    app.handle(c.RequestIntervention(tid, "商家拒绝"), Actor("buyer", "buyer-3"))
+    app.handle(c.RespondIntervention(tid), platform)
+    app.handle(c.RequestEvidence(tid), platform)
+    shop = sign_in(web, "demo-ks-agent")
+    page = shop.get(f"/shop/tickets/{tid}")
+    assert 'action="/shop/tickets/' + tid + '/evidence"' in page.text
+    pdf = b"%PDF-1.4 inspection report"
+    r = shop.post(f"/shop/tickets/{tid}/evidence", data={"csrf": csrf_of(page.text)},
+                  files=[("files", ("report.pdf", pdf, "application/pdf"))], follow_redirects=False)
+    assert r.status_code == 303, r.text
+    lie = shop.post(f"/shop/tickets/{tid}/evidence", data={"csrf": csrf_of(page.text)},
+                    files=[("files", ("photo.jpg", pdf, "image/jpeg"))])  # declared a photo, is a PDF
+    assert lie.status_code == 422 and "KS-PI-2" in lie.text
+    console = sign_in(TestClient(web.app, headers=ZH), "demo-platform")
+    case = console.get(f"/console/tickets/{tid}").text
+    link = re.search(r'href="(/files/evidence/\w+)">report.pdf', case)
+    assert link is not None
+    got = console.get(link.group(1))
+    assert got.status_code == 200 and got.content == pdf and "attachment" in got.headers["content-disposition"]
+    assert sign_in(TestClient(web.app, headers=ZH), "demo-dy-agent").get(link.group(1)).status_code == 404

@@ -33,7 +33,9 @@ PAGES_CSP = ((b"content-security-policy", b"default-src 'self'; img-src 'self' d
 DOCS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
 API_PREFIXES = ("/v1/", "/healthz", "/openapi.json", "/metrics")
 Limit = tuple[str, re.Pattern[str], int]  # (method, path pattern, largest body in bytes)
-EVIDENCE_UPLOAD = re.compile(r"/v1/tickets/[^/]+/intervention/evidence")
+EVIDENCE_UPLOAD = re.compile(r"/v1/tickets/[^/]+/intervention/evidence|/(?:shop|buyer)/tickets/[^/]+/evidence")
+PHOTO_UPLOAD = re.compile(r"/buyer/orders/[^/]+/apply")  # the pages' application form: up to 9 photos
+PHOTOS_LIMIT = 9 * 10 * 1024 * 1024
 OVERHEAD = 64 * 1024  # the body's framing around the files (field names, headers, boundaries)
 
 
@@ -52,7 +54,8 @@ def install(app: FastAPI, settings: Settings, policies: PolicyRegistry) -> None:
     when origins are configured, then the body limit."""
     app.state.gate = Gate(settings.rate_limit, settings.auth_rate_limit)
     app.add_middleware(BodyLimit, default=settings.max_body_bytes,
-                       larger=[("POST", EVIDENCE_UPLOAD, upload_limit(policies))])
+                       larger=[("POST", EVIDENCE_UPLOAD, upload_limit(policies)),
+                               ("POST", PHOTO_UPLOAD, PHOTOS_LIMIT + OVERHEAD)])
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
                            allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type"],

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
+from ...adapters.blobs import HEAD, detect_type
 from ...clock import SHANGHAI
 from ...domain.lines import Cover
 from ...domain.remedies import FINDINGS
@@ -236,6 +237,8 @@ def _shop_actions(ctx: dict[str, Any]) -> list[str]:
     remedy = (ctx["case"] or {}).get("remedy") or {}
     if "retrieve_goods" in actions and remedy.get("retrieval") != "open":
         actions.remove("retrieve_goods")  # KS-PI-6: only while the shop's retrieval task is open
+    if (ctx["case"] or {}).get("status") == "collecting_evidence":
+        actions.append("evidence")  # KS-PI-2: the engine checks the window, the types and the sizes
     ruling = (ctx["case"] or {}).get("ruling") or {}
     appeals = (ctx["case"] or {}).get("appeals") or []
     if ruling.get("effective_fault") in ("shop", "both") and ctx["ticket"]["status"] == "refunded" \
@@ -255,7 +258,15 @@ SHOP_ACTIONS: dict[str, Callable[[str, FormData], object]] = {
     "retrieve_goods": lambda i, f: c.RetrieveGoods(i),
     "intervention": lambda i, f: c.RequestIntervention(i, _field(f, "reason")),
     "appeal": lambda i, f: c.FileAppeal(i, _field(f, "reason")),
+    "evidence": lambda i, f: c.SubmitEvidence(i, _files(f)),
 }
+
+
+def _files(form: FormData) -> tuple[c.EvidenceFile, ...]:
+    """The evidence files of a form, as sent (the engine checks their types from their bytes)."""
+    return tuple(c.EvidenceFile(name=(u.filename or "evidence")[:255], content_type=u.content_type or "",
+                                content=u.file)
+                 for u in form.getlist("files") if not isinstance(u, str) and u.filename)
 
 
 @router.post("/shop/tickets/{ticket_id}/{action}", response_class=HTMLResponse)
@@ -360,6 +371,10 @@ def _keep_photo(pg: Page, upload: Any) -> str:
     if size > PHOTO_MAX:
         raise refuse("invalid_input", f"照片 {upload.filename} 超过 10 MiB",
                      f"photo {upload.filename} is larger than 10 MiB")
+    kind = detect_type(upload.file.read(HEAD))
+    upload.file.seek(0)
+    if not kind.startswith("image/"):
+        raise refuse("invalid_input", f"{upload.filename} 不是图片({kind})", f"{upload.filename} is not an image ({kind})")
     stored = pg.sh.blobs.put_stream(upload.file)
     return f"{(upload.filename or 'photo')[:120]} sha256:{stored.sha256}"
 
@@ -369,6 +384,7 @@ BUYER_ACTIONS: dict[str, Callable[[str, FormData], object]] = {
     "waybill": lambda i, f: c.SubmitWaybill(i, _field(f, "carrier"), _field(f, "waybill")),
     "confirm_replacement": lambda i, f: c.ConfirmReplacement(i),
     "intervention": lambda i, f: c.RequestIntervention(i, _field(f, "reason")),
+    "evidence": lambda i, f: c.SubmitEvidence(i, _files(f)),
 }
 
 
@@ -380,8 +396,14 @@ def buyer_ticket(ticket_id: str, pg: PageDep, done: str | None = None) -> Respon
         ctx = _ticket_context(pg, ticket_id)
     except Refusal as e:
         return _refused_view(pg, e)
-    return pg.render("buyer_ticket.html", **ctx, actions=list(ctx["ticket"]["next_actions"]["buyer"]), done=done,
-                     error=None)
+    return pg.render("buyer_ticket.html", **ctx, actions=_buyer_actions(ctx), done=done, error=None)
+
+
+def _buyer_actions(ctx: dict[str, Any]) -> list[str]:
+    actions = list(ctx["ticket"]["next_actions"]["buyer"])
+    if (ctx["case"] or {}).get("status") == "collecting_evidence":
+        actions.append("evidence")
+    return actions
 
 
 @router.post("/buyer/tickets/{ticket_id}/{action}", response_class=HTMLResponse)
@@ -389,7 +411,7 @@ async def buyer_act(ticket_id: str, action: str, request: Request, pg: PageDep) 
     if (r := _buyer(pg)) is not None:
         return r
     return await _act(request, pg, ticket_id, action, BUYER_ACTIONS, "/buyer/tickets", "buyer_ticket.html",
-                      lambda ctx: list(ctx["ticket"]["next_actions"]["buyer"]))
+                      _buyer_actions)
 
 
 # -- the platform console ------------------------------------------------------------------------------
@@ -447,3 +469,35 @@ async def console_act(ticket_id: str, action: str, request: Request, pg: PageDep
         ctx = _ticket_context(pg, ticket_id)
         return pg.render("console_case.html", status=422, **ctx, done=None, actions=[],
                          error={"message": str(e), "rules": []})
+
+
+# -- files: the buyer's photos and the intervention's evidence, to whoever may see the ticket -----------
+
+@router.get("/files/photos/{ticket_id}/{sha256}")
+def photo(ticket_id: str, sha256: str, pg: PageDep) -> Response:
+    if pg.actor is None:
+        return pg.login_redirect()
+    try:
+        ticket = _read(pg, ticket_views.get_ticket, ticket_id)
+    except Refusal as e:
+        return _refused_view(pg, e)
+    if len(sha256) != 64 or not any(str(x).endswith(f"sha256:{sha256}") for x in ticket["evidence"]):
+        return _not_found(pg)
+    data = pg.sh.blobs.get(sha256)
+    kind = detect_type(data[:HEAD])
+    return Response(data, media_type=kind if kind.startswith("image/") else "application/octet-stream",
+                    headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=3600"})
+
+
+@router.get("/files/evidence/{item_id}")
+def evidence_file(item_id: str, pg: PageDep) -> Response:
+    if pg.actor is None:
+        return pg.login_redirect()
+    try:
+        item = _read(pg, dispute_views.evidence_content, item_id)
+    except Refusal as e:
+        return _refused_view(pg, e)
+    inline = item.content_type.startswith("image/")
+    return Response(pg.sh.blobs.get(item.blob_key), media_type=item.content_type,
+                    headers={"X-Content-Type-Options": "nosniff",
+                             "Content-Disposition": "inline" if inline else f'attachment; filename="{item.sha256[:12]}"'})

@@ -184,6 +184,15 @@ def order_state(order: Order) -> str | None:
     return None
 
 
+def order_as_of(order: Order, at: datetime) -> Order:
+    """The order as it stood at `at`: what happened to it later undone (for a preview of rules on
+    past tickets)."""
+    shipped = order.shipped_at if order.shipped_at is not None and order.shipped_at <= at else None
+    signed = order.signed_at if order.signed_at is not None and order.signed_at <= at else None
+    status = "signed" if signed else "shipped" if shipped else "paid"
+    return replace(order, status=status, shipped_at=shipped, signed_at=signed, pending_events=[])
+
+
 def _holds(rule: ShopRule, ticket: Ticket, order: Order, buyer_standing: str) -> dict[str, Any] | None:
     w = rule.when
     matched: dict[str, Any] = {}

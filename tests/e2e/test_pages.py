@@ -299,3 +299,22 @@ def test_both_sides_submit_evidence_from_their_pages_and_the_console_opens_it(we
     got = console.get(link.group(1))
     assert got.status_code == 200 and got.content == pdf and "attachment" in got.headers["content-disposition"]
     assert sign_in(TestClient(web.app, headers=ZH), "demo-dy-agent").get(link.group(1)).status_code == 404
+
+
+def test_the_automation_editor_previews_on_30_days_then_saves(web: TestClient, app: Shouhou) -> None:
+    sign_in(web, "demo-ks-owner")
+    page = web.get("/shop/automation")
+    assert page.status_code == 200 and 'value="small-unshipped-refunds"' in page.text
+    form = {"csrf": csrf_of(page.text), "id0": "all-refund-only", "action0": "approve", "types0": ["refund_only"],
+            "max_amount0": "100.00", "action1": "approve"}
+    shown = web.post("/shop/automation", data={**form, "intent": "preview"})
+    assert shown.status_code == 200 and "KS-1109" in shown.text  # a ¥69 refund-only application
+    assert "KS-1101" not in shown.text.split("规则会处理的售后单")[1]  # a return: not this rule's
+    with app.uow(write=False) as uow:
+        assert [r["id"] for r in uow.automation_rules("ks-demo")] == ["small-unshipped-refunds", "snacks-back"]
+    saved = web.post("/shop/automation", data={**form, "intent": "save"}, follow_redirects=False)
+    assert saved.status_code == 303
+    with app.uow(write=False) as uow:
+        assert [r["id"] for r in uow.automation_rules("ks-demo")] == ["all-refund-only"]
+    bad = web.post("/shop/automation", data={**form, "max_amount0": "lots", "intent": "save"})
+    assert bad.status_code == 422 and "GEN-AUTO-1" in bad.text

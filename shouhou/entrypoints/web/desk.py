@@ -11,9 +11,13 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.responses import Response as PlainResponse
 
+from ...domain import automation
+from ...domain.tickets import TICKET_TYPES
 from ...errors import Refusal
 from ...money import MoneyFormatError, parse_yuan
+from ...policies import REASONS
 from ...services import commands as c
+from ...services.views import automation as automation_views
 from ...services.views import entry as entry_views
 from ...services.views import governance as gov_views
 from ...services.views import money as money_views
@@ -197,3 +201,68 @@ def console_policies(pg: PageDep, name: str | None = None) -> Response:
     chosen = name if name is not None and name in names else names[0]
     detail = shop_views.policy_detail(pg.sh.policies, chosen, None, pg.now)
     return pg.render("console_policies.html", packs=packs, detail=detail, chosen=chosen)
+
+
+# -- the shop's automation rules (售后小助手, GEN-AUTO-1) -------------------------------------------------
+
+EDITOR_ROWS = 5
+
+
+@router.get("/shop/automation", response_class=HTMLResponse)
+def shop_automation(pg: PageDep, done: str | None = None) -> Response:
+    if (r := _staff(pg)) is not None:
+        return r
+    with pg.sh.uow(write=False) as uow:
+        saved = automation_views.automation_rules(uow, pg.signed_in, _shop_id(pg))["rules"]
+    return _automation_page(pg, saved, preview=None, done=done, error=None)
+
+
+def _automation_page(pg: Page, rules: list[dict[str, Any]], *, preview: dict[str, Any] | None, done: str | None,
+                     error: dict[str, Any] | None, status: int = 200) -> HTMLResponse:
+    rows = [*rules, *({"id": "", "action": "approve", "when": {}} for _ in range(EDITOR_ROWS - len(rules)))]
+    return pg.render("shop_automation.html", status=status, rows=rows[:max(EDITOR_ROWS, len(rules))],
+                     types=TICKET_TYPES, reasons=REASONS, states=automation.ORDER_STATES,
+                     standings=automation.STANDINGS, preview=preview, done=done, error=error)
+
+
+def _rules_from(form: Any) -> list[dict[str, Any]]:
+    """The editor's rows as the engine's rule list: a row without an id is left out."""
+    out = []
+    for i in range(20):
+        rid = _field(form, f"id{i}")
+        if rid is None:
+            if _field(form, f"action{i}") is None:
+                break
+            continue
+        when: dict[str, Any] = {}
+        for key in ("types", "reasons"):
+            picked = [v for v in form.getlist(f"{key}{i}") if isinstance(v, str) and v]
+            if picked:
+                when[key] = picked
+        for key in ("max_amount", "order_state", "buyer_standing"):
+            if (v := _field(form, f"{key}{i}")) is not None:
+                when[key] = v
+        if (cats := _field(form, f"categories{i}")) is not None:
+            when["categories"] = [x.strip() for x in cats.replace("，", ",").split(",") if x.strip()]
+        out.append({"id": rid, "action": _field(form, f"action{i}") or "", "when": when})
+    return out
+
+
+@router.post("/shop/automation", response_class=HTMLResponse)
+async def shop_automation_save(request: Request, pg: PageDep) -> Response:
+    if (r := _staff(pg)) is not None:
+        return r
+    form = await request.form()
+    if not pg.csrf_ok(_field(form, "csrf")):
+        return _csrf_refused(pg)
+    rules = _rules_from(form)
+    try:
+        if _field(form, "intent") == "preview":
+            with pg.sh.uow(write=False) as uow:
+                shown = automation_views.preview(uow, pg.signed_in, _shop_id(pg), rules, pg.now)
+            return _automation_page(pg, rules, preview=shown, done=None, error=None)
+        pg.sh.handle(c.SetAutomation(_shop_id(pg), tuple(rules)), pg.signed_in)
+    except Refusal as e:
+        return _automation_page(pg, rules, preview=None, done=None, error=pg.refusal(e),
+                                status=403 if e.code == "forbidden" else 422)
+    return RedirectResponse("/shop/automation?done=save", status_code=303)

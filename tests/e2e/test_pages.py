@@ -318,3 +318,42 @@ def test_the_automation_editor_previews_on_30_days_then_saves(web: TestClient, a
         assert [r["id"] for r in uow.automation_rules("ks-demo")] == ["all-refund-only"]
     bad = web.post("/shop/automation", data={**form, "max_amount0": "lots", "intent": "save"})
     assert bad.status_code == 422 and "GEN-AUTO-1" in bad.text
+
+
+def test_the_console_issues_and_revokes_tokens_and_shows_the_roles_table(web: TestClient) -> None:
+    console = sign_in(web, "demo-platform")
+    page = console.get("/console/tokens")
+    assert page.status_code == 200 and "manage_tokens" in page.text and "platform_operator" in page.text
+    r = console.post("/console/tokens", data={"csrf": csrf_of(page.text), "kind": "buyer", "holder": "buyer-2",
+                                              "days": "30"})
+    assert r.status_code == 201
+    token = re.search(r"<code>([^<]+)</code> · (tok_\w+)", r.text)
+    assert token is not None
+    fresh = sign_in(TestClient(web.app, headers=ZH), token.group(1))
+    assert fresh.get("/buyer/orders").status_code == 200
+    r = console.post(f"/console/tokens/{token.group(2)}/revoke", data={"csrf": csrf_of(page.text)},
+                     follow_redirects=False)
+    assert r.status_code == 303
+    assert fresh.get("/buyer/orders", follow_redirects=False).status_code == 303  # back to sign-in
+    cs = sign_in(TestClient(web.app, headers=ZH), "demo-ks-owner")
+    assert cs.get("/console/tokens").status_code == 404
+
+
+def test_the_console_decides_an_appeal(web: TestClient, app: Shouhou) -> None:
+    from shouhou.domain.actors import Actor  # noqa: PLC0415
+    tid = ticket_of(app, "KS-1106")
+    platform = Actor("platform", "cs", role="platform_cs")
+    app.handle(c.RequestIntervention(tid, "商家拒绝"), Actor("buyer", "buyer-3"))
+    app.handle(c.RespondIntervention(tid), platform)
+    app.handle(c.Rule(tid, "buyer", "refund", None, "shop"), platform)
+    app.handle(c.FileAppeal(tid, "买家签收时未提异议"), Actor("staff", "ks-demo-owner", shop_id="ks-demo", role="owner"))
+    console = sign_in(web, "demo-platform")
+    page = console.get("/console/appeals")
+    appeal = re.search(r'action="/console/appeals/(\w+)"', page.text)
+    assert appeal is not None and "买家签收时未提异议" in page.text
+    r = console.post(f"/console/appeals/{appeal.group(1)}", data={"csrf": csrf_of(page.text), "upheld": "yes",
+                                                                  "fault_after": "platform", "answer": "成立"},
+                     follow_redirects=False)
+    assert r.status_code == 303
+    with app.uow(write=False) as uow:
+        assert [a.status for a in uow.appeals.where()] == ["upheld"]

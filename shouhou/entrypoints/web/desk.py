@@ -5,24 +5,27 @@ the API, each figure beside its chart."""
 from __future__ import annotations
 
 from collections import Counter
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.responses import Response as PlainResponse
 
-from ...domain import automation
+from ...domain import automation, roles
 from ...domain.tickets import TICKET_TYPES
 from ...errors import Refusal
 from ...money import MoneyFormatError, parse_yuan
 from ...policies import REASONS
 from ...services import commands as c
 from ...services.views import automation as automation_views
+from ...services.views import disputes as dispute_views
 from ...services.views import entry as entry_views
 from ...services.views import governance as gov_views
 from ...services.views import money as money_views
 from ...services.views import shops as shop_views
 from ...services.views import tickets as ticket_views
+from ...services.views import tokens as token_views
 from . import charts
 from .core import Page, page
 from .pages import _csrf_refused, _field, _not_found, _platform, _refused_view, _staff
@@ -266,3 +269,86 @@ async def shop_automation_save(request: Request, pg: PageDep) -> Response:
         return _automation_page(pg, rules, preview=None, done=None, error=pg.refusal(e),
                                 status=403 if e.code == "forbidden" else 422)
     return RedirectResponse("/shop/automation?done=save", status_code=303)
+
+
+# -- the console: tokens and roles, appeals of rulings ----------------------------------------------------
+
+@router.get("/console/tokens", response_class=HTMLResponse)
+def console_tokens(pg: PageDep, holder: str | None = None) -> Response:
+    if (r := _platform(pg)) is not None:
+        return r
+    return _tokens_page(pg, holder, issued=None, error=None)
+
+
+def _tokens_page(pg: Page, holder: str | None, *, issued: c.IssuedToken | None, error: dict[str, Any] | None,
+                 status: int = 200) -> HTMLResponse:
+    try:
+        with pg.sh.uow(write=False) as uow:
+            tokens = token_views.list_tokens(uow, pg.signed_in, pg.now, holder=holder or None, limit=100)
+    except Refusal as e:
+        return _refused_view(pg, e)
+    acts = [(act, sorted(who - {roles.SYSTEM})) for act, who in roles.ACTS.items()]
+    return pg.render("console_tokens.html", status=status, tokens=tokens["items"], total=tokens["total"],
+                     holder=holder or "", acts=acts, issued=issued, error=error)
+
+
+@router.post("/console/tokens", response_class=HTMLResponse)
+async def console_issue_token(request: Request, pg: PageDep) -> Response:
+    if (r := _platform(pg)) is not None:
+        return r
+    form = await request.form()
+    if not pg.csrf_ok(_field(form, "csrf")):
+        return _csrf_refused(pg)
+    days = _field(form, "days")
+    try:
+        issued = pg.sh.handle(c.IssueToken(kind=_field(form, "kind") or "", actor_id=_field(form, "holder") or "",
+                                           role=_field(form, "role"), label=_field(form, "label"),
+                                           lifetime=timedelta(days=int(days)) if days and days.isdigit() else None),
+                              pg.signed_in)
+    except Refusal as e:
+        return _tokens_page(pg, None, issued=None, error=pg.refusal(e), status=403 if e.code == "forbidden" else 422)
+    return _tokens_page(pg, None, issued=issued, error=None, status=201)
+
+
+@router.post("/console/tokens/{token_id}/revoke", response_class=HTMLResponse)
+async def console_revoke_token(token_id: str, request: Request, pg: PageDep) -> Response:
+    if (r := _platform(pg)) is not None:
+        return r
+    form = await request.form()
+    if not pg.csrf_ok(_field(form, "csrf")):
+        return _csrf_refused(pg)
+    try:
+        pg.sh.handle(c.RevokeToken(token_id), pg.signed_in)
+    except Refusal as e:
+        return _tokens_page(pg, None, issued=None, error=pg.refusal(e), status=404 if e.code == "not_found" else 422)
+    return RedirectResponse("/console/tokens", status_code=303)
+
+
+@router.get("/console/appeals", response_class=HTMLResponse)
+def console_appeals(pg: PageDep, done: str | None = None) -> Response:
+    if (r := _platform(pg)) is not None:
+        return r
+    return _appeals_page(pg, done=done, error=None)
+
+
+def _appeals_page(pg: Page, *, done: str | None, error: dict[str, Any] | None, status: int = 200) -> HTMLResponse:
+    with pg.sh.uow(write=False) as uow:
+        appeals = dispute_views.list_appeals(uow, pg.signed_in, "pending", 100, 0)["items"]
+    return pg.render("console_appeals.html", status=status, appeals=appeals, done=done, error=error)
+
+
+@router.post("/console/appeals/{appeal_id}", response_class=HTMLResponse)
+async def console_decide_appeal(appeal_id: str, request: Request, pg: PageDep) -> Response:
+    if (r := _platform(pg)) is not None:
+        return r
+    form = await request.form()
+    if not pg.csrf_ok(_field(form, "csrf")):
+        return _csrf_refused(pg)
+    try:
+        pg.sh.handle(c.DecideAppeal(appeal_id, _field(form, "upheld") == "yes", _field(form, "answer"),
+                                    _field(form, "fault_after")), pg.signed_in)
+    except Refusal as e:
+        if e.code == "not_found":
+            return _not_found(pg)
+        return _appeals_page(pg, done=None, error=pg.refusal(e), status=422)
+    return RedirectResponse("/console/appeals?done=decide", status_code=303)

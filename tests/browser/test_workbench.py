@@ -174,3 +174,27 @@ def test_the_docs_work_offline(browser: Any, server: str) -> None:
     page.wait_for_selector("h1", timeout=15_000)
     assert outside == []
     page.close()
+
+
+def test_every_other_page_passes_the_accessibility_check_in_both_languages(browser: Any, server: str,
+                                                                            shots: Path) -> None:
+    """The desk's money, governance, entry and automation pages, and the console's report, packs,
+    tokens and appeals: no serious or critical axe violation, in Chinese and in English."""
+    found: dict[str, list[str]] = {}
+    for token, paths in (("demo-ks-slow-owner", ("/shop/governance",)),
+                         ("demo-ks-owner", ("/shop/money", "/shop/entry?order=KS-1005", "/shop/automation")),
+                         ("demo-platform", ("/console/governance", "/console/policies", "/console/tokens",
+                                            "/console/appeals"))):
+        page = browser.new_page(viewport={"width": 1280, "height": 860}, **ZH)
+        sign_in(page, server, token)
+        for lang in ("zh", "en"):
+            for path in paths:
+                page.goto(f"{server}{path}{'&' if '?' in path else '?'}lang={lang}")
+                assert page.locator("h1").count() == 1, path
+                bad = serious(page)
+                if bad:
+                    found[f"{lang} {path}"] = bad
+                if lang == "zh" and path in ("/shop/governance", "/console/governance"):
+                    page.screenshot(path=str(shots / f"{path.strip('/').replace('/', '-')}-zh.png"), full_page=True)
+        page.close()
+    assert found == {}

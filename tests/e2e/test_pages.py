@@ -357,3 +357,15 @@ def test_the_console_decides_an_appeal(web: TestClient, app: Shouhou) -> None:
     assert r.status_code == 303
     with app.uow(write=False) as uow:
         assert [a.status for a in uow.appeals.where()] == ["upheld"]
+
+
+def test_the_buyer_reads_site_messages_in_the_page_language(web: TestClient, app: Shouhou) -> None:
+    from shouhou.domain.actors import Actor  # noqa: PLC0415
+    app.handle(c.OpenEntry("KS-1005"), Actor("staff", "ks-demo-owner", shop_id="ks-demo", role="owner"))  # DY-OP-10 style notice
+    buyer = sign_in(web, "demo-buyer-2")
+    with app.uow(write=False) as uow:
+        msgs = uow.messages.where()
+    assert msgs, "opening the entry sends the buyer a site message"
+    zh = buyer.get("/buyer/orders").text
+    assert msgs[0].title_zh in zh and msgs[0].title_en not in zh
+    assert msgs[0].title_en in buyer.get("/buyer/orders?lang=en").text

@@ -240,7 +240,8 @@ def test_the_entry_page_explains_every_condition_and_opens_the_entry(web: TestCl
 def test_the_console_reports_governance_with_charts_and_csv_and_shows_the_packs(web: TestClient) -> None:
     console = sign_in(web, "demo-platform")
     page = console.get("/console/governance?sort=overdue_rate")
-    assert page.status_code == 200 and "ks-slow" in page.text and page.text.count("<svg") == 2
+    assert page.status_code == 200 and "ks-slow" in page.text and page.text.count("<svg") == 3
+    assert "强制学习" in page.text  # ks-slow's highest measure, in the ladder chart
     assert console.get("/console/governance?level=L5").text.count("<td>dy-demo") == 1
     csv = console.get("/console/governance.csv")
     assert csv.status_code == 200 and "ks-slow" in csv.text

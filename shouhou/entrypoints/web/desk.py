@@ -16,7 +16,7 @@ from ...domain import automation, roles
 from ...domain.tickets import TICKET_TYPES
 from ...errors import Refusal
 from ...money import MoneyFormatError, parse_yuan
-from ...policies import REASONS
+from ...policies import MEASURES, REASONS
 from ...services import commands as c
 from ...services.views import automation as automation_views
 from ...services.views import disputes as dispute_views
@@ -178,8 +178,13 @@ def console_governance(pg: PageDep, sort: str = "overdue", desc: str = "1", leve
     worst = sorted(view["rows"], key=lambda x: x["overdue_rate"] or 0, reverse=True)[:10]
     overdue = charts.bars(pg.t("Overdue rate, the ten highest"),
                           [(x["shop"], round(100 * (x["overdue_rate"] or 0), 1)) for x in worst], " %")
+    steps = Counter(x["step"] or "" for x in view["rows"])
+    ladder = [(pg.label("measure", name) if name else pg.t("no measure"), steps.get(name, 0))
+              for name in ("", *MEASURES)]
+    by_step = charts.bars(pg.t("Shops by the highest measure in force"), ladder)
     return pg.render("console_governance.html", view=view, rows=rows, levels=sorted(levels.items(), reverse=True),
-                     by_level=by_level, overdue=overdue, worst=worst, sort=sort, desc=desc, level=level or "")
+                     by_level=by_level, overdue=overdue, worst=worst, sort=sort, desc=desc, level=level or "",
+                     by_step=by_step, ladder=ladder)
 
 
 @router.get("/console/governance.csv")

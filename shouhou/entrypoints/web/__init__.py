@@ -12,7 +12,7 @@ from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from . import desk
+from . import buyer, desk
 from .pages import router
 
 HERE = Path(__file__).resolve().parent
@@ -24,6 +24,7 @@ def install(app: FastAPI) -> None:
     app.mount("/static/docs", StaticFiles(directory=DOC_ASSETS), name="doc-assets")
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(router)
+    app.include_router(buyer.router)
     app.include_router(desk.router)
 
     @app.get("/docs", include_in_schema=False)

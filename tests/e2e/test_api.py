@@ -67,7 +67,7 @@ def test_return_and_refund_through_http(world: Any) -> None:
         "applied", "approved", "waybill_submitted", "return_confirmed", "refunded", "refund_funded"]
     order = client.get("/v1/orders/O1", headers=h("b1")).json()
     assert order["status"] == "closed" and order["refunded"] == "99.00"
-    record = client.get("/v1/orders/O1/events", headers=h("own1")).json()
+    record = client.get("/v1/orders/O1/events", headers=h("own1")).json()["items"]
     assert {"order_created", "applied", "order_closed"} <= {e["type"] for e in record}
 
 
@@ -129,12 +129,12 @@ def test_deadline_fires_and_timeline_names_the_rule(world: Any) -> None:
 def test_bad_input_is_a_clear_error_and_changes_nothing(world: Any, method: str, path: str, body: Any, token: str,
                                                         status: int, code: str) -> None:
     client, app, clock = world
-    before = client.get("/v1/orders/O1/events", headers=h("plat")).json()
+    before = client.get("/v1/orders/O1/events", headers=h("plat")).json()["items"]
     r = getattr(client, method)(path, headers=h(token), **({"json": body} if body is not None else {}))
     assert r.status_code == status, r.text
     err = r.json()
     assert err["code"] == code and err["message_zh"] and err["message_en"] and isinstance(err["rules"], list)
-    assert client.get("/v1/orders/O1/events", headers=h("plat")).json() == before
+    assert client.get("/v1/orders/O1/events", headers=h("plat")).json()["items"] == before
 
 
 def test_malformed_json_is_invalid_input_not_500(world: Any) -> None:
@@ -266,7 +266,7 @@ def test_tenancy_on_every_route(world: Any) -> None:
               "complaints": {"reason": "x"}, "close": {"answer": "x"},
               "freight-claim": {"amount": "1.00"}, "decide": {"approve": True}}
     evidence = {"files": [("files", ("a.jpg", b"\xff\xd8\xff a", "image/jpeg"))]}  # a multipart upload
-    before = client.get("/v1/orders/O1/events", headers=h("plat")).json()
+    before = client.get("/v1/orders/O1/events", headers=h("plat")).json()["items"]
     checked = 0
     for outsider in ("own2", "b2"):
         for method, path in calls:
@@ -284,7 +284,7 @@ def test_tenancy_on_every_route(world: Any) -> None:
                 assert real.json()["code"] == "not_found"
             checked += 1
     assert checked == 2 * len(calls)
-    assert client.get("/v1/orders/O1/events", headers=h("plat")).json() == before
+    assert client.get("/v1/orders/O1/events", headers=h("plat")).json()["items"] == before
 
 
 def _dispute(app: Shouhou, clock: VirtualClock) -> tuple[str, str]:

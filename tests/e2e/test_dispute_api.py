@@ -150,10 +150,10 @@ def test_a_late_answer_still_records_the_miss_at_its_deadline(world: Any) -> Non
     assert case["sla_missed"] is True and case["sla_missed_at"] == "2026-10-10T00:00:00+08:00"
     missed = client.get("/v1/platform/interventions?sla_missed=true", headers=h("cs")).json()
     assert [x["ticket"] for x in missed["items"]] == [tid]
-    events = [(e["type"], e["at"]) for e in client.get(f"/v1/tickets/{tid}/events", headers=h("u1")).json()]
+    events = [(e["type"], e["at"]) for e in client.get(f"/v1/tickets/{tid}/events", headers=h("u1")).json()["items"]]
     assert ("intervention_sla_missed", "2026-10-10T00:00:00+08:00") in events
     app.tick()
-    assert [e["type"] for e in client.get(f"/v1/tickets/{tid}/events", headers=h("u1")).json()].count(
+    assert [e["type"] for e in client.get(f"/v1/tickets/{tid}/events", headers=h("u1")).json()["items"]].count(
         "intervention_sla_missed") == 1  # recorded once
 
 

@@ -102,7 +102,7 @@ def test_open_apply_over_period_and_the_worker_closes_the_window(world: Any, pus
     clock.advance(timedelta(days=3))
     assert app.tick() >= 1
     assert client.get("/v1/orders/K1/entry", headers=h("kown")).json()["state"] == "closed"
-    record = client.get("/v1/orders/K1/events", headers=h("kown")).json()
+    record = client.get("/v1/orders/K1/events", headers=h("kown")).json()["items"]
     closed = [e for e in record if e["type"] == "entry_closed"]
     assert len(closed) == 1 and closed[0]["rule"] == "KS-OP-7" and closed[0]["actor"] == "system"
     late = client.post("/v1/orders/K1/tickets", json={"type": "refund_only", "reason": "other"}, headers=h("b1"))

@@ -6,7 +6,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, Concatenate, ParamSpec, TypeVar
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.exc import DataError
 
 from ...domain.actors import Actor
@@ -27,18 +28,26 @@ def get_shouhou(request: Request) -> Shouhou:
 ShouhouDep = Annotated[Shouhou, Depends(get_shouhou)]
 
 
+# The OpenAPI security scheme every route that needs a token declares (the docs page's Authorize
+# button). auto_error=False: a missing or non-bearer header reaches current_actor as None, which refuses
+# it in the API's own envelope (401 unauthenticated) and counts it against the address.
+bearer = HTTPBearer(scheme_name="bearer", auto_error=False,
+                    description="A token from `shouhou token create` or POST /v1/tokens: "
+                                "`Authorization: Bearer <token>`")
+
+
 def current_actor(request: Request, sh: ShouhouDep,
-                  authorization: Annotated[str | None, Header()] = None) -> Actor:
+                  credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)] = None) -> Actor:
     """Bearer token -> the actor: buyer, shop staff (with shop and role) or platform staff. Rate
     limited (ratelimit.Gate): per token, and per address for failed attempts."""
     gate: Gate = request.app.state.gate
     address = request.client.host if request.client else "unknown"
     gate.check_address(address)
-    if not authorization or not authorization.lower().startswith("bearer "):
+    token = credentials.credentials.strip() if credentials else ""
+    if not token:
         gate.failed(address)
         raise refuse("unauthenticated", "缺少令牌:Authorization: Bearer <token>",
                      "missing bearer token: Authorization: Bearer <token>")
-    token = authorization[7:].strip()
     with sh.uow(write=False) as uow:
         actor = actor_for_token(uow, token)
     if actor is None:

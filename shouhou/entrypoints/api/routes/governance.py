@@ -16,12 +16,12 @@ from ..deps import ActorDep, NowDep, ShouhouDep, read, run
 from ..responses import utf8
 from ..schemas.common import FORMATS, Offset, OneOf, Text, When
 from ..schemas.governance import (
-    AppealIn,
-    AppealOut,
-    AppealPage,
     DecideIn,
     GovernanceOut,
     LiftIn,
+    MeasureAppealIn,
+    MeasureAppealOut,
+    MeasureAppealPage,
     MeasureOut,
     MeasurePage,
     ReportOut,
@@ -68,20 +68,20 @@ def lift(measure_id: str, body: LiftIn, sh: ShouhouDep, actor: ActorDep) -> dict
     return read(sh, governance_views.get_measure, actor, measure_id)
 
 
-@router.post("/v1/measures/{measure_id}/appeals", status_code=201, response_model=AppealOut,
+@router.post("/v1/measures/{measure_id}/appeals", status_code=201, response_model=MeasureAppealOut,
              summary="Appeal a measure in force (the shop's owner or admin; once per measure)")
-def appeal(measure_id: str, body: AppealIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
+def appeal(measure_id: str, body: MeasureAppealIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
     appeal_id = run(sh, c.AppealMeasure(measure_id, body.reason), actor)
     return read(sh, governance_views.get_measure_appeal, actor, appeal_id)
 
 
-@router.get("/v1/measure-appeals", response_model=AppealPage,
+@router.get("/v1/measure-appeals", response_model=MeasureAppealPage,
             summary="Appeals against measures: the platform's queue, or the shop's own")
 def appeals(sh: ShouhouDep, actor: ActorDep, status: str | None = None) -> dict[str, Any]:
     return read(sh, governance_views.list_measure_appeals, actor, status)
 
 
-@router.post("/v1/measure-appeals/{appeal_id}/decision", response_model=AppealOut,
+@router.post("/v1/measure-appeals/{appeal_id}/decision", response_model=MeasureAppealOut,
              summary="Decide an appeal (platform staff): upheld voids the measure")
 def decide(appeal_id: str, body: DecideIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
     run(sh, c.DecideMeasureAppeal(appeal_id, body.upheld, body.answer), actor)

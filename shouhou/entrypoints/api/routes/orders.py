@@ -1,9 +1,9 @@
 """Orders: import, read, their events, and the actions on them (ship, sign, confirm)."""
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from ....domain.actors import Actor
@@ -13,7 +13,7 @@ from ....services.app import Shouhou
 from ....services.views import tickets as tickets_views
 from ..actions import MakeCommand, action_route
 from ..deps import ActorDep, NowDep, ShouhouDep, read, run
-from ..schemas.common import EventOut
+from ..schemas.common import EventPage, Offset, page
 from ..schemas.orders import OrderIn, OrderOut, ShipIn
 
 router = APIRouter(tags=["orders"])
@@ -38,9 +38,11 @@ def get_order(order_id: str, sh: ShouhouDep, actor: ActorDep, now: NowDep) -> di
     return read(sh, tickets_views.get_order, actor, order_id, now)
 
 
-@router.get("/v1/orders/{order_id}/events", response_model=list[EventOut])
-def order_events(order_id: str, sh: ShouhouDep, actor: ActorDep) -> list[dict[str, Any]]:
-    return read(sh, tickets_views.order_events, actor, order_id)
+@router.get("/v1/orders/{order_id}/events", response_model=EventPage,
+            summary="An order's events and its tickets', oldest first")
+def order_events(order_id: str, sh: ShouhouDep, actor: ActorDep,
+                 limit: Annotated[int, Query(ge=1, le=500)] = 500, offset: Offset = 0) -> dict[str, Any]:
+    return page(read(sh, tickets_views.order_events, actor, order_id), limit, offset)
 
 
 def order_view(sh: Shouhou, actor: Actor, order_id: str, now: datetime) -> dict[str, Any]:

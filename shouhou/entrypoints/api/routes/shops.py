@@ -8,7 +8,17 @@ from fastapi import APIRouter
 from ....services import commands as c
 from ....services.views import shops as shops_views
 from ..deps import ActorDep, ShouhouDep, read, run
-from ..schemas.shops import BuyerIn, BuyerOut, BuyerStandingIn, ShopIn, ShopOut, ShopStatusIn, StaffIn
+from ..schemas.common import CreatedOut
+from ..schemas.shops import (
+    BuyerIn,
+    BuyerOut,
+    BuyerStandingIn,
+    ShopIn,
+    ShopOut,
+    ShopStatusIn,
+    StaffIn,
+    StaffOut,
+)
 
 router = APIRouter()
 
@@ -32,13 +42,13 @@ def shop_status(shop_id: str, body: ShopStatusIn, sh: ShouhouDep, actor: ActorDe
     return read(sh, shops_views.get_shop, actor, shop_id)
 
 
-@router.post("/v1/shops/{shop_id}/staff", tags=["shops"], status_code=201)
+@router.post("/v1/shops/{shop_id}/staff", tags=["shops"], status_code=201, response_model=StaffOut)
 def add_staff(shop_id: str, body: StaffIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, str]:
     run(sh, c.AddStaff(body.id, shop_id, body.role, body.name), actor)
     return {"id": body.id, "shop": shop_id, "role": body.role}
 
 
-@router.post("/v1/buyers", tags=["buyers"], status_code=201)
+@router.post("/v1/buyers", tags=["buyers"], status_code=201, response_model=CreatedOut)
 def add_buyer(body: BuyerIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, str]:
     run(sh, c.AddBuyer(body.id, body.name, body.standing, body.member), actor)
     return {"id": body.id}

@@ -15,7 +15,7 @@ from ....services.app import Shouhou
 from ....services.views import tickets as tickets_views
 from ..actions import MakeCommand, action_route
 from ..deps import ActorDep, ShouhouDep, read, run
-from ..schemas.common import EventOut, Offset, OneOf, Text, When
+from ..schemas.common import EventPage, Offset, OneOf, Text, When, page
 from ..schemas.disputes import RulingIn
 from ..schemas.tickets import ApplyIn, ApproveIn, InterventionIn, ReasonIn, TicketOut, TicketPage, WaybillIn
 
@@ -54,9 +54,11 @@ def get_ticket(ticket_id: str, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any
     return read(sh, tickets_views.get_ticket, actor, ticket_id)
 
 
-@router.get("/v1/tickets/{ticket_id}/events", response_model=list[EventOut])
-def ticket_events(ticket_id: str, sh: ShouhouDep, actor: ActorDep) -> list[dict[str, Any]]:
-    return read(sh, tickets_views.ticket_events, actor, ticket_id)
+@router.get("/v1/tickets/{ticket_id}/events", response_model=EventPage,
+            summary="A ticket's events, oldest first")
+def ticket_events(ticket_id: str, sh: ShouhouDep, actor: ActorDep,
+                  limit: Annotated[int, Query(ge=1, le=500)] = 500, offset: Offset = 0) -> dict[str, Any]:
+    return page(read(sh, tickets_views.ticket_events, actor, ticket_id), limit, offset)
 
 
 def ticket_view(sh: Shouhou, actor: Actor, ticket_id: str, now: datetime) -> dict[str, Any]:

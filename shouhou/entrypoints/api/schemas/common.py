@@ -24,6 +24,7 @@ from pydantic import (
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError
 
+from ....domain.actors import PLATFORM_ROLES, SHOP_ROLES
 from ....money import MoneyFormatError, parse_yuan
 
 YUAN_PATTERN = r"^-?[0-9]{1,13}(\.[0-9]{1,2})?$"  # what money.parse_yuan reads, as a JSON schema says it
@@ -140,6 +141,9 @@ def _no_nul_in_the_schema(core: Any, handler: GetJsonSchemaHandler) -> JsonSchem
 
 
 FORMATS = ("json", "csv")  # what an export may be asked for (?format=)
+ACTOR_KINDS = ("buyer", "staff", "platform")  # who holds a token (services.shops.issue_token)
+ACTOR_KINDS_AND_SYSTEM = (*ACTOR_KINDS, "system")  # who acted: the deadline worker is "system"
+ROLES = (*SHOP_ROLES, *PLATFORM_ROLES)  # a staff member's or platform operator's role (domain.actors)
 Id = Annotated[str, Text(64, min_length=1)]  # an id the caller chooses or names (order, shop, staff)
 Word = Annotated[str, Text(32)]  # a value of a small vocabulary (a status, a role, a kind)
 Line = Annotated[str, Text(200)]  # a name, a label, a waybill
@@ -182,6 +186,12 @@ class ErrorOut(BaseModel):
     rules: list[str] = Field(examples=[["KS-RR-1"]])
 
 
+class CreatedOut(BaseModel):
+    """What a create route answers when it has no richer view: the new object's id."""
+
+    id: str = Field(examples=["B1"])
+
+
 class Due(BaseModel):
     at: str
     action: str
@@ -202,3 +212,18 @@ class EventOut(BaseModel):
     payload: dict[str, Any]
 
     model_config = ConfigDict(populate_by_name=True)
+
+
+class EventPage(BaseModel):
+    """An order's or a ticket's events, oldest first, a page at a time (the list envelope every list
+    route answers with)."""
+
+    items: list[EventOut]
+    total: int
+    limit: int
+    offset: int
+
+
+def page(items: list[Any], limit: int, offset: int) -> dict[str, Any]:
+    """A whole list, cut to one page in the list envelope."""
+    return {"items": items[offset:offset + limit], "total": len(items), "limit": limit, "offset": offset}

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel
 
-from .common import Body, Note
+from ....domain.complaints import STATUSES as COMPLAINT_STATUSES
+from .common import Body, Note, OneOf
 
 
 class ComplaintIn(Body):
@@ -21,7 +24,7 @@ class ComplaintOut(BaseModel):
     shop: str
     buyer: str
     reason: str
-    status: str
+    status: Annotated[str, OneOf(COMPLAINT_STATUSES)]
     created_at: str
     closed_at: str | None
     closed_by: str | None

@@ -1,8 +1,4 @@
-"""Platform intervention: evidence, rulings, and appeals against a ruling (KS-PI-1..3, DY-PI-1).
-
-No `from __future__ import annotations` here: AppealIn, AppealOut and AppealPage carry the module
-name they had before the split (see the package docstring), and pydantic would look their string
-annotations up in that module."""
+"""Platform intervention: evidence, rulings, and appeals against a ruling (KS-PI-1..3, DY-PI-1)."""
 
 from typing import Annotated, Any
 
@@ -15,8 +11,6 @@ from .common import Body, Due, Note, OneOf, Word, Yuan
 from .tickets import CoverIn
 
 REMEDY_NAMES = ("refund", "return_refund", "close", "reship", "exchange")
-
-FORMER_MODULE = "shouhou.entrypoints.api.schemas"  # the OpenAPI names of the Appeal* bodies
 
 
 class RulingIn(Body):
@@ -40,8 +34,8 @@ class RulingIn(Body):
 class RemedyOut(BaseModel):
     """What a ruling with a finding ordered and how far it got (KS-PI-4, -5, -6)."""
 
-    finding: str
-    remedy: str
+    finding: Annotated[str, OneOf(FINDINGS)]
+    remedy: Annotated[str, OneOf(REMEDY_NAMES)]
     rule: str
     ruled_at: str
     lines: list[dict[str, Any]]
@@ -52,7 +46,6 @@ class RemedyOut(BaseModel):
 
 
 class AppealIn(Body):
-    __module__ = FORMER_MODULE
 
     reason: Note | None = None
 
@@ -75,7 +68,6 @@ class EvidenceOut(BaseModel):
 
 
 class AppealOut(BaseModel):
-    __module__ = FORMER_MODULE
 
     id: str
     intervention: str
@@ -94,7 +86,6 @@ class AppealOut(BaseModel):
 
 
 class AppealPage(BaseModel):
-    __module__ = FORMER_MODULE
 
     items: list[AppealOut]
     total: int
@@ -113,10 +104,10 @@ class CaseEvidence(BaseModel):
 class RulingOut(BaseModel):
     at: str
     by: str | None
-    in_favour_of: str | None
-    remedy: str | None
-    fault: str | None
-    effective_fault: str | None
+    in_favour_of: Annotated[str, OneOf(("buyer", "merchant"))] | None
+    remedy: Annotated[str, OneOf(REMEDY_NAMES)] | None
+    fault: Annotated[str, OneOf(FAULTS)] | None
+    effective_fault: Annotated[str, OneOf(FAULTS)] | None
     rule: str | None
 
 

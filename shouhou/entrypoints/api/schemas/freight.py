@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, Field, StrictBool
 
-from .common import Body, Due, Note, Yuan, YuanText
+from ....domain.freight import STATUSES as CLAIM_STATUSES
+from .common import Body, Due, Note, OneOf, Yuan, YuanText
 
 
 class FreightClaimIn(Body):
@@ -27,7 +30,7 @@ class FreightClaimOut(BaseModel):
     amount: YuanText
     receipt: bool
     decides: str = Field(description="shop, or platform while the shop is under freight_by_platform (KS-GOV-3)")
-    status: str = Field(description="pending | approved | rejected")
+    status: Annotated[str, OneOf(CLAIM_STATUSES)] = Field(examples=["pending"])
     created_at: str
     due: Due | None = Field(description="pending: approved automatically at this time (GEN-FREIGHT-1)")
     decided_at: str | None

@@ -1,24 +1,18 @@
-"""Merchant governance (RULES §9): measures, appeals against them, the shop's view and the report.
+"""Merchant governance (RULES §9): measures, appeals against them, the shop's view and the report."""
 
-No `from __future__ import annotations` here: AppealIn, AppealOut and AppealPage carry the module
-name they had before the split (see the package docstring), and pydantic would look their string
-annotations up in that module."""
-
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
-from .common import Body, Note
-
-FORMER_MODULE = "shouhou.entrypoints.api.governance"  # the OpenAPI names of the Appeal* bodies
+from ....policies.governance import MEASURES
+from .common import Body, Note, OneOf
 
 
 class LiftIn(Body):
     reason: Note = Field(description="why the measure is lifted (required)")
 
 
-class AppealIn(Body):
-    __module__ = FORMER_MODULE
+class MeasureAppealIn(Body):
 
     reason: Note = Field(description="the shop's grounds for the appeal (required)")
 
@@ -29,11 +23,10 @@ class DecideIn(Body):
     answer: Note | None = None
 
 
-class AppealOut(BaseModel):
-    __module__ = FORMER_MODULE
+class MeasureAppealOut(BaseModel):
 
     id: str
-    measure: str
+    measure: Annotated[str, OneOf(MEASURES)]
     shop: str
     filed_at: str
     filed_by: str
@@ -47,7 +40,7 @@ class AppealOut(BaseModel):
 class MeasureOut(BaseModel):
     id: str
     shop: str
-    measure: str
+    measure: Annotated[str, OneOf(MEASURES)]
     measure_zh: str
     rule: str
     status: str
@@ -62,7 +55,7 @@ class MeasureOut(BaseModel):
     charged: dict[str, str] | None
     snapshot: dict[str, Any]
     policy: str
-    appeals: list[AppealOut]
+    appeals: list[MeasureAppealOut]
 
 
 class MeasurePage(BaseModel):
@@ -71,10 +64,9 @@ class MeasurePage(BaseModel):
     total: int
 
 
-class AppealPage(BaseModel):
-    __module__ = FORMER_MODULE
+class MeasureAppealPage(BaseModel):
 
-    items: list[AppealOut]
+    items: list[MeasureAppealOut]
     total: int
 
 

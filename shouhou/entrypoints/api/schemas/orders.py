@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import BaseModel, Field
 
 from ....domain.lines import LINE_KINDS
-from ....domain.orders import GOODS, KINDS, PAYMENTS
+from ....domain.orders import GOODS, KINDS, ORDER_STATUSES, PAYMENTS
 from .common import Body, Due, Id, Line, OneOf, Text, When, Word, Yuan, YuanText
 
 
@@ -28,7 +28,7 @@ class LineOut(BaseModel):
     qty: int
     price: YuanText
     listed_price: YuanText
-    kind: str
+    kind: Annotated[str, OneOf(LINE_KINDS)]
     refunded: YuanText
     held: YuanText
     refundable: YuanText
@@ -71,15 +71,15 @@ class OrderOut(BaseModel):
     id: str
     shop: str
     buyer: str
-    status: str
+    status: Annotated[str, OneOf(ORDER_STATUSES)]
     amount: YuanText
     freight: YuanText
     refunded: YuanText
     refundable: YuanText
-    payment: str
-    kind: str
+    payment: Annotated[str, OneOf(PAYMENTS)]
+    kind: Annotated[str, OneOf(KINDS)]
     marketing: bool
-    goods: str
+    goods: Annotated[str, OneOf(GOODS)]
     category: str
     no_reason_return: bool
     custom: bool

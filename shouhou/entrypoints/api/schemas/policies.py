@@ -17,6 +17,13 @@ class PolicyOut(BaseModel):
     versions: list[PolicyVersionOut]
 
 
+class PolicyPage(BaseModel):
+    items: list[PolicyOut]
+    total: int
+    limit: int
+    offset: int
+
+
 class PolicyRuleOut(BaseModel):
     setting: str
     value: str

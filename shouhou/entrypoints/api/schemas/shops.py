@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 from ....domain.actors import SHOP_ROLES
 from ....domain.shops import SHOP_STATUSES, STANDINGS
-from .common import Body, Id, Line, Note, OneOf, Text, When, Word, Yuan, YuanText
+from .common import ACTOR_KINDS, ROLES, Body, Id, Line, Note, OneOf, Text, When, Word, Yuan, YuanText
 
 
 class ShopIn(Body):
@@ -34,6 +34,12 @@ class StaffIn(Body):
     name: Line = ""
 
 
+class StaffOut(BaseModel):
+    id: str = Field(examples=["AG1"])
+    shop: str = Field(examples=["S1"])
+    role: Annotated[str, OneOf(SHOP_ROLES)] = Field(examples=["cs_agent"])
+
+
 class BuyerIn(Body):
     id: Id
     name: Line = ""
@@ -52,7 +58,7 @@ class BuyerStandingIn(Body):
 class BuyerOut(BaseModel):
     id: str
     name: str
-    standing: str
+    standing: Annotated[str, OneOf(STANDINGS)]
     member: bool
 
 
@@ -60,7 +66,7 @@ class ShopOut(BaseModel):
     id: str
     name: str
     policy: str
-    status: str
+    status: Annotated[str, OneOf(SHOP_STATUSES)]
     wallet: YuanText
     deposit: YuanText
     wallet_opened_at: str
@@ -72,7 +78,7 @@ class ShopOut(BaseModel):
 
 
 class MeOut(BaseModel):
-    kind: str
+    kind: Annotated[str, OneOf(ACTOR_KINDS)]
     id: str
     shop: str | None
-    role: str | None
+    role: Annotated[str, OneOf(ROLES)] | None

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from ....domain.tickets import TICKET_TYPES
+from ....domain.tickets import STATUSES, TICKET_TYPES
 from ....policies import REASONS
 from .common import Body, Due, EventOut, Id, Note, OneOf, Text, Word, Yuan, YuanText
 from .freight import FreightClaimOut
@@ -61,10 +61,10 @@ class TicketSummary(BaseModel):
     order: str
     shop: str
     buyer: str
-    type: str
-    status: str
+    type: Annotated[str, OneOf(TICKET_TYPES)]
+    status: Annotated[str, OneOf(STATUSES)]
     status_zh: str
-    reason: str
+    reason: Annotated[str, OneOf(REASONS)]
     amount: YuanText
     refunded: YuanText
     advanced: YuanText  # DY-FAST-1: what the platform paid the buyer ahead of the shop's receipt

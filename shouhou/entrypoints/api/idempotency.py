@@ -46,6 +46,20 @@ def valid_key(raw: bytes) -> str | None:
     return raw.decode("ascii")
 
 
+def digest_of(method: str, path: str, query: bytes) -> Any:
+    """The request's hash before its body: the body's bytes are fed to it as they arrive."""
+    digest = hashlib.sha256(f"{method}\n{path}\n".encode())
+    digest.update(query + b"\n")
+    return digest
+
+
+def fingerprint(method: str, path: str, query: bytes, body: bytes) -> str:
+    """What a key is compared on: the SHA-256 of method, path, query and body."""
+    digest = digest_of(method, path, query)
+    digest.update(body)
+    return str(digest.hexdigest())
+
+
 def bearer(scope: Scope) -> str | None:
     for name, value in scope["headers"]:
         if name == b"authorization":
@@ -82,8 +96,7 @@ class Idempotency:
             return
         spool = tempfile.SpooledTemporaryFile(max_size=IN_MEMORY)  # noqa: SIM115 - closed below
         try:
-            digest = hashlib.sha256(f"{scope['method']}\n{scope['path']}\n".encode())
-            digest.update(scope.get("query_string", b"") + b"\n")
+            digest = digest_of(scope["method"], scope["path"], scope.get("query_string", b""))
             more = True
             while more:
                 message = await receive()

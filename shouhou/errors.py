@@ -9,7 +9,8 @@ from typing import Literal, TypeVar, get_args
 Code = Literal["invalid_state", "forbidden", "ineligible", "limit_reached", "invalid_input", "not_found",
                "unauthenticated",
                # what only the HTTP edge says: a request it cannot take, before any command runs
-               "bad_request", "method_not_allowed", "payload_too_large", "rate_limited", "internal_error"]
+               "bad_request", "method_not_allowed", "payload_too_large", "rate_limited", "internal_error",
+               "conflict"]  # a request with the same Idempotency-Key still running
 CODES: tuple[Code, ...] = get_args(Code)
 T = TypeVar("T")
 

@@ -11,7 +11,7 @@ from ..adapters.uow import SqlUnitOfWork
 from ..domain import governance
 from ..domain.actors import Actor, require
 from ..domain.events import Event
-from ..domain.lines import default_line, line_problems
+from ..domain.lines import OrderLine, default_line, line_problems
 from ..domain.orders import GOODS, KINDS, PAYMENTS, Order, derive_imported
 from ..errors import not_found, refuse
 from ..money import format_yuan
@@ -25,6 +25,13 @@ COMMISSION_KEYS = ("creator", "group_leader", "affiliate", "tech_fee")
 def import_order(cmd: c.ImportOrder, actor: Actor, uow: SqlUnitOfWork, ctx: Context) -> str:
     """A paid order arrives from the platform's order system, possibly with its history."""
     platform_only(actor, "导入订单", "create or import orders")
+    existing = uow.orders.get(cmd.id) if cmd.id else None
+    if existing is not None:  # re-sent (a retry after a timeout): the same order answers as the first time
+        differ = import_differences(existing, cmd)
+        if differ:
+            raise refuse("invalid_state", f"订单 {existing.id} 已存在且内容不同:{', '.join(differ)}",
+                         f"order {existing.id} exists already with other content: {', '.join(differ)}")
+        return existing.id
     shop = uow.shops.get(cmd.shop_id)
     if shop is None:
         raise not_found("shop", cmd.shop_id)
@@ -43,8 +50,6 @@ def import_order(cmd: c.ImportOrder, actor: Actor, uow: SqlUnitOfWork, ctx: Cont
         rule = lines_rule.rule if bad_lines and lines_rule is not None else None  # GEN-APPLY-7
         raise refuse("invalid_input", ";".join(p[0] for p in problems), "; ".join(p[1] for p in problems), rule)
     order_id = cmd.id or new_id("O")
-    if uow.orders.exists(order_id):
-        raise refuse("invalid_state", f"订单 {order_id} 已存在", f"order {order_id} exists already")
     lines = cmd.lines or (default_line(order_id, cmd.amount_fen, cmd.freight_fen),)  # GEN-APPLY-7
     created = cmd.created_at or ctx.now
     pv = ctx.policies.in_force(shop.policy, created)
@@ -64,6 +69,31 @@ def import_order(cmd: c.ImportOrder, actor: Actor, uow: SqlUnitOfWork, ctx: Cont
                        order_id=order.id, to_status=order.status, payload=payload))
     uow.orders.add(order)
     return order.id
+
+
+def import_differences(order: Order, cmd: c.ImportOrder) -> list[str]:
+    """The fields in which an import differs from the order imported under its id before. A time the
+    import leaves out may have been filled in since (the order shipped after it arrived), and so may
+    the creation time (then the first import's); every time it gives must be the one stored."""
+    def rates(commission: dict[str, str]) -> dict[str, Decimal | str]:
+        return {k: Decimal(str(v)) if _is_rate(v) else str(v) for k, v in commission.items()}
+
+    def line_facts(lines: tuple[OrderLine, ...]) -> list[tuple[object, ...]]:
+        return [(x.sku, x.name, x.qty, x.price_fen, x.listed_price_fen, x.kind) for x in lines]
+
+    lines = cmd.lines or (default_line(order.id, cmd.amount_fen, cmd.freight_fen),)
+    pairs: list[tuple[str, object, object]] = [
+        ("shop", order.shop_id, cmd.shop_id), ("buyer", order.buyer_id, cmd.buyer_id),
+        ("amount", order.amount_fen, cmd.amount_fen), ("freight", order.freight_fen, cmd.freight_fen),
+        ("payment", order.payment, cmd.payment), ("kind", order.kind, cmd.kind),
+        ("marketing", order.marketing, cmd.marketing), ("goods", order.goods, cmd.goods),
+        ("category", order.category, cmd.category), ("no_reason_return", order.no_reason_return, cmd.no_reason_return),
+        ("custom", order.custom, cmd.custom), ("commission", rates(order.commission), rates(cmd.commission)),
+        ("lines", line_facts(order.lines), line_facts(lines))]
+    pairs += [(name, getattr(order, name), given) for name, given in (
+        ("created_at", cmd.created_at), ("shipped_at", cmd.shipped_at), ("signed_at", cmd.signed_at),
+        ("confirmed_at", cmd.confirmed_at)) if given is not None]
+    return [name for name, stored, given in pairs if stored != given]
 
 
 def _order_problems(cmd: c.ImportOrder) -> list[tuple[str, str]]:

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from ...config import Settings
 from ...services.app import Shouhou
 from .. import web
-from . import edge
+from . import edge, idempotency
 from .errors import ERRORS
 from .errors import install as install_error_handling
 from .responses import SafeJSONResponse
@@ -37,6 +37,7 @@ def create_app(shouhou: Shouhou, *, worker: bool = False, worker_interval: float
     )
     app.state.shouhou = shouhou
     install_error_handling(app)
+    idempotency.install(app, shouhou)  # inside the edge: added first, runs after it
     edge.install(app, settings, shouhou.policies)
     for router in ROUTERS:
         include(app, router)

@@ -58,8 +58,10 @@ def install(app: FastAPI, settings: Settings, policies: PolicyRegistry) -> None:
                                ("POST", PHOTO_UPLOAD, PHOTOS_LIMIT + OVERHEAD)])
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
-                           allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type"],
-                           expose_headers=["Retry-After", "Content-Disposition", "X-Content-SHA256", "X-Total-Count"],
+                           allow_methods=["GET", "POST"],
+                           allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+                           expose_headers=["Retry-After", "Content-Disposition", "X-Content-SHA256", "X-Total-Count",
+                                           "Idempotent-Replayed"],
                            max_age=600)
     app.add_middleware(SecurityHeaders)
 

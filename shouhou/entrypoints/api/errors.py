@@ -23,7 +23,8 @@ from .schemas.common import ErrorOut
 STATUS: dict[Code, int] = {
     "invalid_state": 409, "forbidden": 403, "ineligible": 422, "limit_reached": 422, "invalid_input": 422,
     "not_found": 404, "unauthenticated": 401, "bad_request": 400, "method_not_allowed": 405,
-    "payload_too_large": 413, "rate_limited": 429, "internal_error": 500}
+    "payload_too_large": 413, "rate_limited": 429, "internal_error": 500,
+    "conflict": 409}
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorOut} for code in (400, 401, 403, 404, 409, 413, 422, 429)
 }

@@ -21,6 +21,8 @@ router = APIRouter(tags=["orders"])
 
 @router.post("/v1/orders", status_code=201, response_model=OrderOut)
 def create_order(body: OrderIn, sh: ShouhouDep, actor: ActorDep, now: NowDep) -> dict[str, Any]:
+    """Import an order (platform). An upsert: the same order re-sent under its id (a retry) answers as
+    the first time, 201 with the order as it stands; other content under an existing id is 409."""
     order_id = run(sh, c.ImportOrder(
         id=body.id, shop_id=body.shop, buyer_id=body.buyer, amount_fen=body.amount,
         freight_fen=body.freight, payment=body.payment, kind=body.kind, marketing=body.marketing,

@@ -8,3 +8,4 @@ from . import complaints_table as complaints_table
 from . import freight_table as freight_table
 from . import operations as operations
 from . import remedies_table as remedies_table
+from . import webhooks_table as webhooks_table

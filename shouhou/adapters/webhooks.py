@@ -22,6 +22,10 @@ def add_endpoint(conn: Connection, row: dict[str, Any]) -> None:
     conn.execute(insert(wt.webhook_endpoints).values(**row))
 
 
+def last_event_id(conn: Connection) -> int:
+    return int(conn.execute(select(func.coalesce(func.max(t.events.c.id), 0))).scalar_one())
+
+
 def endpoint(conn: Connection, ident: str, lock: bool = False) -> dict[str, Any] | None:
     stmt = select(wt.webhook_endpoints).where(E.id == ident)
     if lock and conn.dialect.name == "postgresql":

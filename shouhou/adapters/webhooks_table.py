@@ -24,7 +24,8 @@ webhook_endpoints = Table(
     Column("old_secret_expires_at", Instant),
     Column("enabled", Boolean, nullable=False),
     Column("disabled_reason", Text),
-    Column("failing_since", Instant),  # the first failed attempt since its last success
+    Column("failing_since", Instant),
+    Column("after_event", BigInteger, nullable=False),  # the last event stored before it was registered  # the first failed attempt since its last success
     Column("created_at", Instant, nullable=False),
     Column("created_by", String(80), nullable=False),
     Column("updated_at", Instant, nullable=False),

@@ -53,10 +53,10 @@ def secrets_of(row: dict[str, Any], now: datetime) -> list[str]:
 
 def wants(endpoint: dict[str, Any], ev: dict[str, Any]) -> bool:
     """A shop's endpoint receives its shop's events, a platform-wide one every event; either only the
-    types it lists, and only events stored since it was registered."""
+    types it lists, and only events stored after it was registered."""
     return ((endpoint["shop_id"] is None or endpoint["shop_id"] == ev["shop_id"])
             and (endpoint["events"] is None or ev["type"] in endpoint["events"])
-            and endpoint["created_at"] <= ev["recorded_at"])
+            and ev["id"] > endpoint["after_event"])
 
 
 class Dispatcher:

@@ -83,7 +83,7 @@ def create_endpoint(uow: SqlUnitOfWork, actor: Actor, now: datetime, url: str, e
     row = {"id": "we_" + secrets.token_hex(8), "shop_id": shop_id, "url": check_url(url),
            "events": check_events(events), "description": description, "secret": new_secret(), "old_secret": None,
            "old_secret_expires_at": None, "enabled": True, "disabled_reason": None, "failing_since": None,
-           "created_at": now, "created_by": actor.label, "updated_at": now}
+           "after_event": wh.last_event_id(uow.conn), "created_at": now, "created_by": actor.label, "updated_at": now}
     wh.add_endpoint(uow.conn, row)
     return view(row, secret=True)
 

@@ -47,6 +47,7 @@ def upgrade() -> None:
         sa.Column("enabled", sa.Boolean(), nullable=False),
         sa.Column("disabled_reason", sa.Text(), nullable=True),
         sa.Column("failing_since", Instant(), nullable=True),
+        sa.Column("after_event", sa.BigInteger(), nullable=False),
         sa.Column("created_at", Instant(), nullable=False),
         sa.Column("created_by", sa.String(80), nullable=False),
         sa.Column("updated_at", Instant(), nullable=False),

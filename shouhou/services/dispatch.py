@@ -64,7 +64,7 @@ class Dispatcher:
     and `serve` call it in a loop. Its three steps are public so that tests can stop between them."""
 
     def __init__(self, uow_factory: Callable[[], SqlUnitOfWork], clock: Clock, sender: Sender,
-                 batch: int = 50, threads: int = 8) -> None:
+                 batch: int = 50, threads: int = 1) -> None:
         self.uow, self.clock, self.sender, self.batch = uow_factory, clock, sender, batch
         self.threads = threads
 

@@ -159,13 +159,13 @@ def delivery_view(r: dict[str, Any]) -> dict[str, Any]:
 
 
 def redeliver(uow: SqlUnitOfWork, actor: Actor, delivery_id: int, now: datetime) -> dict[str, Any]:
+    require_act(actor, "manage_webhooks")
     d = wh.delivery(uow.conn, delivery_id, lock=True)
     if d is None:
         raise not_found("webhook delivery", str(delivery_id))
-    try:
-        _load(uow, actor, d["endpoint_id"])
-    except Exception:
-        raise not_found("webhook delivery", str(delivery_id)) from None
+    ep = wh.endpoint(uow.conn, d["endpoint_id"])
+    if ep is None or not (actor.is_platform or (actor.is_staff and ep["shop_id"] == actor.shop_id)):
+        raise not_found("webhook delivery", str(delivery_id))
     wh.change_delivery(uow.conn, delivery_id, status="pending", attempts=0, next_try_at=now)
     return delivery_view({**d, "status": "pending", "attempts": 0, "next_try_at": now})
 

@@ -239,9 +239,24 @@ def test_endpoints_and_the_feed_keep_to_the_callers_tenancy(hooks: Any) -> None:
     assert client.post("/v1/webhook-endpoints", json={"url": s1}, headers=h("ag1")).status_code == 403
     assert client.post("/v1/webhook-endpoints", json={"url": s1}, headers=h("b1")).status_code == 403
     assert client.post("/v1/webhook-endpoints", json={"url": s1, "shop": "S2"}, headers=h("own1")).status_code == 404
-    for token in ("own2",):
-        assert client.get(f"/v1/webhook-endpoints/{e1['id']}", headers=h(token)).status_code == 404
-        assert client.delete(f"/v1/webhook-endpoints/{e1['id']}", headers=h(token)).status_code == 404
+    client.post(f"/v1/webhook-endpoints/{e1['id']}/test", headers=h("own1"))
+    d.run_once()
+    delivery = client.get(f"/v1/webhook-endpoints/{e1['id']}/deliveries", headers=h("own1")).json()["items"][0]["id"]
+    routes = [("get", "/v1/webhook-endpoints/{e}", None), ("patch", "/v1/webhook-endpoints/{e}", {"enabled": False}),
+              ("delete", "/v1/webhook-endpoints/{e}", None), ("post", "/v1/webhook-endpoints/{e}/test", None),
+              ("post", "/v1/webhook-endpoints/{e}/rotate-secret", None),
+              ("get", "/v1/webhook-endpoints/{e}/deliveries", None),
+              ("post", "/v1/webhook-endpoints/{e}/redeliver", {"since": "2026-03-01T00:00:00+08:00"}),
+              ("post", "/v1/webhook-deliveries/{d}/redeliver", None)]
+    for token, status in (("own2", 404), ("b2", None), ("ag1", 403)):
+        for method, path, body in routes:  # another shop's endpoint answers as a missing one does
+            kw = {"json": body} if body is not None else {}
+            real = client.request(method, path.format(e=e1["id"], d=delivery), headers=h(token), **kw)
+            ghost = client.request(method, path.format(e="we_nope", d=987654), headers=h(token), **kw)
+            assert real.status_code == ghost.status_code, (token, method, path, real.text)
+            assert real.status_code == status or (status is None and real.status_code in (403, 404)), real.text
+    assert client.get(f"/v1/webhook-endpoints/{e1['id']}", headers=h("own1")).json()["enabled"] is True
+    rx.got.clear()
     assert [x["id"] for x in client.get("/v1/webhook-endpoints", headers=h("own1")).json()["items"]] == [e1["id"]]
     assert client.get("/v1/webhook-endpoints", headers=h("plat")).json()["total"] == 3
     before = last_event(app)

@@ -9,3 +9,4 @@ from . import freight_table as freight_table
 from . import idempotency_table as idempotency_table
 from . import operations as operations
 from . import remedies_table as remedies_table
+from . import webhooks_table as webhooks_table

@@ -201,6 +201,9 @@ events = Table(
     Column("rule", String(32)),
     Column("payload", JSON, nullable=False),
     Column("recorded_at", Instant, nullable=False),
+    Column("feed_seq", BigInteger),  # its place in the feed, given by the dispatcher (services.dispatch)
+    Index("ux_events_feed_seq", "feed_seq", unique=True),
+    Index("ix_events_unsequenced", "id", postgresql_where=text("feed_seq IS NULL"), sqlite_where=text("feed_seq IS NULL")),
     Index("ix_events_ticket", "ticket_id", "id"),
     Index("ix_events_order", "order_id", "id"),
     Index("ix_events_shop_at", "shop_id", "at"),

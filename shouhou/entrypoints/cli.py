@@ -48,6 +48,7 @@ from .cli_common import (
     shown,
 )
 from .cli_common import alembic_config as _alembic_config  # `db revision` writes with it; tests swap it
+from .cli_dispatch import dispatch_command
 from .cli_governance import governance_app
 from .cli_parked import parked_app
 from .cli_policy import policy_app
@@ -142,6 +143,7 @@ def _print_demo(info: dict[str, Any], base: str) -> None:
 # -- worker (cli_worker.py) -----------------------------------------------------------------------
 
 app.command("worker")(worker_command)
+app.command("dispatch")(dispatch_command)
 
 
 # -- db -------------------------------------------------------------------------------------------

@@ -13,7 +13,9 @@ from typing import Annotated
 import typer
 from sqlalchemy.exc import SQLAlchemyError
 
+from ..adapters.webhook_sender import HttpSender
 from ..services.app import Shouhou
+from ..services.dispatch import Dispatcher
 from .cli_common import DatabaseUrl, database_errors, load_settings, log_to_stderr, shouhou_at_head, shown
 
 log = logging.getLogger("shouhou.cli")
@@ -39,7 +41,10 @@ def worker_command(
         if once:
             with database_errors(settings.database_url):
                 fired = shouhou.tick(batch=size, worker=worker_name())
+                sent = Dispatcher(shouhou.uow, shouhou.clock, HttpSender()).run_once()
             typer.echo(f"fired {fired}")
+            if sent:
+                typer.echo(f"delivered {sent} webhooks")
             return
         log_to_stderr()
         run_worker(shouhou, every, size, settings.database_url)
@@ -50,6 +55,15 @@ def worker_command(
 def worker_name() -> str:
     """How this process appears in the heartbeats (/healthz): host and process id."""
     return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def dispatch_round(dispatcher: Dispatcher) -> int:
+    """One round of the webhook dispatcher; a database away is retried on the next round."""
+    try:
+        return dispatcher.run_once()
+    except SQLAlchemyError as e:
+        log.warning("dispatch failed, retrying: %s", e)
+        return 0
 
 
 def run_worker(shouhou: Shouhou, interval: float, batch: int, url: str) -> None:
@@ -64,6 +78,7 @@ def run_worker(shouhou: Shouhou, interval: float, batch: int, url: str) -> None:
         stop.set()
 
     name = worker_name()
+    dispatcher = Dispatcher(shouhou.uow, shouhou.clock, HttpSender())
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
     log.info("deadline worker on %s: every %s s, batches of %d", shown(url), interval, batch)
     try:
@@ -75,6 +90,7 @@ def run_worker(shouhou: Shouhou, interval: float, batch: int, url: str) -> None:
                 fired = 0
             if fired:
                 log.info("fired %d", fired)
+            dispatch_round(dispatcher)
             stop.wait(interval)
     except KeyboardInterrupt:
         log.info("stopped at once; the batch in progress rolled back")

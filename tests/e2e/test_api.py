@@ -213,6 +213,8 @@ _ELSEWHERE = {
     "{ident}": "parked actions are the platform operators' alone: tests/e2e/test_operations_api.py",
     "{token_id}": "tokens belong to no shop: only manage_tokens roles reach them (tests/e2e/test_tokens.py)",
     "{buyer_id}": "a buyer's standing is the platform's alone: tests/e2e/test_fast_lanes_api.py",
+    "{endpoint_id}": "webhook endpoints: tenancy is checked in tests/e2e/test_webhooks.py",
+    "{delivery_id}": "webhook deliveries: tenancy is checked in tests/e2e/test_webhooks.py",
 }
 
 

@@ -10,7 +10,9 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import FastAPI
 
+from ...adapters.webhook_sender import HttpSender
 from ...services.app import Shouhou
+from ...services.dispatch import Dispatcher
 
 log = logging.getLogger("shouhou.api")
 
@@ -21,6 +23,7 @@ class Worker:
     def __init__(self, shouhou: Shouhou, interval: float, batch: int) -> None:
         self.shouhou, self.interval, self.batch = shouhou, interval, batch
         self.name = f"{socket.gethostname()}:{os.getpid()}:serve"
+        self.dispatcher = Dispatcher(shouhou.uow, shouhou.clock, HttpSender())  # webhooks go out beside
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self.run, name="shouhou-worker", daemon=True)
 
@@ -32,6 +35,10 @@ class Worker:
                     log.info("worker fired %d due actions", fired)
             except Exception:  # noqa: BLE001 - keep the worker alive; the batch rolled back
                 log.exception("deadline sweep failed; retrying")
+            try:
+                self.dispatcher.run_once()
+            except Exception:  # noqa: BLE001 - the claims expire; the next round sends them
+                log.exception("webhook dispatch failed; retrying")
             self.stop.wait(self.interval)
 
 

@@ -18,10 +18,11 @@ from . import (
     shops,
     tickets,
     tokens,
+    webhooks,
 )
 
 ROUTERS: tuple[APIRouter, ...] = (
     meta.router, policies.router, shops.router, tokens.router, orders.router, tickets.router, disputes.router,
     entry.router, complaints.router, freight.router, money.router, governance.router, automation.router,
-    operations.router,
+    operations.router, webhooks.router,
 )

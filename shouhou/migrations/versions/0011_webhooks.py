@@ -6,7 +6,7 @@ this migration take their id as their place, so the feed starts with the whole h
 endpoint receives it.
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-10 10:00:00
 """
 
@@ -20,7 +20,7 @@ from alembic import op
 from shouhou.adapters.tables import Instant
 
 revision: str = "0011"
-down_revision: str | None = "0009"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -19,7 +19,7 @@ from shouhou.entrypoints import cli
 
 ROOT = Path(__file__).resolve().parents[2]
 # Being written by another change (issue 14's outbox): compose.yaml already runs it.
-PENDING = {("dispatch",)}
+PENDING: set[tuple[str, ...]] = set()  # commands named in the deploy files before they exist (none now)
 
 
 def compose() -> dict[str, Any]:

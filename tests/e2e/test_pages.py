@@ -370,3 +370,16 @@ def test_the_buyer_reads_site_messages_in_the_page_language(web: TestClient, app
     zh = buyer.get("/buyer/orders").text
     assert msgs[0].title_zh in zh and msgs[0].title_en not in zh
     assert msgs[0].title_en in buyer.get("/buyer/orders?lang=en").text
+
+
+def test_guessing_tokens_at_the_sign_in_form_is_rate_limited_like_the_api(app: Shouhou) -> None:
+    from shouhou.config import Settings  # noqa: PLC0415
+
+    load_demo(app)
+    web = TestClient(create_app(app, settings=Settings(auth_rate_limit="3/minute")), headers=ZH)
+    for _ in range(3):
+        form = web.get("/login")
+        assert web.post("/login", data={"csrf": csrf_of(form.text), "token": "guess"}).status_code == 401
+    form = web.get("/login")
+    r = web.post("/login", data={"csrf": csrf_of(form.text), "token": "demo-platform"}, follow_redirects=False)
+    assert r.status_code == 429 and int(r.headers["retry-after"]) > 0  # even the right token waits

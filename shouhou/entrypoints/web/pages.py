@@ -28,6 +28,8 @@ from ...services.access import actor_for_token
 from ...services.views import disputes as dispute_views
 from ...services.views import shops as shop_views
 from ...services.views import tickets as ticket_views
+from ..api.errors import RateLimited
+from ..api.ratelimit import Gate
 from .core import HOME, LOGIN_CSRF, SESSION, Page, csrf_for, new_login_secret, page
 
 router = APIRouter(include_in_schema=False)
@@ -112,6 +114,14 @@ async def login(request: Request, pg: PageDep) -> Response:
                          message=pg.t("The form expired or came from another site. Reload the page and try again."))
     token = _field(form, "token") or ""
     pg.token = token
+    gate: Gate = request.app.state.gate  # the API's limit on failed authentications, per address
+    address = request.client.host if request.client else "unknown"
+    try:
+        gate.check_address(address)
+    except RateLimited as limited:
+        page_ = pg.render("error.html", status=429, title=pg.t("Refused"), message=pg.refusal(limited)["message"])
+        page_.headers["Retry-After"] = str(limited.retry_after)
+        return page_
     actor = None
     try:
         with pg.sh.uow(write=False) as uow:
@@ -119,6 +129,7 @@ async def login(request: Request, pg: PageDep) -> Response:
     except Refusal:
         actor = None
     if actor is None:
+        gate.failed(address)
         fresh = new_login_secret()
         again = pg.render("login.html", status=401, login_csrf=csrf_for(fresh),
                           next=_safe_next(_field(form, "next")), error=pg.t("This token is not valid."))

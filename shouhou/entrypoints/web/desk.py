@@ -26,6 +26,7 @@ from ...services.views import money as money_views
 from ...services.views import shops as shop_views
 from ...services.views import tickets as ticket_views
 from ...services.views import tokens as token_views
+from ..api.errors import STATUS
 from . import charts
 from .core import Page, page
 from .pages import _csrf_refused, _field, _not_found, _platform, _refused_view, _staff
@@ -85,7 +86,7 @@ async def shop_top_up(request: Request, pg: PageDep) -> Response:
     except MoneyFormatError as e:
         return _money_page(pg, done=None, error={"message": str(e), "rules": []}, status=422)
     except Refusal as e:
-        return _money_page(pg, done=None, error=pg.refusal(e), status=403 if e.code == "forbidden" else 422)
+        return _money_page(pg, done=None, error=pg.refusal(e), status=STATUS[e.code])
     return RedirectResponse("/shop/money?done=top_up", status_code=303)
 
 
@@ -118,7 +119,7 @@ async def shop_measure_appeal(measure_id: str, request: Request, pg: PageDep) ->
     except Refusal as e:
         if e.code == "not_found":
             return _not_found(pg)
-        return _governance_page(pg, done=None, error=pg.refusal(e), status=409 if e.code == "invalid_state" else 422)
+        return _governance_page(pg, done=None, error=pg.refusal(e), status=STATUS[e.code])
     return RedirectResponse("/shop/governance?done=appeal", status_code=303)
 
 
@@ -272,7 +273,7 @@ async def shop_automation_save(request: Request, pg: PageDep) -> Response:
         pg.sh.handle(c.SetAutomation(_shop_id(pg), tuple(rules)), pg.signed_in)
     except Refusal as e:
         return _automation_page(pg, rules, preview=None, done=None, error=pg.refusal(e),
-                                status=403 if e.code == "forbidden" else 422)
+                                status=STATUS[e.code])
     return RedirectResponse("/shop/automation?done=save", status_code=303)
 
 
@@ -311,7 +312,7 @@ async def console_issue_token(request: Request, pg: PageDep) -> Response:
                                            lifetime=timedelta(days=int(days)) if days and days.isdigit() else None),
                               pg.signed_in)
     except Refusal as e:
-        return _tokens_page(pg, None, issued=None, error=pg.refusal(e), status=403 if e.code == "forbidden" else 422)
+        return _tokens_page(pg, None, issued=None, error=pg.refusal(e), status=STATUS[e.code])
     return _tokens_page(pg, None, issued=issued, error=None, status=201)
 
 
@@ -325,7 +326,7 @@ async def console_revoke_token(token_id: str, request: Request, pg: PageDep) -> 
     try:
         pg.sh.handle(c.RevokeToken(token_id), pg.signed_in)
     except Refusal as e:
-        return _tokens_page(pg, None, issued=None, error=pg.refusal(e), status=404 if e.code == "not_found" else 422)
+        return _tokens_page(pg, None, issued=None, error=pg.refusal(e), status=STATUS[e.code])
     return RedirectResponse("/console/tokens", status_code=303)
 
 

@@ -17,7 +17,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from ...adapters.blobs import HEAD, detect_type
+from ...adapters.uow import SqlUnitOfWork
 from ...clock import SHANGHAI
+from ...domain.actors import Actor
 from ...domain.remedies import FINDINGS
 from ...domain.tickets import TICKET_TYPES
 from ...errors import Refusal
@@ -28,7 +30,7 @@ from ...services.access import actor_for_token
 from ...services.views import disputes as dispute_views
 from ...services.views import shops as shop_views
 from ...services.views import tickets as ticket_views
-from ..api.errors import RateLimited
+from ..api.errors import STATUS, RateLimited
 from ..api.ratelimit import Gate
 from .core import HOME, LOGIN_CSRF, SESSION, Page, csrf_for, new_login_secret, page
 
@@ -64,7 +66,7 @@ def _not_found(pg: Page) -> HTMLResponse:
 def _refused_view(pg: Page, r: Refusal) -> HTMLResponse:
     if r.code == "not_found":
         return _not_found(pg)
-    status = 403 if r.code == "forbidden" else 400
+    status = STATUS[r.code]
     return pg.render("error.html", status=status, title=pg.t("Refused"), message=pg.refusal(r)["message"],
                      rules=r.rules)
 
@@ -222,13 +224,20 @@ def _ticket_context(pg: Page, ticket_id: str) -> dict[str, Any]:
         ticket = ticket_views.get_ticket(uow, actor, ticket_id)
         order = ticket_views.get_order(uow, actor, ticket["order"], pg.now)
         shop = None if actor.is_buyer else shop_views.get_shop(uow, actor, ticket["shop"])
-        case = dispute_views.get_case(uow, actor, ticket_id, pg.now) if _has_case(ticket) else None
+        case = _case(uow, actor, ticket_id, pg.now)
     return {"ticket": ticket, "order": order, "shop": shop, "case": case, "findings": FINDINGS,
             "countdown": countdown(pg, ticket["due"])}
 
 
-def _has_case(ticket: dict[str, Any]) -> bool:
-    return any(e["type"] in ("intervention_opened", "intervention_requested") for e in ticket["timeline"])
+def _case(uow: SqlUnitOfWork, actor: Actor, ticket_id: str, now: datetime) -> dict[str, Any] | None:
+    """The ticket's platform intervention, or None when it never went to the platform (the view
+    answers not_found then; the ticket itself was loaded, and seen, just before)."""
+    try:
+        return dispute_views.get_case(uow, actor, ticket_id, now)
+    except Refusal as e:
+        if e.code != "not_found":
+            raise
+        return None
 
 
 @router.get("/shop/tickets/{ticket_id}", response_class=HTMLResponse)
@@ -303,7 +312,7 @@ async def _act(request: Request, pg: PageDep, ticket_id: str, action: str,
             ctx = _ticket_context(pg, ticket_id)
         except Refusal as gone:
             return _refused_view(pg, gone)
-        status = 409 if e.code == "invalid_state" else 403 if e.code == "forbidden" else 422
+        status = STATUS[e.code]
         return pg.render(template, status=status, **ctx, actions=actions(ctx), done=None,
                          error=pg.refusal(e))
     return RedirectResponse(f"{base}/{quote(ticket_id)}?done={action}", status_code=303)

@@ -3,6 +3,7 @@ entry balanced (domain.ledger), and the shop's cached balances kept equal to the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -34,6 +35,12 @@ class Books:
                 else:
                     shop.debt_fen -= line.amount
         return e
+
+    def waterfall(self, shop_id: str, amount: int, order: Sequence[str]) -> list[tuple[str, str, int]]:
+        """What the shop pays `amount` from, at its balances now: wallet -> deposit -> the platform's
+        advance, in the pack's order (DY-OP-9); (source, account, fen) per source used."""
+        return L.waterfall(shop_id, amount, self.balance(L.wallet(shop_id)), self.balance(L.deposit(shop_id)),
+                           tuple(order))
 
     def pay_shop(self, shop_id: str, amount: int, into: str, at: datetime, source: str, kind: str,
                  **kw: Any) -> int:

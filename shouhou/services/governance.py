@@ -240,8 +240,7 @@ def _charge(uow: SqlUnitOfWork, shop: Shop, pv: PolicyVersion, inst: g.MeasureIn
     """Liquidated damages (违约金): one balanced entry, from the wallet, then the deposit, and what they
     cannot cover is owed as debt (the refund waterfall's order, DY-OP-9). Returns fen per source."""
     books = Books(uow)
-    sources = L.waterfall(shop.id, inst.amount_fen, books.balance(L.wallet(shop.id)),
-                          books.balance(L.deposit(shop.id)), tuple(pv.money.waterfall.value))
+    sources = books.waterfall(shop.id, inst.amount_fen, pv.money.waterfall.value)
     charged: dict[str, int] = {}
     moves: list[tuple[str, int]] = []
     for source, account, fen in sources:

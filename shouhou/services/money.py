@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from ..adapters import tables
 from ..adapters.payment import ChannelResult, PaymentChannel
@@ -182,19 +183,12 @@ def fund_refund(uow: SqlUnitOfWork, ctx: Context, e: Event) -> None:
         ticket.event("refund_funded", at, "system", rule, {"amount": format_yuan(amount),
                                                            "sources": {"escrow": format_yuan(amount)}})
     else:
-        sources = L.waterfall(shop.id, amount, books.balance(L.wallet(shop.id)), books.balance(L.deposit(shop.id)),
-                              tuple(pv.money.waterfall.value))
+        sources = books.waterfall(shop.id, amount, pv.money.waterfall.value)
         books.post(L.entry("refund", at, [*((acct, -v) for _, acct, v in sources), to_buyer],
                            rule=pv.money.waterfall.rule, memo={"sources": {s: v for s, _, v in sources}}, **common))
         ticket.event("refund_funded", at, "system", pv.money.waterfall.rule,
                      {"amount": format_yuan(amount), "sources": {s: format_yuan(v) for s, _, v in sources}})
-        owed = sum(v for s, _, v in sources if s == "advance")
-        if owed:
-            books.post(L.entry("advance_compensation", at, [(L.debt(shop.id), -owed), (L.ADVANCE, owed)],
-                               rule=pv.money.waterfall.rule, **common))
-            ticket.event("advance_compensation", at, "system", pv.money.waterfall.rule,
-                         {"amount": format_yuan(owed), "debt": format_yuan(shop.debt_fen),
-                          "reason": "wallet and deposit short"})
+        owe_the_advance(books, pv, shop, ticket, sources, at, common)
         commission_back(uow, books, pv, order, shop, ticket, amount, at)
     if advanced:
         lane = pv.fast_lanes.advance_rule if pv.fast_lanes is not None else None
@@ -203,6 +197,20 @@ def fund_refund(uow: SqlUnitOfWork, ctx: Context, e: Event) -> None:
         return
     uow.payouts.add(L.Payout(id=ticket.id, ticket_id=ticket.id, order_id=order.id, shop_id=shop.id,
                              buyer_id=ticket.buyer_id, amount_fen=amount, created_at=at, due_at=at, rule=cause))
+
+
+def owe_the_advance(books: Books, pv: PolicyVersion, shop: Shop, ticket: Ticket, sources: list[tuple[str, str, int]],
+                    at: datetime, common: dict[str, Any], extra: dict[str, Any] | None = None) -> None:
+    """The part of a payment the wallet and deposit could not cover came from the platform's advance
+    (DY-OP-9): the shop owes it as debt, and the ticket's timeline says so."""
+    owed = sum(v for s, _, v in sources if s == "advance")
+    if not owed:
+        return
+    books.post(L.entry("advance_compensation", at, [(L.debt(shop.id), -owed), (L.ADVANCE, owed)],
+                       rule=pv.money.waterfall.rule, **common))
+    ticket.event("advance_compensation", at, "system", pv.money.waterfall.rule,
+                 {"amount": format_yuan(owed), "debt": format_yuan(shop.debt_fen), **(extra or {}),
+                  "reason": "wallet and deposit short"})
 
 
 SHOP_PAYS = ("compensated", "freight_refunded")
@@ -225,17 +233,10 @@ def shop_pays_buyer(uow: SqlUnitOfWork, ctx: Context, e: Event) -> None:
     pv = ctx.policies.kept_by(ticket)
     books = Books(uow)
     common = {"shop_id": shop.id, "order_id": ticket.order_id, "ticket_id": ticket.id}
-    sources = L.waterfall(shop.id, amount, books.balance(L.wallet(shop.id)), books.balance(L.deposit(shop.id)),
-                          tuple(pv.money.waterfall.value))
+    sources = books.waterfall(shop.id, amount, pv.money.waterfall.value)
     books.post(L.entry(e.type, e.at, [*((acct, -v) for _, acct, v in sources), (L.payable(ticket.buyer_id), amount)],
                        rule=e.rule, memo={"sources": {s: v for s, _, v in sources}, "payout": payout_id}, **common))
-    advanced = sum(v for s, _, v in sources if s == "advance")
-    if advanced:
-        books.post(L.entry("advance_compensation", e.at, [(L.debt(shop.id), -advanced), (L.ADVANCE, advanced)],
-                           rule=pv.money.waterfall.rule, **common))
-        ticket.event("advance_compensation", e.at, "system", pv.money.waterfall.rule,
-                     {"amount": format_yuan(advanced), "debt": format_yuan(shop.debt_fen), "for": e.type,
-                      "reason": "wallet and deposit short"})
+    owe_the_advance(books, pv, shop, ticket, sources, e.at, common, {"for": e.type})
     uow.payouts.add(L.Payout(id=payout_id, ticket_id=ticket.id, order_id=ticket.order_id, shop_id=shop.id,
                              buyer_id=ticket.buyer_id, amount_fen=amount, created_at=e.at, due_at=e.at, rule=e.rule))
 

@@ -4,7 +4,9 @@ commands and their handlers, and the worker's tick."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -181,6 +183,19 @@ class Shouhou:
                 out.append((None, e))
         return out
 
+    @contextmanager
+    def together(self, now: datetime) -> Iterator[Together]:
+        """Several commands in one transaction, each at its own time (`Together.do`), the reactions
+        at commit at `now`; for callers that play many at once (the simulator's steps, bulk loads).
+        All or nothing: a refusal leaves the `with` and rolls every command back. Events are
+        published after the commit, as `handle` does."""
+        ctx = self.context(now)
+        with self.uow(ctx=ctx) as uow:
+            batch = Together(uow, ctx)
+            yield batch
+            events = uow.commit()
+        self._publish(events)
+
     def tick(self, now: datetime | None = None, batch: int = 200, worker: str | None = None) -> int:
         """Fire every automatic action due by `now` and send the refunds due, batch by batch, a batch
         of each in turn: a backlog of deadlines never starves the payouts behind it. `worker` names
@@ -222,3 +237,13 @@ class Shouhou:
                                      {"order": e.order_id, "message": e.payload.get("message")})
                 except Exception:  # noqa: BLE001
                     log.exception("push to buyer %s failed (order %s)", e.payload.get("buyer"), e.order_id)
+
+
+class Together:
+    """The open transaction of `Shouhou.together`: `do` runs one command in it, at `at`."""
+
+    def __init__(self, uow: SqlUnitOfWork, ctx: Context) -> None:
+        self.uow, self.ctx = uow, ctx
+
+    def do(self, cmd: object, actor: Actor, at: datetime) -> Any:
+        return HANDLERS[type(cmd)](cmd, actor, self.uow, replace(self.ctx, now=at))

@@ -3,9 +3,9 @@ and one flush that writes changed rows and the events recorded on them."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
+from operator import attrgetter
 from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy import Connection, Engine, Table, and_, delete, exists, func, insert, select, update
@@ -30,6 +30,7 @@ from . import metrics as m
 from . import operations as ops
 from . import remedies_table as rt
 from . import tables as t
+from .rows import by_id, columns, from_row, insert_entries, to_row, update_rows
 
 
 class Identified(Protocol):
@@ -40,21 +41,6 @@ A = TypeVar("A", bound=Identified)
 Reactor = Callable[["SqlUnitOfWork", list[Event]], None]
 
 
-def _columns(table: Table) -> list[str]:
-    return [c.name for c in table.columns]
-
-
-def _to_row(obj: Any, cols: list[str]) -> dict[str, Any]:
-    return {c: getattr(obj, c) for c in cols}
-
-
-def _from_row(cls: type[A], row: Any, cols: list[str]) -> A:
-    data = {c: row._mapping[c] for c in cols}
-    fields = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    obj = cls(**{k: v for k, v in data.items() if k in fields})
-    return obj
-
-
 class Repository(Generic[A]):
     """Loads aggregates of one table and remembers each as loaded (an identity map), so flush writes
     only changes and collects the events recorded on them. Queries first write the aggregates added
@@ -62,8 +48,9 @@ class Repository(Generic[A]):
 
     def __init__(self, uow: SqlUnitOfWork, table: Table, cls: type[A]) -> None:
         self.uow, self.table, self.cls = uow, table, cls
-        self.cols = _columns(table)
-        self.seen: dict[str, tuple[A, dict[str, Any]]] = {}
+        self.cols = columns(table)
+        self.values = attrgetter(*self.cols)  # an aggregate's row as a tuple: what flush compares
+        self.seen: dict[str, tuple[A, tuple[Any, ...]]] = {}
         self.new: list[A] = []
         self.new_by_id: dict[str, A] = {}  # `new` by id: a transaction that adds thousands finds each at once
         self.absent: set[str] = set()  # ids get_many looked for and did not find (until added)
@@ -75,8 +62,8 @@ class Repository(Generic[A]):
             if key in self.seen:
                 out.append(self.seen[key][0])
                 continue
-            obj = _from_row(self.cls, row, self.cols)
-            self.seen[key] = (obj, _to_row(obj, self.cols))
+            obj = from_row(self.cls, row, self.cols)
+            self.seen[key] = (obj, self.values(obj))
             out.append(obj)
         return out
 
@@ -85,10 +72,10 @@ class Repository(Generic[A]):
             return self.seen[ident][0]
         if ident in self.new_by_id or ident in self.absent:
             return self.new_by_id.get(ident)
-        stmt = select(self.table).where(self.table.c.id == ident)
+        stmt = by_id(self.table)
         if lock and self.uow.conn.dialect.name == "postgresql":
             stmt = stmt.with_for_update()
-        found = self._load(self.uow.conn.execute(stmt))
+        found = self._load(self.uow.conn.execute(stmt, {"ident": ident}))
         return found[0] if found else None
 
     def get_many(self, idents: Iterable[str], lock: bool = False) -> None:
@@ -154,32 +141,35 @@ class Repository(Generic[A]):
                                     .where(self.table.c.id == ident).with_for_update()).first()
         if row is None:
             return
-        obj, before = seen
+        obj, before = seen[0], list(seen[1])
         for col in columns:
-            if getattr(obj, col) == before[col]:
+            i = self.cols.index(col)
+            if getattr(obj, col) == before[i]:
                 setattr(obj, col, row._mapping[col])
-                before[col] = row._mapping[col]
+                before[i] = row._mapping[col]
+        self.seen[ident] = (obj, tuple(before))
 
     def _write_new(self) -> None:
         if self.new:
-            self.uow.conn.execute(insert(self.table), [_to_row(o, self.cols) for o in self.new])
-            for o in self.new:
-                self.seen[o.id] = (o, _to_row(o, self.cols))
+            rows = [to_row(o, self.cols) for o in self.new]
+            self.uow.conn.execute(insert(self.table), rows)
+            for o, row in zip(self.new, rows, strict=True):
+                self.seen[o.id] = (o, tuple(row.values()))
             self.new = []
             self.new_by_id = {}
 
     def flush(self) -> list[A]:
         """Write new and changed rows; return every aggregate this repository holds (for their events)."""
-        conn = self.uow.conn
         touched: list[A] = []
+        changes: list[tuple[str, dict[str, Any]]] = []
         self._write_new()
         for key, (obj, before) in list(self.seen.items()):
-            now = _to_row(obj, self.cols)
-            changed = {c: v for c, v in now.items() if v != before[c]}
-            if changed:
-                conn.execute(update(self.table).where(self.table.c.id == key).values(**changed))
+            now = self.values(obj)
+            if now != before:
+                changes.append((key, {c: v for c, v, b in zip(self.cols, now, before, strict=True) if v != b}))
                 self.seen[key] = (obj, now)
             touched.append(obj)
+        update_rows(self.uow.conn, self.table, changes)  # one statement per shape of change
         return touched
 
 
@@ -274,16 +264,7 @@ class SqlUnitOfWork:
         return events
 
     def _write_journal(self) -> None:
-        recorded_at = self.clock.now()
-        for e in self.journal:
-            key = self.conn.execute(insert(t.journal_entries).values(
-                kind=e.kind, at=e.at, shop_id=e.shop_id, order_id=e.order_id, ticket_id=e.ticket_id, rule=e.rule,
-                memo=e.memo, recorded_at=recorded_at)).inserted_primary_key
-            if key is None:
-                raise RuntimeError("the database gave no id for a journal entry")
-            entry_id = key[0]
-            self.conn.execute(insert(t.journal_lines),
-                              [{"entry_id": entry_id, "account": x.account, "amount": x.amount} for x in e.lines])
+        insert_entries(self.conn, self.journal, self.clock.now())
         self.journal = []
 
     def balance(self, account: str) -> int:

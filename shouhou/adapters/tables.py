@@ -251,7 +251,13 @@ site_messages = Table(
     Column("body_en", Text, nullable=False),
     Column("created_at", Instant, nullable=False),
     Column("read_at", Instant),
+    Column("push_status", String(12)),  # DY-OP-10's push, the message its outbox row: pending|pushed|failed
+    Column("push_attempts", Integer, nullable=False, server_default="0"),
+    Column("push_next_at", Instant),  # pending only: when the dispatcher pushes (or its claim expires)
+    Column("pushed_at", Instant),
+    Column("push_error", Text),
     Index("ix_site_messages_buyer", "buyer_id", "created_at"),
+    Index("ix_site_messages_push_due", "push_next_at", **_pending("push_next_at")),
 )
 
 # -- money (RULES §8): immutable journal entries whose lines add up to zero ------------------------

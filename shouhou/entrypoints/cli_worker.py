@@ -13,7 +13,6 @@ from typing import Annotated
 import typer
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..adapters.webhook_sender import HttpSender
 from ..services.app import Shouhou
 from ..services.dispatch import Dispatcher
 from .cli_common import DatabaseUrl, database_errors, load_settings, log_to_stderr, shouhou_at_head, shown
@@ -41,7 +40,7 @@ def worker_command(
         if once:
             with database_errors(settings.database_url):
                 fired = shouhou.tick(batch=size, worker=worker_name())
-                sent = Dispatcher(shouhou.uow, shouhou.clock, HttpSender()).run_once()
+                sent = shouhou.dispatcher().run_once()
             typer.echo(f"fired {fired}")
             if sent:
                 typer.echo(f"delivered {sent} webhooks")
@@ -78,7 +77,7 @@ def run_worker(shouhou: Shouhou, interval: float, batch: int, url: str) -> None:
         stop.set()
 
     name = worker_name()
-    dispatcher = Dispatcher(shouhou.uow, shouhou.clock, HttpSender())
+    dispatcher = shouhou.dispatcher()
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
     log.info("deadline worker on %s: every %s s, batches of %d", shown(url), interval, batch)
     try:

@@ -16,6 +16,7 @@ from ..adapters.blobs import BlobStore, MemoryBlobStore
 from ..adapters.notifier import MemoryNotifier, MemoryPusher, Notifier, Pusher
 from ..adapters.payment import FakeChannel, PaymentChannel
 from ..adapters.uow import SqlUnitOfWork
+from ..adapters.webhook_sender import HttpSender, Sender
 from ..clock import Clock
 from ..domain.actors import Actor
 from ..domain.events import Event
@@ -39,6 +40,7 @@ from . import (
 )
 from . import commands as c
 from .context import Context
+from .dispatch import Dispatcher
 
 Handler = Callable[[Any, Actor, SqlUnitOfWork, Context], Any]
 
@@ -128,6 +130,7 @@ class Shouhou:
         self.engine, self.clock, self.policies = engine, clock, policies
         self.notifier, self.pusher, self.channel, self.blobs = notifier, pusher, channel, blobs
         self.is_workday = is_workday
+        self.allow_private_webhooks = False  # SHOUHOU_WEBHOOK_ALLOW_PRIVATE: endpoints on your own network
 
     @classmethod
     def with_fakes(cls, engine: Engine, clock: Clock, policies: PolicyRegistry, notifier: Notifier | None = None,
@@ -142,6 +145,13 @@ class Shouhou:
     def context(self, now: datetime | None = None) -> Context:
         return Context(now=now or self.clock.now(), policies=self.policies, blobs=self.blobs,
                        is_workday=self.is_workday)
+
+    def dispatcher(self, sender: Sender | None = None, *, batch: int = 50, threads: int = 1) -> Dispatcher:
+        """The outbox's dispatcher over this engine: webhooks through `sender` (HTTP by default) and
+        DY-OP-10's pushes through this engine's pusher."""
+        sender = sender or HttpSender(allow_private=self.allow_private_webhooks)
+        return Dispatcher(self.uow, self.clock, sender, batch=batch, threads=threads,
+                          pusher=self.pusher)
 
     def uow(self, write: bool = True, ctx: Context | None = None) -> SqlUnitOfWork:
         """A unit of work whose commit runs the reaction table at ctx.now (the clock's now unless given)."""
@@ -206,19 +216,12 @@ class Shouhou:
             uow.commit()
 
     def _publish(self, events: list[Event]) -> None:
-        """After commit only: events to the notifier, and pushes for the buyer notices just stored.
-        What was committed stands whatever an adapter does: a notifier or pusher that fails is logged
-        (the site message is stored and readable through the API) and never fails the command."""
+        """After commit only: events to the notifier. What was committed stands whatever it does: a
+        notifier that fails is logged and never fails the command. (Webhooks and DY-OP-10's pushes
+        leave through the outbox: see services/dispatch.)"""
         if not events:
             return
         try:
             self.notifier.publish(events)
         except Exception:  # noqa: BLE001 - an adapter's failure must not undo or hide a committed change
             log.exception("notifier failed on %d events", len(events))
-        for e in events:
-            if e.type == "buyer_notified" and "push" in e.payload.get("channels", ()):
-                try:
-                    self.pusher.push(str(e.payload["buyer"]), str(e.payload["title"]), str(e.payload["body"]),
-                                     {"order": e.order_id, "message": e.payload.get("message")})
-                except Exception:  # noqa: BLE001
-                    log.exception("push to buyer %s failed (order %s)", e.payload.get("buyer"), e.order_id)

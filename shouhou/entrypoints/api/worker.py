@@ -10,9 +10,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import FastAPI
 
-from ...adapters.webhook_sender import HttpSender
 from ...services.app import Shouhou
-from ...services.dispatch import Dispatcher
 
 log = logging.getLogger("shouhou.api")
 
@@ -23,7 +21,7 @@ class Worker:
     def __init__(self, shouhou: Shouhou, interval: float, batch: int) -> None:
         self.shouhou, self.interval, self.batch = shouhou, interval, batch
         self.name = f"{socket.gethostname()}:{os.getpid()}:serve"
-        self.dispatcher = Dispatcher(shouhou.uow, shouhou.clock, HttpSender())  # webhooks go out beside
+        self.dispatcher = shouhou.dispatcher()  # webhooks and pushes go out beside
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self.run, name="shouhou-worker", daemon=True)
 

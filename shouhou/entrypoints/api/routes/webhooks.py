@@ -38,7 +38,8 @@ def write(sh: ShouhouDep, fn: Callable[Concatenate[Any, P], T], *args: P.args, *
 @router.post("/v1/webhook-endpoints", status_code=201, response_model=EndpointOut,
              summary="Register a webhook endpoint (answers its whsec_ secret, shown this once)")
 def create(body: EndpointIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
-    return write(sh, svc.create_endpoint, actor, sh.clock.now(), body.url, body.events, body.description, body.shop)
+    return write(sh, svc.create_endpoint, actor, sh.clock.now(), body.url, body.events, body.description, body.shop,
+                 allow_private=sh.allow_private_webhooks)
 
 
 @router.get("/v1/webhook-endpoints", response_model=EndpointPage, summary="Webhook endpoints the caller manages")
@@ -54,7 +55,8 @@ def get(endpoint_id: str, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
 @router.patch("/v1/webhook-endpoints/{endpoint_id}", response_model=EndpointOut,
               summary="Change an endpoint's url, event types, description; enable or disable it")
 def update(endpoint_id: str, body: EndpointPatch, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
-    return write(sh, svc.update_endpoint, actor, endpoint_id, sh.clock.now(), body.model_dump(exclude_unset=True))
+    return write(sh, svc.update_endpoint, actor, endpoint_id, sh.clock.now(), body.model_dump(exclude_unset=True),
+                 allow_private=sh.allow_private_webhooks)
 
 
 @router.delete("/v1/webhook-endpoints/{endpoint_id}", status_code=204, response_class=Response,

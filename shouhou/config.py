@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     rate_limit: str = Field(default="600/minute", pattern=RATE, description="requests per token, e.g. 600/minute")
     auth_rate_limit: str = Field(default="30/minute", pattern=RATE,
                                  description="failed authentications per client address, then 429s")
+    webhook_allow_private: bool = Field(
+        default=False, description="let webhook endpoints be on loopback or private addresses (your own network)")
     cors_origins: list[str] = Field(
         default_factory=list, description="origins a browser may call the API from (JSON list); empty: CORS off")
 

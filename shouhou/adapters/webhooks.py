@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, delete, func, insert, select, text, update
 
+from ..event_types import version_of
 from . import tables as t
 from . import webhooks_table as wt
 
@@ -161,7 +162,8 @@ def feed(conn: Connection, after: int, limit: int, shop_id: str | None = None,
 def message_of(ev: dict[str, Any]) -> dict[str, Any]:
     """An event as it leaves the service (the Standard Webhooks shape), in a webhook and in the feed:
     its id is the `webhook-id`, the same for every try and every endpoint."""
-    return {"id": f"msg_{ev['id']}", "type": ev["type"], "timestamp": ev["at"].isoformat(), "data": {
+    return {"id": f"msg_{ev['id']}", "type": ev["type"], "version": version_of(ev["type"]),
+            "timestamp": ev["at"].isoformat(), "data": {
         "shop": ev["shop_id"], "order": ev["order_id"], "ticket": ev["ticket_id"], "rule": ev["rule"],
         "actor": ev["actor"], "from_status": ev["from_status"], "to_status": ev["to_status"],
         "payload": ev["payload"]}}

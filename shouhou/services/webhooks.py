@@ -20,6 +20,7 @@ from ..adapters.uow import SqlUnitOfWork
 from ..domain.actors import Actor
 from ..domain.roles import require_act
 from ..errors import not_found, refuse
+from ..event_types import catalogue, describe, version_of
 from .access import visible_shop
 
 ROTATION_OVERLAP = timedelta(hours=24)
@@ -61,7 +62,23 @@ def check_events(events: list[str] | None) -> list[str] | None:
     if not events or len(events) > 100 or any(not EVENT_TYPE.match(e) for e in events):
         raise refuse("invalid_input", "events 须为 1–100 个事件类型(小写字母、数字、下划线)",
                      "events must list 1 to 100 event types (lower-case letters, digits, underscores)")
+    unknown = sorted(set(events) - set(catalogue()))
+    if unknown:
+        raise refuse("invalid_input", f"未知的事件类型:{', '.join(unknown)}(见 GET /v1/event-types)",
+                     f"unknown event types: {', '.join(unknown)} (see GET /v1/event-types)")
     return sorted(set(events))
+
+
+def event_types() -> dict[str, Any]:
+    """Every event type with its summary, rules and the JSON Schema of its message."""
+    items = [describe(name) for name in sorted(catalogue())]
+    return {"items": items, "total": len(items), "limit": len(items), "offset": 0}
+
+
+def event_type(name: str) -> dict[str, Any]:
+    if name not in catalogue():
+        raise not_found("event type", name)
+    return describe(name)
 
 
 def _iso(at: datetime | None) -> str | None:
@@ -153,7 +170,8 @@ def ping(uow: SqlUnitOfWork, actor: Actor, ident: str, now: datetime) -> dict[st
     """A test message to the endpoint, delivered (and logged) like any other."""
     row = _load(uow, actor, ident)
     message_id = "msg_ping_" + secrets.token_hex(8)
-    body = {"id": message_id, "type": "ping", "timestamp": now.isoformat(), "data": {"endpoint": row["id"]}}
+    body = {"id": message_id, "type": "ping", "version": version_of("ping"), "timestamp": now.isoformat(),
+            "data": {"endpoint": row["id"]}}
     wh.add_deliveries(uow.conn, [{"endpoint_id": ident, "event_id": None, "message_id": message_id, "type": "ping",
                                   "body": body, "status": "pending", "attempts": 0, "next_try_at": now,
                                   "created_at": now}])

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import jsonschema
 import pytest
 from sqlalchemy import func, select
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
@@ -16,6 +17,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from shouhou.adapters import webhooks as wh
 from shouhou.adapters import webhooks_table as wt
 from shouhou.adapters.webhook_sender import HttpSender
+from shouhou.event_types import message_schema
 from shouhou.services import commands as c
 from shouhou.services.dispatch import DISABLE_AFTER, KEEP, LEASE, SCHEDULE, Dispatcher
 
@@ -123,7 +125,9 @@ def test_a_dispatcher_killed_between_its_steps_loses_nothing_and_keeps_the_webho
     log = client.get(f"/v1/webhook-endpoints/{claimed[0]['endpoint_id']}/deliveries", headers=h("own1")).json()
     assert all(x["status"] == "delivered" for x in log["items"])
     body = rx.got[0][2]
-    assert set(body) == {"id", "type", "timestamp", "data"} and body["data"]["shop"] == "S1"
+    assert set(body) == {"id", "type", "version", "timestamp", "data"} and body["data"]["shop"] == "S1"
+    for _url, _id, sent in rx.got:  # what arrived is what the published schema of its type says
+        jsonschema.validate(sent, message_schema(sent["type"]), format_checker=jsonschema.FormatChecker())
     assert {"ticket", "order", "rule", "actor", "from_status", "to_status", "payload"} <= set(body["data"])
 
 

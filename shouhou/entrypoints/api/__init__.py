@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from ...config import Settings
 from ...services.app import Shouhou
 from .. import web
-from . import edge, idempotency
+from . import edge, event_docs, idempotency
 from .errors import ERRORS
 from .errors import install as install_error_handling
 from .responses import SafeJSONResponse
@@ -42,4 +42,5 @@ def create_app(shouhou: Shouhou, *, worker: bool = False, worker_interval: float
     for router in ROUTERS:
         include(app, router)
     web.install(app)
+    event_docs.install(app)
     return app

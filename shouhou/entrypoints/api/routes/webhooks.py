@@ -17,6 +17,8 @@ from ..schemas.webhooks import (
     EndpointOut,
     EndpointPage,
     EndpointPatch,
+    EventTypeOut,
+    EventTypePage,
     FeedPage,
     RedeliverIn,
 )
@@ -101,3 +103,15 @@ def redeliver(delivery_id: Annotated[int, Path(ge=1, le=2**62)], sh: ShouhouDep,
 def events(sh: ShouhouDep, actor: ActorDep, after: Annotated[str, Text(40)] | None = None,
            limit: Limit = 100) -> dict[str, Any]:
     return read(sh, svc.feed, actor, after, limit)
+
+
+@router.get("/v1/event-types", response_model=EventTypePage, tags=["events"],
+            summary="Every event type: what it means, the rules it cites, the JSON Schema of its message")
+def event_types(actor: ActorDep) -> dict[str, Any]:
+    return svc.event_types()
+
+
+@router.get("/v1/event-types/{name}", response_model=EventTypeOut, tags=["events"],
+            summary="One event type and the JSON Schema of its message")
+def event_type(name: Annotated[str, Path(max_length=40)], actor: ActorDep) -> dict[str, Any]:
+    return svc.event_type(name)

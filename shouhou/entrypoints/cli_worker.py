@@ -66,14 +66,15 @@ def dispatch_round(dispatcher: Dispatcher) -> int:
 
 
 def run_worker(shouhou: Shouhou, interval: float, batch: int, url: str) -> None:
-    """Sweep, sleep, repeat. The first SIGTERM or Ctrl-C lets the sweep in progress finish and stops;
-    a second one stops at once (the batch in progress rolls back and fires again on the next start)."""
+    """Sweep until nothing is due, sleep `interval`, repeat: a worker with a backlog never sleeps. The
+    first SIGTERM or Ctrl-C lets the batch in progress finish and stops; a second one stops at once
+    (the batch in progress rolls back and fires again on the next start)."""
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         if stop.is_set():
             raise KeyboardInterrupt
-        log.info("%s: stopping after the sweep in progress", signal.Signals(signum).name)
+        log.info("%s: stopping after the batch in progress", signal.Signals(signum).name)
         stop.set()
 
     name = worker_name()
@@ -83,7 +84,7 @@ def run_worker(shouhou: Shouhou, interval: float, batch: int, url: str) -> None:
     try:
         while not stop.is_set():
             try:
-                fired = shouhou.tick(batch=batch, worker=name)
+                fired = shouhou.tick(batch=batch, worker=name, stop=stop.is_set)
             except SQLAlchemyError as e:  # the batch rolled back; try again on the next sweep
                 log.warning("sweep failed, retrying in %s s: %s", interval, e)
                 fired = 0

@@ -191,22 +191,29 @@ class Shouhou:
                 out.append((None, e))
         return out
 
-    def tick(self, now: datetime | None = None, batch: int = 200, worker: str | None = None) -> int:
+    def tick(self, now: datetime | None = None, batch: int = 200, worker: str | None = None,
+             stop: Callable[[], bool] | None = None) -> int:
         """Fire every automatic action due by `now` and send the refunds due, batch by batch, a batch
-        of each in turn: a backlog of deadlines never starves the payouts behind it. `worker` names
-        the process in the heartbeat table, written after every round (so /healthz sees a worker that
-        is busy with a long backlog as alive). Returns how many actions fired."""
+        of each in turn: a backlog of deadlines never starves the payouts behind it. Without `now`
+        (a live worker) each round reads the clock again, so what falls due while a backlog is swept
+        is taken in the same tick, without sleeping. `stop` is asked between rounds: a worker told to
+        stop finishes the batch in progress and returns. `worker` names the process in the heartbeat
+        table, written after every round (so /healthz sees a worker that is busy with a long backlog
+        as alive). Returns how many actions fired."""
+        live = now is None
         ctx = self.context(now)
         fired = 0
-        for _ in range(100_000):  # until nothing is due at `now` (each payout claim moves its due time)
+        for _ in range(1_000_000):  # until nothing is due (each payout claim moves its due time)
             n = deadlines.sweep_batch(lambda: self.uow(ctx=ctx), ctx, batch, self._publish)
             paid = money.pay_out(lambda: self.uow(ctx=ctx), self.channel, self.policies, ctx.now, batch)
             self._publish(paid)
             fired += n
             if worker is not None:
-                self._beat(worker, ctx, now is None, n)
-            if n == 0 and not paid:
+                self._beat(worker, ctx, live, n)
+            if (n == 0 and not paid) or (stop is not None and stop()):
                 break
+            if live:
+                ctx = self.context()
         return fired
 
     def _beat(self, worker: str, ctx: Context, live: bool, fired: int) -> None:

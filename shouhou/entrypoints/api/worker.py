@@ -28,7 +28,7 @@ class Worker:
     def run(self) -> None:
         while not self.stop.is_set():
             try:
-                fired = self.shouhou.tick(batch=self.batch, worker=self.name)
+                fired = self.shouhou.tick(batch=self.batch, worker=self.name, stop=self.stop.is_set)
                 if fired:
                     log.info("worker fired %d due actions", fired)
             except Exception:  # noqa: BLE001 - keep the worker alive; the batch rolled back

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy import Connection, Engine, Table, and_, delete, exists, func, insert, select, update
+from sqlalchemy.sql.expression import bindparam
 
 from ..clock import Clock
 from ..domain.appeals import Appeal
@@ -106,19 +107,14 @@ class Repository(Generic[A]):
         stmt = select(self.table).where(and_(*conds)) if conds else select(self.table)
         if order_by:
             stmt = stmt.order_by(*order_by)
-        if limit is not None:
-            stmt = stmt.limit(limit)
-        if offset:
-            stmt = stmt.offset(offset)
+        stmt = stmt.limit(limit).offset(offset or None)
         if lock and self.uow.dialect == "postgresql":
             stmt = stmt.with_for_update()
         return self._load(self.uow.conn.execute(stmt))
 
     def count(self, *conds: Any) -> int:
         self._write_new()
-        stmt = select(func.count()).select_from(self.table)
-        if conds:
-            stmt = stmt.where(and_(*conds))
+        stmt = select(func.count()).select_from(self.table).where(*conds)
         return int(self.uow.conn.execute(stmt).scalar_one())
 
     def exists(self, ident: str) -> bool:
@@ -164,16 +160,21 @@ class Repository(Generic[A]):
 
     def flush(self) -> list[A]:
         """Write new and changed rows; return every aggregate this repository holds (for their events)."""
-        conn = self.uow.conn
         touched: list[A] = []
         self._write_new()
+        # set-based: one executemany per set of changed columns (a sweep's batch changes the same ones)
+        changes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for key, (obj, before) in list(self.seen.items()):
             now = _to_row(obj, self.cols)
             changed = {c: v for c, v in now.items() if v != before[c]}
             if changed:
-                conn.execute(update(self.table).where(self.table.c.id == key).values(**changed))
+                changes.setdefault(tuple(sorted(changed)), []).append(
+                    {"k_id": key, **{f"v_{c}": v for c, v in changed.items()}})
                 self.seen[key] = (obj, now)
             touched.append(obj)
+        for cols, rows in changes.items():
+            set_: dict[str, Any] = {c: bindparam(f"v_{c}") for c in cols}
+            self.uow.conn.execute(update(self.table).where(self.table.c.id == bindparam("k_id")).values(set_), rows)
         return touched
 
 

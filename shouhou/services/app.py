@@ -204,8 +204,10 @@ class Shouhou:
         ctx = self.context(now)
         fired = 0
         for _ in range(1_000_000):  # until nothing is due (each payout claim moves its due time)
-            n = deadlines.sweep_batch(lambda: self.uow(ctx=ctx), ctx, batch, self._publish)
-            paid = money.pay_out(lambda: self.uow(ctx=ctx), self.channel, self.policies, ctx.now, batch)
+            def uow(ctx: Context = ctx) -> SqlUnitOfWork:
+                return self.uow(ctx=ctx)
+            n = deadlines.sweep_batch(uow, ctx, batch, self._publish)
+            paid = money.pay_out(uow, self.channel, self.policies, ctx.now, batch)
             self._publish(paid)
             fired += n
             if worker is not None:

@@ -11,6 +11,7 @@ figures are checked against a Python computation on random data (tests/integrati
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections import defaultdict
 from collections.abc import Callable
@@ -208,3 +209,18 @@ def metrics_all(conn: Connection, window_of: Callable[[str], timedelta], at: dat
                 out[shop_id] = _metrics(shop_id, start, at, rows.get(shop_id, {}))
     return out
 
+
+
+def differences(conn: Connection, window_of: Callable[[str], timedelta], at: datetime) -> dict[str, list[str]]:
+    """Where the counters (adapters.metrics) disagree with this scan at `at`: shop -> the fields that
+    differ. Empty when they agree, as they must."""
+    from . import metrics as counted  # the counters' reader (it does not import this module)
+
+    counters, scanned = counted.metrics_all(conn, window_of, at), metrics_all(conn, window_of, at)
+    out = {}
+    for shop in sorted(set(counters) | set(scanned)):
+        a, b = counters.get(shop), scanned.get(shop)
+        if a != b:
+            names = [f.name for f in dataclasses.fields(g.Metrics)]
+            out[shop] = [n for n in names if a is None or b is None or getattr(a, n) != getattr(b, n)]
+    return out

@@ -181,8 +181,10 @@ tickets = Table(
     Column("due_rule", String(32)),
     # The shop's work queue: its tickets by status, soonest deadline first.
     Index("ix_tickets_shop_queue", "shop_id", "status", "due_at"),
-    # Governance's 30-day window of a shop's applications (KS-GOV-2).
+    # Governance's 30-day window of a shop's applications and handled tickets (KS-GOV-2): the metrics
+    # read the rows of the window's partial end days through these (adapters.metrics).
     Index("ix_tickets_shop_created", "shop_id", "created_at"),
+    Index("ix_tickets_shop_ended", "shop_id", "ended_at"),
     # The worker's sweep: only tickets with a pending automatic action are in this index.
     Index("ix_tickets_due", "due_at", **_pending("due_at")),
 )
@@ -368,6 +370,7 @@ interventions = Table(
     Index("ix_interventions_due", "due_at", **_pending("due_at")),
     Index("ix_interventions_queue", "status", "response_due_at"),
     Index("ix_interventions_shop_ruled", "shop_id", "ruled_at"),
+    Index("ix_interventions_shop_requested", "shop_id", "requested_at"),
 )
 
 evidence_items = Table(

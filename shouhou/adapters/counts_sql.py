@@ -10,7 +10,7 @@ column does both. The SQL is written once below and rendered for SQLite (trigger
 PostgreSQL (PL/pgSQL functions), with the same day and seconds expressions as the metrics.
 
 `install` creates (or replaces) the triggers; `rebuild` recomputes every counter from the rows,
-set-based (migration 0012's backfill, `shouhou governance check --rebuild`, loaders that ran without
+set-based (migration 0013's backfill, `shouhou governance check --rebuild`, loaders that ran without
 triggers). `metadata.create_all` installs the triggers after the tables (the test schema).
 """
 

@@ -6,7 +6,7 @@ A "day" here is a calendar day at UTC+8 (Asia/Shanghai has kept that offset sinc
 counts, in the same statement, whoever writes them (the unit of work, a set-based sweep, a bulk load,
 a test seeding rows); adapters.metrics reads them, with the raw rows of the two partial days at the
 window's ends. They share `tables.metadata` (importing shouhou.adapters registers them), so Alembic
-owns them like the rest (migration 0012).
+owns them like the rest (migration 0013).
 """
 
 from __future__ import annotations

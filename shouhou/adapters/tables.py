@@ -181,8 +181,7 @@ tickets = Table(
     Column("due_rule", String(32)),
     # The shop's work queue: its tickets by status, soonest deadline first.
     Index("ix_tickets_shop_queue", "shop_id", "status", "due_at"),
-    # Governance's 30-day window of a shop's applications and handled tickets (KS-GOV-2): the metrics
-    # read the rows of the window's partial end days through these (adapters.metrics).
+    # KS-GOV-2's 30-day window: the metrics read its partial end days' rows through these (adapters.metrics)
     Index("ix_tickets_shop_created", "shop_id", "created_at"),
     Index("ix_tickets_shop_ended", "shop_id", "ended_at"),
     # The worker's sweep: only tickets with a pending automatic action are in this index.
@@ -255,8 +254,7 @@ site_messages = Table(
     Column("read_at", Instant),
     Column("push_status", String(12)),  # DY-OP-10's push, the message its outbox row: pending|pushed|failed
     Column("push_attempts", Integer, nullable=False, server_default="0"),
-    Column("push_next_at", Instant),  # pending only: when the dispatcher pushes (or its claim expires)
-    Column("pushed_at", Instant),
+    Column("push_next_at", Instant), Column("pushed_at", Instant),  # next try (or claim's end); done
     Column("push_error", Text),
     Index("ix_site_messages_buyer", "buyer_id", "created_at"),
     Index("ix_site_messages_push_due", "push_next_at", **_pending("push_next_at")),

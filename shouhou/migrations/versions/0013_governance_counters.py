@@ -9,8 +9,8 @@ migration creates them, installs the triggers (shouhou.adapters.counts_sql: a la
 triggers comes with a migration of its own that installs them again) and backfills the counters from
 the existing rows, the counted tables locked against writers meanwhile on PostgreSQL.
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-12 10:00:00
 """
 
@@ -24,8 +24,8 @@ from alembic import op
 from shouhou.adapters import counts_sql
 from shouhou.adapters.tables import Instant
 
-revision: str = "0012"
-down_revision: str | None = "0011"
+revision: str = "0013"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

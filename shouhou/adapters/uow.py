@@ -3,7 +3,6 @@ and one flush that writes changed rows and the events recorded on them."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Generic, Protocol, TypeVar
@@ -30,6 +29,9 @@ from . import metrics as m
 from . import operations as ops
 from . import remedies_table as rt
 from . import tables as t
+from .rows import columns as _columns
+from .rows import from_row as _from_row
+from .rows import to_row as _to_row
 
 
 class Identified(Protocol):
@@ -38,21 +40,6 @@ class Identified(Protocol):
 
 A = TypeVar("A", bound=Identified)
 Reactor = Callable[["SqlUnitOfWork", list[Event]], None]
-
-
-def _columns(table: Table) -> list[str]:
-    return [c.name for c in table.columns]
-
-
-def _to_row(obj: Any, cols: list[str]) -> dict[str, Any]:
-    return {c: getattr(obj, c) for c in cols}
-
-
-def _from_row(cls: type[A], row: Any, cols: list[str]) -> A:
-    data = {c: row._mapping[c] for c in cols}
-    fields = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    obj = cls(**{k: v for k, v in data.items() if k in fields})
-    return obj
 
 
 class Repository(Generic[A]):
@@ -67,9 +54,9 @@ class Repository(Generic[A]):
         self.new: list[A] = []
 
     def _load(self, rows: Iterable[Any]) -> list[A]:
-        out = []
+        out, at = [], self.cols.index("id")
         for row in rows:
-            key = row._mapping["id"]
+            key = row[at]
             if key in self.seen:
                 out.append(self.seen[key][0])
                 continue

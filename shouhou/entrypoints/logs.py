@@ -25,7 +25,8 @@ SECRETS = re.compile(
     r"|(?P<url>\b[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@\s]+(?P<at>@)"  # scheme://user:password@host
     r"|\b(?P<kind>whsec_|sh_)[A-Za-z0-9_+/=-]+")  # webhook secrets, issued tokens
 # the attributes every LogRecord has: anything else passed with `extra=` goes into the line
-_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "request_id"}
+_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message", "asctime", "request_id", "color_message"}  # uvicorn adds color_message: the same, in colour
 
 
 def redact(text: str) -> str:
@@ -79,10 +80,12 @@ def handler(stream: Any = None) -> logging.Handler:
 
 
 def log_json(level: int = logging.INFO) -> None:
-    """Every logger of this process to stderr as JSON lines (replacing what was configured)."""
+    """Every logger of this process to stderr as JSON lines, instead of the plain stream handlers
+    configured before (others, such as a test runner's capture, are left in place)."""
     root = logging.getLogger()
     for old in list(root.handlers):
-        root.removeHandler(old)
+        if type(old) is logging.StreamHandler:
+            root.removeHandler(old)
     root.addHandler(handler())
     root.setLevel(level)
 

@@ -76,6 +76,7 @@ def run(shouhou: Shouhou, settings: Settings, *, host: str, port: int, workers: 
                          worker_batch=settings.worker_batch, settings=settings, access_log=settings.access_log)
         uvicorn.run(app, host=host, port=port, **UVICORN)
         return
+    saved = {k: os.environ.get(k) for k in ("PROMETHEUS_MULTIPROC_DIR", "SHOUHOU_DATABASE_URL", "SHOUHOU_ACCESS_LOG")}
     made = multiprocess_metrics()
     loop = None
     if background:
@@ -87,5 +88,11 @@ def run(shouhou: Shouhou, settings: Settings, *, host: str, port: int, workers: 
     finally:
         if loop is not None:
             loop.close()
+        for key, value in saved.items():  # this process as it was (serve may be called again: tests)
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        values.ValueClass = values.get_value_class()
         if made is not None:
             shutil.rmtree(made, ignore_errors=True)

@@ -54,7 +54,7 @@ from .cli_scenario import scenario_app
 from .cli_tokens import token_app
 from .cli_worker import worker_command
 from .demo import DemoRefused, load_demo
-from .logs import log_json
+from .logs import json_logs
 
 app = typer.Typer(
     name="shouhou",
@@ -110,9 +110,9 @@ def serve(
         _print_demo(info, base)
     typer.echo(f"serving on {base} (API docs: {base}/docs) with {workers} worker process(es); "
                f"deadline worker {'on, every ' + str(settings.worker_interval) + ' s' if worker else 'off'}")
-    log_json()
     try:
-        serving.run(shouhou, settings, host=host, port=port, workers=workers, background=worker)
+        with json_logs():
+            serving.run(shouhou, settings, host=host, port=port, workers=workers, background=worker)
     finally:
         engine.dispose()
 

@@ -14,6 +14,8 @@ import json
 import logging
 import re
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
@@ -72,22 +74,48 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False, default=str)
 
 
+class _Stderr:
+    """Whatever sys.stderr is when a line is written (a test runner swaps it), not when configured."""
+
+    def write(self, text: str) -> None:
+        sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
+class JsonHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    def __init__(self, stream: Any = None) -> None:
+        super().__init__(stream or _Stderr())
+        self.setFormatter(JsonFormatter())
+        self.addFilter(Redact())
+
+
 def handler(stream: Any = None) -> logging.Handler:
-    out = logging.StreamHandler(stream or sys.stderr)
-    out.setFormatter(JsonFormatter())
-    out.addFilter(Redact())
-    return out
+    return JsonHandler(stream)
 
 
-def log_json(level: int = logging.INFO) -> None:
-    """Every logger of this process to stderr as JSON lines, instead of the plain stream handlers
-    configured before (others, such as a test runner's capture, are left in place)."""
+@contextmanager
+def json_logs(level: int = logging.INFO) -> Iterator[None]:
+    """While it lasts, every logger of this process writes to stderr as JSON lines instead of the
+    plain stream handlers configured before (others, such as a test runner's capture, stay); then
+    logging is as it was."""
     root = logging.getLogger()
-    for old in list(root.handlers):
+    before, old_level = list(root.handlers), root.level
+    for old in before:
         if type(old) is logging.StreamHandler:
             root.removeHandler(old)
-    root.addHandler(handler())
+    mine = JsonHandler()
+    root.addHandler(mine)
     root.setLevel(level)
+    try:
+        yield
+    finally:
+        root.removeHandler(mine)
+        for old in before:
+            if old not in root.handlers:
+                root.addHandler(old)
+        root.setLevel(old_level)
 
 
 # uvicorn's log_config (each worker process applies it): its loggers through the same JSON lines.

@@ -26,15 +26,10 @@ from .lines_json import (
     OrderLines as OrderLines,  # re-exported: services, uow and migrations/env.py use tables.Instant
 )
 
-metadata = MetaData(
-    naming_convention={
-        "ix": "ix_%(column_0_label)s",
-        "uq": "uq_%(table_name)s_%(column_0_name)s",
-        "ck": "ck_%(table_name)s_%(constraint_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-        "pk": "pk_%(table_name)s",
-    }
-)
+metadata = MetaData(naming_convention={
+    "ix": "ix_%(column_0_label)s", "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s", "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s"})
 
 
 def _pending(col: str) -> dict[str, Any]:
@@ -187,6 +182,9 @@ tickets = Table(
     # The worker's sweep: only tickets with a pending automatic action are in this index.
     Index("ix_tickets_due", "due_at", **_pending("due_at")),
 )
+# The work queue in its order (views.tickets.list_tickets): a page reads rows off it, sorting nothing.
+Index("ix_tickets_shop_next", tickets.c.shop_id, tickets.c.due_at.is_(None), tickets.c.due_at, tickets.c.created_at,
+      tickets.c.id)
 
 events = Table(
     "events", metadata,

@@ -3,7 +3,6 @@ and one flush that writes changed rows and the events recorded on them."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Generic, Protocol, TypeVar
@@ -31,6 +30,10 @@ from . import metrics as m
 from . import operations as ops
 from . import remedies_table as rt
 from . import tables as t
+from .rows import TIMELINE, by_column
+from .rows import columns as _columns
+from .rows import from_row as _from_row
+from .rows import to_row as _to_row
 
 
 class Identified(Protocol):
@@ -39,21 +42,7 @@ class Identified(Protocol):
 
 A = TypeVar("A", bound=Identified)
 Reactor = Callable[["SqlUnitOfWork", list[Event]], None]
-
-
-def _columns(table: Table) -> list[str]:
-    return [c.name for c in table.columns]
-
-
-def _to_row(obj: Any, cols: list[str]) -> dict[str, Any]:
-    return {c: getattr(obj, c) for c in cols}
-
-
-def _from_row(cls: type[A], row: Any, cols: list[str]) -> A:
-    data = {c: row._mapping[c] for c in cols}
-    fields = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    obj = cls(**{k: v for k, v in data.items() if k in fields})
-    return obj
+_READ_ONLY: dict[str, Any] = {}  # what a read-only unit of work keeps of a row: nothing to compare at flush
 
 
 class Repository(Generic[A]):
@@ -68,14 +57,14 @@ class Repository(Generic[A]):
         self.new: list[A] = []
 
     def _load(self, rows: Iterable[Any]) -> list[A]:
-        out = []
+        out, at = [], self.cols.index("id")
         for row in rows:
-            key = row._mapping["id"]
+            key = row[at]
             if key in self.seen:
                 out.append(self.seen[key][0])
                 continue
             obj = _from_row(self.cls, row, self.cols)
-            self.seen[key] = (obj, _to_row(obj, self.cols))
+            self.seen[key] = (obj, _to_row(obj, self.cols) if self.uow.write else _READ_ONLY)
             out.append(obj)
         return out
 
@@ -85,11 +74,14 @@ class Repository(Generic[A]):
         for obj in self.new:
             if obj.id == ident:
                 return obj
-        stmt = select(self.table).where(self.table.c.id == ident)
-        if lock and self.uow.conn.dialect.name == "postgresql":
-            stmt = stmt.with_for_update()
-        found = self._load(self.uow.conn.execute(stmt))
+        query = by_column(self.table, "id", lock and self.uow.dialect == "postgresql")
+        found = self._load(query.rows(self.uow.conn, value=ident))
         return found[0] if found else None
+
+    def find_by(self, column: str, value: Any) -> list[A]:
+        """The rows whose `column` equals `value` (after writing what this repository added)."""
+        self._write_new()
+        return self._load(by_column(self.table, column).rows(self.uow.conn, value=value))
 
     def get_many(self, idents: Iterable[str], lock: bool = False) -> None:
         """Load the rows not loaded yet in one statement (locked, on PostgreSQL, in id order), so that
@@ -99,7 +91,7 @@ class Repository(Generic[A]):
             stmt = select(self.table).where(self.table.c.id.in_(missing[start:start + 500])).order_by(self.table.c.id)
             if lock and self.uow.conn.dialect.name == "postgresql":
                 stmt = stmt.with_for_update()
-            self._load(self.uow.conn.execute(stmt))
+            self._load(self.uow.conn.execute(stmt).all())
 
     def where(self, *conds: Any, order_by: Sequence[Any] = (), limit: int | None = None,
               offset: int | None = None, lock: bool = False) -> list[A]:
@@ -110,7 +102,7 @@ class Repository(Generic[A]):
         stmt = stmt.limit(limit).offset(offset or None)
         if lock and self.uow.dialect == "postgresql":
             stmt = stmt.with_for_update()
-        return self._load(self.uow.conn.execute(stmt))
+        return self._load(self.uow.conn.execute(stmt).all())
 
     def count(self, *conds: Any) -> int:
         self._write_new()
@@ -165,6 +157,8 @@ class Repository(Generic[A]):
         # set-based: one executemany per set of changed columns (a sweep's batch changes the same ones)
         changes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for key, (obj, before) in list(self.seen.items()):
+            if before is _READ_ONLY:
+                raise RuntimeError(f"{self.table.name} {key} was read by a read-only unit of work: it writes nothing")
             now = _to_row(obj, self.cols)
             changed = {c: v for c, v in now.items() if v != before[c]}
             if changed:
@@ -318,6 +312,8 @@ class SqlUnitOfWork:
     # -- reads that are not aggregates -----------------------------------------------------------
     def events_for(self, ticket_id: str | None = None, order_id: str | None = None,
                    shop_id: str | None = None) -> list[dict[str, Any]]:
+        if ticket_id is not None and order_id is None and shop_id is None:  # a ticket's timeline: a hot read
+            return [dict(zip(_columns(t.events), r, strict=True)) for r in TIMELINE.rows(self.conn, value=ticket_id)]
         cond = []
         if ticket_id is not None:
             cond.append(t.events.c.ticket_id == ticket_id)

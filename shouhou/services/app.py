@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine
@@ -39,6 +39,7 @@ from . import (
     tickets,
 )
 from . import commands as c
+from .access import TokenCache, hash_token, lookup_token
 from .context import Context
 from .dispatch import Dispatcher
 
@@ -105,7 +106,8 @@ HANDLERS: dict[type, Handler] = {
     c.RetryParked: operations.retry_parked,
 }
 
-RETRYABLE = ("40001", "40P01")  # PostgreSQL: serialization failure, deadlock detected
+RETRYABLE = ("40001", "40P01")
+TOKEN_TTL = timedelta(seconds=5)  # how long a token read stays cached (SHOUHOU_TOKEN_CACHE_SECONDS)  # PostgreSQL: serialization failure, deadlock detected
 log = logging.getLogger("shouhou.app")
 
 
@@ -126,11 +128,15 @@ class Shouhou:
 
     def __init__(self, engine: Engine, clock: Clock, policies: PolicyRegistry, *, notifier: Notifier,
                  pusher: Pusher, channel: PaymentChannel, blobs: BlobStore,
-                 is_workday: IsWorkday = calendar.is_workday) -> None:
+                 is_workday: IsWorkday = calendar.is_workday, token_ttl: timedelta = TOKEN_TTL) -> None:
         self.engine, self.clock, self.policies = engine, clock, policies
         self.notifier, self.pusher, self.channel, self.blobs = notifier, pusher, channel, blobs
         self.is_workday = is_workday
         self.allow_private_webhooks = False  # SHOUHOU_WEBHOOK_ALLOW_PRIVATE: endpoints on your own network
+        self.tokens = TokenCache(token_ttl)  # see access.TokenCache for how long a revoked token lasts
+        # Told every committed batch of events after the notifier (the operators' metrics count the
+        # worker's actions and payouts from them): what an observer does never fails a command.
+        self.observers: list[Callable[[list[Event]], None]] = []
 
     @classmethod
     def with_fakes(cls, engine: Engine, clock: Clock, policies: PolicyRegistry, notifier: Notifier | None = None,
@@ -177,8 +183,25 @@ class Shouhou:
                              "the same record was changed at the same time; reload and try again") from None
             except DataError:
                 raise data_refusal() from None
+        if isinstance(cmd, c.RevokeToken):
+            self.tokens.clear()  # this process refuses the token from its next request on
         self._publish(events)
         return result
+
+    def authenticate(self, token: str, now: datetime | None = None) -> Actor | None:
+        """Bearer token -> the actor (None for a token nobody issued; revoked or expired ones are
+        refused), from the token cache when it read the token less than its ttl ago, else from the
+        database in a read-only transaction of its own."""
+        now = now or self.clock.now()
+        key = hash_token(token)
+        known = self.tokens.get(key, now)
+        if known is None:
+            with self.uow(write=False) as uow:
+                known = lookup_token(uow, key)
+            if known is None:
+                return None
+            self.tokens.put(key, known)
+        return known.admit(now)
 
     def handle_each(self, cmds: list[object], actor: Actor) -> list[tuple[Any, Refusal | None]]:
         """Bulk: each command in its own transaction; one refusal does not undo the others."""
@@ -230,6 +253,11 @@ class Shouhou:
         leave through the outbox: see services/dispatch.)"""
         if not events:
             return
+        for observe in self.observers:
+            try:
+                observe(events)
+            except Exception:  # noqa: BLE001 - counting must never undo or hide a committed change
+                log.exception("observer failed on %d events", len(events))
         try:
             self.notifier.publish(events)
         except Exception:  # noqa: BLE001 - an adapter's failure must not undo or hide a committed change

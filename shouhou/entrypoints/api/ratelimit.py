@@ -1,4 +1,6 @@
-"""Rate limits, with the `limits` library's moving window in its in-memory storage: requests per token
+"""Rate limits, with the `limits` library's sliding window counter in its in-memory storage (O(1) a
+request whatever the limit: its moving window kept one entry per request of the window and inserted
+each at the front of a list, a cost that grew with the limit): requests per token
 (SHOUHOU_RATE_LIMIT), and failed authentications per client address (SHOUHOU_AUTH_RATE_LIMIT): once an
 address has used those up, it gets 429 before its token is even looked up, so guessing tokens stops.
 
@@ -11,7 +13,7 @@ import hashlib
 
 from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
+from limits.strategies import SlidingWindowCounterRateLimiter
 
 from ...errors import Reason
 from .errors import RateLimited
@@ -22,7 +24,7 @@ class Gate:
     `admit` once the token is known. Each raises RateLimited (429, Retry-After) when over."""
 
     def __init__(self, per_token: str, auth_failures: str) -> None:
-        self.limiter = MovingWindowRateLimiter(MemoryStorage())
+        self.limiter = SlidingWindowCounterRateLimiter(MemoryStorage())
         self.per_token: RateLimitItem = parse(per_token)
         self.failures: RateLimitItem = parse(auth_failures)
 

@@ -1,0 +1,80 @@
+"""Rows to aggregates and back, for the unit of work's repositories: the column names of a table and
+the fields of a dataclass are read once, not at every unit of work and every row."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Dialect, Select, Table, bindparam, select
+
+from . import tables as t
+
+A = TypeVar("A")
+
+
+@functools.cache
+def columns(table: Table) -> list[str]:
+    """The table's column names in its order (shared: never changed by callers)."""
+    return [c.name for c in table.columns]
+
+
+@functools.cache
+def fields(cls: type) -> frozenset[str]:
+    return frozenset(f.name for f in dataclasses.fields(cls))
+
+
+def to_row(obj: Any, cols: list[str]) -> dict[str, Any]:
+    return {c: getattr(obj, c) for c in cols}
+
+
+def from_row(cls: type[A], row: Any, cols: list[str]) -> A:
+    """The aggregate of a row of `select(table)` (its values in the table's column order), from the
+    columns its dataclass has."""
+    known = fields(cls)  # type: ignore[arg-type]  # a class is hashable
+    return cls(**{c: v for c, v in zip(cols, row, strict=True) if c in known})
+
+
+class Query:
+    """A SELECT compiled once per dialect and run straight on the connection's DBAPI cursor, each value
+    through its column type's own result processor: the rows SQLAlchemy would give, without its
+    per-execution work (statement construction, cache key, result metadata), which costs more than
+    the driver on a hot read. Parameters are named bindparams with plain values (no bind
+    processing); `rows(conn, name=value, ...)` runs it inside the connection's transaction."""
+
+    def __init__(self, stmt: Select[Any]) -> None:
+        self.stmt = stmt
+        self._compiled: dict[str, tuple[str, tuple[str, ...] | None, list[Any]]] = {}
+
+    def _compile(self, dialect: Dialect) -> tuple[str, tuple[str, ...] | None, list[Any]]:
+        compiled = self.stmt.compile(dialect=dialect)
+        if compiled._bind_processors:  # noqa: SLF001 - a parameter needing conversion: not for this path
+            raise TypeError(f"{self.stmt}: parameters need bind processing")
+        order = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None
+        procs = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in self.stmt.selected_columns]
+        made = self._compiled[dialect.name] = (compiled.string, order, procs)
+        return made
+
+    def rows(self, conn: Connection, **params: Any) -> list[tuple[Any, ...]]:
+        sql, order, procs = self._compiled.get(conn.dialect.name) or self._compile(conn.dialect)
+        cursor = conn.connection.cursor()
+        try:
+            cursor.execute(sql, params if order is None else tuple(params[n] for n in order))
+            found = cursor.fetchall()
+        finally:
+            cursor.close()
+        if not any(procs):
+            return [tuple(r) for r in found]
+        return [tuple(v if p is None else p(v) for p, v in zip(procs, r, strict=True)) for r in found]
+
+
+@functools.cache
+def by_column(table: Table, column: str, lock: bool = False) -> Query:
+    """Every row of `table` whose `column` equals the parameter `value` (locked FOR UPDATE if `lock`)."""
+    stmt = select(table).where(table.c[column] == bindparam("value"))
+    return Query(stmt.with_for_update() if lock else stmt)
+
+
+# A ticket's events oldest first (its timeline, on every GET of a ticket): parameter `value`, the ticket.
+TIMELINE = Query(select(t.events).where(t.events.c.ticket_id == bindparam("value")).order_by(t.events.c.at, t.events.c.id))

@@ -55,6 +55,8 @@ class Repository(Generic[A]):
         self.cols = _columns(table)
         self.seen: dict[str, tuple[A, dict[str, Any]]] = {}
         self.new: list[A] = []
+        self.new_by_id: dict[str, A] = {}  # `new` by id: a transaction that adds thousands finds each at once
+        self.absent: set[str] = set()  # ids get_many looked for and did not find (until added)
 
     def _load(self, rows: Iterable[Any]) -> list[A]:
         out, at = [], self.cols.index("id")
@@ -71,9 +73,8 @@ class Repository(Generic[A]):
     def get(self, ident: str, lock: bool = False) -> A | None:
         if ident in self.seen:
             return self.seen[ident][0]
-        for obj in self.new:
-            if obj.id == ident:
-                return obj
+        if ident in self.new_by_id or ident in self.absent:
+            return self.new_by_id.get(ident)
         query = by_column(self.table, "id", lock and self.uow.dialect == "postgresql")
         found = self._load(query.rows(self.uow.conn, value=ident))
         return found[0] if found else None
@@ -86,12 +87,14 @@ class Repository(Generic[A]):
     def get_many(self, idents: Iterable[str], lock: bool = False) -> None:
         """Load the rows not loaded yet in one statement (locked, on PostgreSQL, in id order), so that
         the `get`s that follow read no row one by one."""
-        missing = sorted({i for i in idents if i not in self.seen} - {o.id for o in self.new})
+        missing = sorted({i for i in idents if i not in self.seen and i not in self.absent} - set(self.new_by_id))
         for start in range(0, len(missing), 500):
-            stmt = select(self.table).where(self.table.c.id.in_(missing[start:start + 500])).order_by(self.table.c.id)
+            chunk = missing[start:start + 500]
+            stmt = select(self.table).where(self.table.c.id.in_(chunk)).order_by(self.table.c.id)
             if lock and self.uow.conn.dialect.name == "postgresql":
                 stmt = stmt.with_for_update()
-            self._load(self.uow.conn.execute(stmt).all())
+            found = self._load(self.uow.conn.execute(stmt).all())
+            self.absent.update(set(chunk) - {o.id for o in found})
 
     def where(self, *conds: Any, order_by: Sequence[Any] = (), limit: int | None = None,
               offset: int | None = None, lock: bool = False) -> list[A]:
@@ -110,13 +113,15 @@ class Repository(Generic[A]):
         return int(self.uow.conn.execute(stmt).scalar_one())
 
     def exists(self, ident: str) -> bool:
-        if ident in self.seen or any(o.id == ident for o in self.new):
-            return True
+        if ident in self.seen or ident in self.new_by_id or ident in self.absent:
+            return ident not in self.absent
         stmt = select(self.table.c.id).where(self.table.c.id == ident)
         return self.uow.conn.execute(stmt).first() is not None
 
     def add(self, obj: A) -> None:
         self.new.append(obj)
+        self.new_by_id[obj.id] = obj
+        self.absent.discard(obj.id)
 
     def lock(self, idents: Iterable[str]) -> None:
         """Take the rows' locks in id order (PostgreSQL; SQLite's transaction holds the database's write
@@ -149,6 +154,7 @@ class Repository(Generic[A]):
             for o in self.new:
                 self.seen[o.id] = (o, _to_row(o, self.cols))
             self.new = []
+            self.new_by_id = {}
 
     def flush(self) -> list[A]:
         """Write new and changed rows; return every aggregate this repository holds (for their events)."""

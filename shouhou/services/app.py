@@ -4,7 +4,9 @@ commands and their handlers, and the worker's tick."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -214,6 +216,19 @@ class Shouhou:
                 out.append((None, e))
         return out
 
+    @contextmanager
+    def together(self, now: datetime) -> Iterator[Together]:
+        """Several commands in one transaction, each at its own time (`Together.do`), the reactions
+        at commit at `now`; for callers that play many at once (the simulator's steps, bulk loads).
+        All or nothing: a refusal leaves the `with` and rolls every command back. Events are
+        published after the commit, as `handle` does."""
+        ctx = self.context(now)
+        with self.uow(ctx=ctx) as uow:
+            batch = Together(uow, ctx)
+            yield batch
+            events = uow.commit()
+        self._publish(events)
+
     def tick(self, now: datetime | None = None, batch: int = 200, worker: str | None = None,
              stop: Callable[[], bool] | None = None) -> int:
         """Fire every automatic action due by `now` and send the refunds due, batch by batch, a batch
@@ -262,3 +277,13 @@ class Shouhou:
             self.notifier.publish(events)
         except Exception:  # noqa: BLE001 - an adapter's failure must not undo or hide a committed change
             log.exception("notifier failed on %d events", len(events))
+
+
+class Together:
+    """The open transaction of `Shouhou.together`: `do` runs one command in it, at `at`."""
+
+    def __init__(self, uow: SqlUnitOfWork, ctx: Context) -> None:
+        self.uow, self.ctx = uow, ctx
+
+    def do(self, cmd: object, actor: Actor, at: datetime) -> Any:
+        return HANDLERS[type(cmd)](cmd, actor, self.uow, replace(self.ctx, now=at))

@@ -151,10 +151,8 @@ class Repository(Generic[A]):
     def _write_new(self) -> None:
         if self.new:
             self.uow.conn.execute(insert(self.table), [_to_row(o, self.cols) for o in self.new])
-            for o in self.new:
-                self.seen[o.id] = (o, _to_row(o, self.cols))
-            self.new = []
-            self.new_by_id = {}
+            self.seen.update((o.id, (o, _to_row(o, self.cols))) for o in self.new)
+            self.new, self.new_by_id = [], {}
 
     def flush(self) -> list[A]:
         """Write new and changed rows; return every aggregate this repository holds (for their events)."""

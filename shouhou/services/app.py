@@ -42,7 +42,7 @@ from . import (
 )
 from . import commands as c
 from .access import TokenCache, hash_token, lookup_token
-from .context import Context
+from .context import RETRYABLE, Context
 from .dispatch import Dispatcher
 
 Handler = Callable[[Any, Actor, SqlUnitOfWork, Context], Any]
@@ -108,8 +108,7 @@ HANDLERS: dict[type, Handler] = {
     c.RetryParked: operations.retry_parked,
 }
 
-RETRYABLE = ("40001", "40P01")
-TOKEN_TTL = timedelta(seconds=5)  # how long a token read stays cached (SHOUHOU_TOKEN_CACHE_SECONDS)  # PostgreSQL: serialization failure, deadlock detected
+TOKEN_TTL = timedelta(seconds=5)  # how long a token read stays cached (SHOUHOU_TOKEN_CACHE_SECONDS)
 log = logging.getLogger("shouhou.app")
 
 

@@ -94,7 +94,7 @@ FAMILIES = (
     Family("events", "at", {"over_period_openings": "1"}, ("type", "shop_id", "at"),
            when="R.type = 'entry_opened' AND R.shop_id IS NOT NULL"),
 )
-DAILY_COUNTS = tuple(dict.fromkeys(c for f in FAMILIES for c in f.counts)) + ("handled",)
+DAILY_COUNTS = tuple(dict.fromkeys(c for f in FAMILIES for c in f.counts))
 DAILY_LAST = ("last_overdue_at", "last_against_at")
 TICKET_WATCH = ("id", "shop_id", "type", "status", "ended_at", "created_at")  # a ticket's handling time
 
@@ -103,8 +103,26 @@ def _on(expr: str, row: str) -> str:
     return expr.replace("R.", f"{row}.")
 
 
-def _family_sql(d: Dialect, f: Family, row: str, sign: int, guard: str) -> list[str]:
-    """The statements that add (sign 1) or take away (-1) one row's contribution to gov_daily."""
+W = "<guard>"  # where a step's guard goes in its statement
+
+
+@dataclass(frozen=True)
+class Step:
+    """One statement of a trigger and the condition under which it runs: on SQLite the statement's
+    WHERE; on PostgreSQL the guard is an IF around it (a step that does not apply costs no statement)
+    and the check its WHERE."""
+
+    guard: str  # plain expressions of NEW and OLD: cheap to test
+    sql: str  # with W where the guard belongs
+    check: str = "TRUE"  # what needs a query (an intervention's existence): in the statement, after the guard
+
+    def render(self) -> str:
+        """The statement for SQLite, its guard and check in its WHERE."""
+        return self.sql.replace(W, f"({self.guard}) AND ({self.check})")
+
+
+def _family_sql(d: Dialect, f: Family, row: str, sign: int, guard: str) -> list[Step]:
+    """The steps that add (sign 1) or take away (-1) one row's contribution to gov_daily."""
     cols = list(f.counts) + (list(f.last) if sign > 0 else [])
     values = [f"{sign} * ({_on(e, row)})" for e in f.counts.values()] + (
         [_on(e, row) for e in f.last.values()] if sign > 0 else [])
@@ -112,17 +130,16 @@ def _family_sql(d: Dialect, f: Family, row: str, sign: int, guard: str) -> list[
         f"{c} = CASE WHEN excluded.{c} IS NOT NULL AND (gov_daily.{c} IS NULL OR excluded.{c} > gov_daily.{c}) "
         f"THEN excluded.{c} ELSE gov_daily.{c} END" for c in (f.last if sign > 0 else ())]
     cond = f"{_on(f.when, row)} AND {guard}"
-    out = [f"INSERT INTO gov_daily (shop_id, day, {', '.join(cols)}) "
-           f"SELECT {row}.shop_id, {d.day(f'{row}.{f.at}')}, {', '.join(values)} WHERE {cond} "
-           f"ON CONFLICT (shop_id, day) DO UPDATE SET {', '.join(sets)}"]
+    out = [Step(cond, f"INSERT INTO gov_daily (shop_id, day, {', '.join(cols)}) "
+                      f"SELECT {row}.shop_id, {d.day(f'{row}.{f.at}')}, {', '.join(values)} WHERE {W} "
+                      f"ON CONFLICT (shop_id, day) DO UPDATE SET {', '.join(sets)}")]
     if sign < 0:  # the newest instant of the day may have been this row: take it again from the rows
         for col, expr in f.last.items():
             x = f"x.{f.at}"
-            out.append(
-                f"UPDATE gov_daily SET {col} = (SELECT max({_on(expr, 'x')}) FROM {f.table} x "
-                f"WHERE x.shop_id = gov_daily.shop_id AND {x} >= {d.day_start('gov_daily.day')} "
-                f"AND {x} < {d.day_start('gov_daily.day', 1)} AND {_on(f.when, 'x')}) "
-                f"WHERE shop_id = {row}.shop_id AND day = {d.day(f'{row}.{f.at}')} AND {cond}")
+            out.append(Step(cond, f"UPDATE gov_daily SET {col} = (SELECT max({_on(expr, 'x')}) FROM {f.table} x "
+                                  f"WHERE x.shop_id = gov_daily.shop_id AND {x} >= {d.day_start('gov_daily.day')} "
+                                  f"AND {x} < {d.day_start('gov_daily.day', 1)} AND {_on(f.when, 'x')}) "
+                                  f"WHERE shop_id = {row}.shop_id AND day = {d.day(f'{row}.{f.at}')} AND {W}"))
     return out
 
 
@@ -131,33 +148,46 @@ def _no_intervention(ticket: str, but: str | None = None) -> str:
     return f"NOT EXISTS (SELECT 1 FROM interventions iv WHERE iv.ticket_id = {ticket}{other})"
 
 
-def _handled_sql(d: Dialect, row: str, sign: int, cond: str, source: str = "") -> list[str]:
-    """Add or take away one ticket's handling time (the histogram and the day's total), when the
-    ticket was handled by the shop and `cond` holds. `source` is a FROM clause naming the ticket
-    `row` (a trigger on interventions), or empty (the ticket is NEW or OLD)."""
-    key = (f"{row}.shop_id, {d.day(f'{row}.ended_at')}, {row}.type, "
-           f"{d.seconds(f'{row}.ended_at', f'{row}.created_at')}")
-    where = f"{source} WHERE {_on(HANDLED, row)} AND {cond}"
-    out = [f"INSERT INTO gov_handling (shop_id, day, type, s, n) SELECT {key}, {sign} {where} "
-           f"ON CONFLICT (shop_id, day, type, s) DO UPDATE SET n = gov_handling.n + excluded.n",
-           f"INSERT INTO gov_daily (shop_id, day, handled) SELECT {row}.shop_id, {d.day(f'{row}.ended_at')}, "
-           f"{sign} {where} ON CONFLICT (shop_id, day) DO UPDATE SET handled = gov_daily.handled + excluded.handled"]
+def _handled_key(d: Dialect, row: str) -> list[str]:
+    """A ticket's place in the histogram: shop, the day it ended, type, whole seconds it took."""
+    return [f"{row}.shop_id", d.day(f"{row}.ended_at"), f"{row}.type", d.seconds(f"{row}.ended_at", f"{row}.created_at")]
+
+
+def _handled_sql(d: Dialect, row: str, sign: int, guard: str = "TRUE") -> list[Step]:
+    """Add or take away the handling time of the ticket NEW or OLD (its value in the histogram, the
+    row gone at zero) when it was handled by the shop, `guard` holds and it has no intervention."""
+    guard, key = f"{_on(HANDLED, row)} AND {guard}", _handled_key(d, row)
+    check = _no_intervention(f"{row}.id")
+    out = [Step(guard, f"INSERT INTO gov_handling (shop_id, day, type, s, n) SELECT {', '.join(key)}, {sign} "
+                       f"WHERE {W} ON CONFLICT (shop_id, day, type, s) DO UPDATE SET n = gov_handling.n + excluded.n",
+                check)]
     if sign < 0:
-        out.append(f"DELETE FROM gov_handling WHERE n = 0 AND (shop_id, day, type, s) IN (SELECT {key} {where})")
+        match = " AND ".join(f"{c} = {v}" for c, v in zip(("shop_id", "day", "type", "s"), key, strict=True))
+        out.append(Step(guard, f"DELETE FROM gov_handling WHERE {match} AND n = 0 AND {W}", check))
     return out
 
 
-def _by_ticket(d: Dialect, ticket: str, sign: int, cond: str) -> list[str]:
-    return _handled_sql(d, "tk", sign, f"tk.id = {ticket} AND {cond}", "FROM tickets tk")
+def _by_ticket(d: Dialect, ticket: str, sign: int, check: str) -> list[Step]:
+    """The same for a ticket named by id (a trigger on interventions), read from its row, when `check`
+    holds (whether the ticket has other interventions)."""
+    key = _handled_key(d, "tk")
+    source = f"FROM tickets tk WHERE tk.id = {ticket} AND {_on(HANDLED, 'tk')} AND {W}"
+    out = [Step("TRUE", f"INSERT INTO gov_handling (shop_id, day, type, s, n) SELECT {', '.join(key)}, {sign} {source} "
+                        "ON CONFLICT (shop_id, day, type, s) DO UPDATE SET n = gov_handling.n + excluded.n", check)]
+    if sign < 0:  # each key part a scalar: the histogram's primary key, not a scan
+        match = " AND ".join(f"{c} = (SELECT {v} FROM tickets tk WHERE tk.id = {ticket})"
+                             for c, v in zip(("shop_id", "day", "type", "s"), key, strict=True))
+        out.append(Step("TRUE", f"DELETE FROM gov_handling WHERE {match} AND n = 0 AND {W}", check))
+    return out
 
 
-def _repeats_sql(ticket: str, guard: str = "TRUE") -> list[str]:
+def _repeats_sql(ticket: str, guard: str = "TRUE") -> list[Step]:
     """Recompute which of a ticket's interventions repeat an earlier one (gov_iv_repeats)."""
-    return [f"DELETE FROM gov_iv_repeats WHERE ticket_id = {ticket} AND {guard}",
-            "INSERT INTO gov_iv_repeats (ticket_id, id, shop_id, prev_at, at) "
-            "SELECT ticket_id, id, shop_id, prev_at, requested_at FROM (SELECT ticket_id, id, shop_id, requested_at, "
-            "lag(requested_at) OVER (PARTITION BY shop_id, ticket_id ORDER BY requested_at, id) AS prev_at "
-            f"FROM interventions WHERE ticket_id = {ticket} AND {guard}) AS q WHERE prev_at IS NOT NULL"]
+    return [Step(guard, f"DELETE FROM gov_iv_repeats WHERE ticket_id = {ticket} AND {W}"),
+            Step(guard, "INSERT INTO gov_iv_repeats (ticket_id, id, shop_id, prev_at, at) "
+                        "SELECT ticket_id, id, shop_id, prev_at, requested_at FROM (SELECT ticket_id, id, shop_id, "
+                        "requested_at, lag(requested_at) OVER (PARTITION BY shop_id, ticket_id ORDER BY requested_at, id) "
+                        f"AS prev_at FROM interventions WHERE ticket_id = {ticket} AND {W}) AS q WHERE prev_at IS NOT NULL")]
 
 
 @dataclass(frozen=True)
@@ -166,7 +196,7 @@ class Trigger:
     table: str
     timing: str  # BEFORE | AFTER
     op: str  # INSERT | UPDATE | DELETE
-    body: list[str]
+    body: list[Step]
     columns: tuple[str, ...] = ()  # UPDATE OF
     when: str | None = None
 
@@ -179,7 +209,7 @@ def triggers(dialect: str) -> list[Trigger]:
     """Every counting trigger: AFTER INSERT, UPDATE and DELETE on each counted table, and BEFORE ones
     on interventions."""
     d = Dialect(dialect)
-    body: dict[tuple[str, str], list[str]] = {(t, op): [] for t in TABLES for op in ("INSERT", "UPDATE", "DELETE")}
+    body: dict[tuple[str, str], list[Step]] = {(t, op): [] for t in TABLES for op in ("INSERT", "UPDATE", "DELETE")}
     watch: dict[str, tuple[str, ...]] = {t: () for t in TABLES}
     moved: dict[str, list[str]] = {t: [] for t in TABLES}  # what makes an UPDATE worth a look
     for f in FAMILIES:
@@ -192,10 +222,9 @@ def triggers(dialect: str) -> list[Trigger]:
                               else f"{d.differ(f.watch)} AND (({_on(f.when, 'OLD')}) OR ({_on(f.when, 'NEW')}))")
     # a ticket's handling time, whenever its row changes what it is
     changed = d.differ(TICKET_WATCH)
-    body["tickets", "INSERT"] += _handled_sql(d, "NEW", 1, _no_intervention("NEW.id"))
-    body["tickets", "DELETE"] += _handled_sql(d, "OLD", -1, _no_intervention("OLD.id"))
-    body["tickets", "UPDATE"] += (_handled_sql(d, "OLD", -1, f"{_no_intervention('OLD.id')} AND {changed}")
-                                  + _handled_sql(d, "NEW", 1, f"{_no_intervention('NEW.id')} AND {changed}"))
+    body["tickets", "INSERT"] += _handled_sql(d, "NEW", 1)
+    body["tickets", "DELETE"] += _handled_sql(d, "OLD", -1)
+    body["tickets", "UPDATE"] += _handled_sql(d, "OLD", -1, changed) + _handled_sql(d, "NEW", 1, changed)
     watch["tickets"] += TICKET_WATCH
     moved["tickets"].append(f"{changed} AND (({_on(HANDLED, 'OLD')}) OR ({_on(HANDLED, 'NEW')}))")
     # which interventions repeat their ticket's (the window counts distinct tickets)
@@ -236,11 +265,16 @@ def _ddl(dialect: str, tr: Trigger) -> list[str]:
     head = f"{tr.timing} {tr.op}{of} ON {tr.table} FOR EACH ROW{when}"
     if dialect == "postgresql":
         ret = "NULL" if tr.timing == "AFTER" else ("OLD" if tr.op == "DELETE" else "NEW")
-        body = "".join(f"  {s};\n" for s in tr.body)
+        body = ""
+        for i, step in enumerate(tr.body):  # steps in a row under one guard share one IF
+            opens = i == 0 or tr.body[i - 1].guard != step.guard
+            closes = i == len(tr.body) - 1 or tr.body[i + 1].guard != step.guard
+            body += (f"  IF {step.guard} THEN\n" if opens else "") + f"    {step.sql.replace(W, step.check)};\n"
+            body += "  END IF;\n" if closes else ""
         return [f"CREATE OR REPLACE FUNCTION {tr.name}() RETURNS trigger LANGUAGE plpgsql AS $gov$\nBEGIN\n"
                 f"{body}  RETURN {ret};\nEND\n$gov$",
                 f"CREATE OR REPLACE TRIGGER {tr.name} {head} EXECUTE FUNCTION {tr.name}()"]
-    body = "".join(f"  {s};\n" for s in tr.body)
+    body = "".join(f"  {step.render()};\n" for step in tr.body)
     return [f"DROP TRIGGER IF EXISTS {tr.name}", f"CREATE TRIGGER {tr.name} {head}\nBEGIN\n{body}END"]
 
 
@@ -267,10 +301,7 @@ def rebuild_sql(dialect: str) -> list[str]:
         lasts = [f"{f.last[c]} AS {c}" if c in f.last else f"{d.null_instant()} AS {c}" for c in DAILY_LAST]
         branches.append(f"SELECT R.shop_id AS shop_id, {d.day(f'R.{f.at}')} AS day, {', '.join(cols + lasts)} "
                         f"FROM {f.table} R WHERE {f.when}")
-    cols = [f"{1 if c == 'handled' else 0} AS {c}" for c in DAILY_COUNTS]
-    lasts = [f"{d.null_instant()} AS {c}" for c in DAILY_LAST]
     handled = f"FROM tickets R WHERE {HANDLED} AND {_no_intervention('R.id')}"
-    branches.append(f"SELECT R.shop_id, {d.day('R.ended_at')}, {', '.join(cols + lasts)} {handled}")
     sums = ", ".join(f"sum({c})" for c in DAILY_COUNTS)
     maxes = ", ".join(f"max({c})" for c in DAILY_LAST)
     return [

@@ -24,9 +24,8 @@ def _count(name: str) -> Column[int]:
 # One row per shop and day with something to count. Each count is of the rows whose instant falls in
 # the day: tickets by created_at (applications), overdue records by at (by type, as adapters.metrics
 # names them), interventions by requested_at (every request, not distinct tickets: see gov_iv_repeats)
-# and by ruled_at (rulings, and those against the shop as the fault now stands), entry openings by at,
-# tickets handled by the shop by ended_at (the histogram's total, which says whose tickets to read at
-# the window's ends). The two instants are the newest overdue record and ruling against the shop.
+# and by ruled_at (rulings, and those against the shop as the fault now stands), entry openings by at.
+# The two instants are the newest overdue record and ruling against the shop.
 gov_daily = Table(
     "gov_daily", metadata,
     Column("shop_id", String(64), primary_key=True),
@@ -42,7 +41,6 @@ gov_daily = Table(
     _count("rulings_against"),
     Column("last_against_at", Instant),
     _count("over_period_openings"),
-    _count("handled"),
     Index("ix_gov_daily_day", "day"),  # the report: every shop's days of the window
 )
 
@@ -56,7 +54,7 @@ gov_handling = Table(
     Column("type", String(16), primary_key=True),
     Column("s", Integer, primary_key=True, autoincrement=False),
     Column("n", Integer, nullable=False),
-    Index("ix_gov_handling_day", "day"),
+    Index("ix_gov_handling_day", "day"),  # the report; and whose tickets to read at a partial day
 )
 
 # The interventions that are not their ticket's first (in the shop, by requested_at then id), with

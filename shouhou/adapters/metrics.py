@@ -102,10 +102,19 @@ def _ends(col: Any) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
     return and_(col > START, col < A), and_(col >= B, col <= END)
 
 
-def _active(shop_col: Any, counter: Any, left: bool) -> ColumnElement[bool]:
-    """The shops whose counter is not zero on the partial day: only their rows are read."""
-    gd = ct.gov_daily.c
-    return shop_col.in_(select(gd.shop_id).where(gd.day == (DL if left else DR), counter != 0))  # type: ignore[no-any-return]
+def _active(table: Any, shop_col: Any, counter: Callable[[Any], Any] | None, left: bool,
+            scope: str) -> tuple[Any, Any]:
+    """The rows of `table` read at a partial day are those of the shops whose counter is not zero on
+    that day (`counter` None: the shops with handling times that day): the day's counter rows drive
+    (a join, then the table's index by shop and time). Returns the FROM clause and the condition on
+    the counters."""
+    day = DL if left else DR
+    if counter is None:
+        gh = ct.gov_handling.c
+        d = select(gh.shop_id).where(gh.day == day, _scope(scope, gh.shop_id)).distinct().subquery("d")
+        return d.join(table, shop_col == d.c.shop_id), true()
+    daily = ct.gov_daily.alias("d")
+    return daily.join(table, shop_col == daily.c.shop_id), and_(daily.c.day == day, counter(daily.c) != 0)
 
 
 @functools.cache
@@ -117,61 +126,67 @@ def _statements(dialect: str, scope: str) -> dict[str, Any]:
         .group_by(gd.shop_id)
     nothing = cast(null(), t.Instant())
     against = func.coalesce(iv.effective_fault, iv.fault).in_(("shop", "both"))  # as counts_sql.AGAINST
-    overdue = gd.refund_only_overdue + gd.return_refund_overdue + gd.exchange_overdue + gd.delayed_shipments
     branches: list[Any] = []
     for left in (True, False):
-        def edge(col: Any) -> ColumnElement[bool]:
-            return _ends(col)[0 if left else 1]  # noqa: B023 - used at once
+        def edge(table: Any, shop: Any, col: Any, counter: Callable[[Any], Any], *cols: Any) -> Any:
+            joined, active = _active(table, shop, counter, left, scope)  # noqa: B023 - used at once
+            return select(*cols).select_from(joined).where(
+                active, _ends(col)[0 if left else 1], _scope(scope, shop))  # noqa: B023
 
         branches += [
-            select(od.shop_id, od.type, func.count(), func.max(od.at))
-            .where(edge(od.at), _active(od.shop_id, overdue, left), _scope(scope, od.shop_id))
+            edge(t.overdue_records, od.shop_id, od.at, lambda c: c.refund_only_overdue + c.return_refund_overdue
+                 + c.exchange_overdue + c.delayed_shipments, od.shop_id, od.type, func.count(), func.max(od.at))
             .group_by(od.shop_id, od.type),
-            select(tk.shop_id, literal_column("'#applications'"), func.count(), nothing)
-            .where(edge(tk.created_at), _active(tk.shop_id, gd.applications, left), _scope(scope, tk.shop_id))
-            .group_by(tk.shop_id),
-            select(iv.shop_id, literal_column("'#interventions'"), func.count(), nothing)
-            .where(edge(iv.requested_at), _active(iv.shop_id, gd.interventions, left), _scope(scope, iv.shop_id))
-            .group_by(iv.shop_id),
-            select(iv.shop_id, literal_column("'#rulings'"), func.count(), nothing)
-            .where(edge(iv.ruled_at), _active(iv.shop_id, gd.rulings, left), _scope(scope, iv.shop_id))
-            .group_by(iv.shop_id),
-            select(iv.shop_id, literal_column("'#rulings_against'"), func.count(), func.max(iv.ruled_at))
-            .where(edge(iv.ruled_at), against, _active(iv.shop_id, gd.rulings_against, left), _scope(scope, iv.shop_id))
-            .group_by(iv.shop_id),
-            select(ev.shop_id, literal_column("'#over_period_openings'"), func.count(), nothing)
-            .where(ev.type == "entry_opened", edge(ev.at), _active(ev.shop_id, gd.over_period_openings, left),
-                   _scope(scope, ev.shop_id)).group_by(ev.shop_id),
+            edge(t.tickets, tk.shop_id, tk.created_at, lambda c: c.applications,
+                 tk.shop_id, literal_column("'#applications'"), func.count(), nothing).group_by(tk.shop_id),
+            edge(t.interventions, iv.shop_id, iv.requested_at, lambda c: c.interventions,
+                 iv.shop_id, literal_column("'#interventions'"), func.count(), nothing).group_by(iv.shop_id),
+            edge(t.interventions, iv.shop_id, iv.ruled_at, lambda c: c.rulings,
+                 iv.shop_id, literal_column("'#rulings'"), func.count(), nothing).group_by(iv.shop_id),
+            edge(t.interventions, iv.shop_id, iv.ruled_at, lambda c: c.rulings_against,
+                 iv.shop_id, literal_column("'#rulings_against'"), func.count(), func.max(iv.ruled_at))
+            .where(against).group_by(iv.shop_id),
+            edge(t.events, ev.shop_id, ev.at, lambda c: c.over_period_openings,
+                 ev.shop_id, literal_column("'#over_period_openings'"), func.count(), nothing)
+            .where(ev.type == "entry_opened").group_by(ev.shop_id),
         ]
     # a request whose ticket had another one earlier in the window counts once (distinct tickets)
     branches.append(select(rp.shop_id, literal_column("'#repeats'"), func.count(), nothing)
                     .where(rp.at > START, rp.at <= END, rp.prev_at > START, _scope(scope, rp.shop_id))
                     .group_by(rp.shop_id))
-    return {"daily": daily, "ends": union_all(*branches), "handling": _handling_sql(dialect, scope)}
+    # one shop's few hundred values are added up and ranked faster here than by window functions
+    handling = _handling_values(dialect, scope) if scope == "shop" else _handling_sql(dialect, scope)
+    return {"daily": daily, "ends": union_all(*branches), "handling": handling}
+
+
+def _handling_values(dialect: str, scope: str) -> Any:
+    """The handling seconds of the window with their counts (shop, type, s, n): the histogram's whole
+    days and the ends' tickets (one row each), not yet added up."""
+    gh, tk, iv = ct.gov_handling.c, t.tickets.c, t.interventions.c
+    parts: list[Any] = [select(gh.shop_id, gh.type, gh.s, gh.n).where(gh.day >= D1, gh.day < D2,
+                                                                      _scope(scope, gh.shop_id))]
+    for left in (True, False):
+        joined, active = _active(t.tickets, tk.shop_id, None, left, scope)
+        parts.append(select(tk.shop_id, tk.type, _seconds(dialect, tk.ended_at, tk.created_at),
+                            literal_column("1", Integer)).select_from(joined).where(
+            active, tk.type.in_(HANDLED_TYPES), tk.status.in_(HANDLED_STATUSES), _ends(tk.ended_at)[0 if left else 1],
+            ~exists().where(iv.ticket_id == tk.id), _scope(scope, tk.shop_id)))
+    return union_all(*parts)
 
 
 def _handling_sql(dialect: str, scope: str) -> Any:
     """Median and P95 of the handling seconds (domain.governance.percentile: linear interpolation
-    between the closest ranks) over the histogram's whole days and the ends' tickets: the values
-    with their counts, a running total, and the values at the four ranks needed. Returns per shop and
-    type: n, the values at ranks lo50, lo50 + 1, lo95, lo95 + 1 (NULL past the last)."""
-    gh, tk, iv, gd = ct.gov_handling.c, t.tickets.c, t.interventions.c, ct.gov_daily.c
-    parts: list[Any] = [select(gh.shop_id, gh.type, gh.s, gh.n).where(gh.day >= D1, gh.day < D2,
-                                                                      _scope(scope, gh.shop_id))]
-    for left in (True, False):
-        parts.append(select(tk.shop_id, tk.type, _seconds(dialect, tk.ended_at, tk.created_at),
-                            literal_column("1", Integer)).where(
-            tk.type.in_(HANDLED_TYPES), tk.status.in_(HANDLED_STATUSES), _ends(tk.ended_at)[0 if left else 1],
-            ~exists().where(iv.ticket_id == tk.id), _active(tk.shop_id, gd.handled, left), _scope(scope, tk.shop_id)))
-    vals = union_all(*parts).subquery("vals")
+    between the closest ranks), every shop at once: a running total over the values in order, and
+    the values at the four ranks needed. Returns per shop and type: n, the values at ranks lo50,
+    lo50 + 1, lo95, lo95 + 1 (NULL past the last)."""
+    vals = _handling_values(dialect, scope).subquery("vals")
     v = vals.c
-    grouped = select(v.shop_id, v.type, v.s, cast(func.sum(v.n), BigInteger).label("n")) \
-        .group_by(v.shop_id, v.type, v.s).subquery("grouped")
-    k = grouped.c
-    part = (k.shop_id, k.type)
-    running = select(k.shop_id, k.type, k.s, k.n,
-                     cast(func.sum(k.n).over(partition_by=part, order_by=k.s, rows=(None, 0)), BigInteger).label("c"),
-                     cast(func.sum(k.n).over(partition_by=part), BigInteger).label("total")).subquery("running")
+    # one sort: a value repeated on several days is several rows, each holding its own ranks
+    part, order = (v.shop_id, v.type), (v.s, v.n)
+    running = select(v.shop_id, v.type, v.s, v.n,
+                     cast(func.sum(v.n).over(partition_by=part, order_by=order, rows=(None, 0)), BigInteger).label("c"),
+                     cast(func.sum(v.n).over(partition_by=part, order_by=order, rows=(None, None)), BigInteger)
+                     .label("total")).subquery("running")
     r = running.c
 
     def holds(rank: Any) -> ColumnElement[bool]:  # the value's ranks are (c - n, c]
@@ -188,6 +203,29 @@ def _interpolate(n: int, lo: int, hi: int | None, p: tuple[int, int]) -> float:
     a, b = p
     rem = (n - 1) * a % b
     return float(lo) + float(((hi if hi is not None else lo) - lo) * rem) / b
+
+
+def _ranked(rows: Any) -> list[tuple[str, str, int, int, int | None, int, int | None]]:
+    """What _handling_sql returns, from (shop, type, s, n) rows in Python: per shop and type, n and the
+    values at ranks lo50, lo50 + 1, lo95, lo95 + 1."""
+    counts: dict[tuple[str, str], dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    for shop, kind, s, n in rows:
+        counts[shop, kind][s] += n
+    out = []
+    for (shop, kind), values in counts.items():
+        total = sum(values.values())
+        lo50, lo95 = ((total - 1) * a // b + 1 for a, b in (g.P50, g.P95))
+        wanted: dict[int, int | None] = dict.fromkeys((lo50, lo50 + 1, lo95, lo95 + 1))
+        seen = 0
+        for s in sorted(values):
+            below, seen = seen, seen + values[s]
+            for rank in wanted:
+                if below < rank <= seen:
+                    wanted[rank] = s
+            if seen > lo95:
+                break
+        out.append((shop, kind, total, wanted[lo50], wanted[lo50 + 1], wanted[lo95], wanted[lo95 + 1]))
+    return out  # type: ignore[return-value]
 
 
 def _families(conn: Connection, start: datetime, end: datetime, scope: str,
@@ -210,7 +248,8 @@ def _families(conn: Connection, start: datetime, end: datetime, scope: str,
         name = kind[1:] if kind.startswith("#") else OVERDUE_COLUMNS.get(kind, "exchange_overdue")
         row[name] = row.get(name, 0) + int(n)
         _newest(row, _aware(last))
-    for shop, kind, n, lo50, hi50, lo95, hi95 in conn.execute(q["handling"], args):
+    handling = conn.execute(q["handling"], args)
+    for shop, kind, n, lo50, hi50, lo95, hi95 in (_ranked(handling) if scope == "shop" else handling):
         row = out[shop]
         row[f"{kind}_handled"] = int(n)
         row[f"{kind}_median_s"] = _interpolate(int(n), lo50, hi50, g.P50)

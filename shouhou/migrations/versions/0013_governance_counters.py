@@ -50,7 +50,6 @@ def upgrade() -> None:
         _count("rulings_against"),
         sa.Column("last_against_at", Instant(), nullable=True),
         _count("over_period_openings"),
-        _count("handled"),
         sa.PrimaryKeyConstraint("shop_id", "day", name=op.f("pk_gov_daily")),
     )
     op.create_index("ix_gov_daily_day", "gov_daily", ["day"])

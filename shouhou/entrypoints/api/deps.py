@@ -37,12 +37,14 @@ bearer = HTTPBearer(scheme_name="bearer", auto_error=False,
                                 "`Authorization: Bearer <token>`")
 
 
-async def current_actor(request: Request, sh: ShouhouDep,
+async def current_actor(request: Request,
                         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)] = None) -> Actor:
     """Bearer token -> the actor: buyer, shop staff (with shop and role) or platform staff. Rate
     limited (ratelimit.Gate): per token, and per address for failed attempts. A token the engine's
     token cache knows costs no statement and no thread (async: no I/O); otherwise it is read in a
-    worker thread."""
+    worker thread. (It takes the app from the request, not as a dependency: FastAPI's solving each
+    dependency of a request costs more than the cache lookup.)"""
+    sh: Shouhou = request.app.state.shouhou
     gate: Gate = request.app.state.gate
     address = request.client.host if request.client else "unknown"
     gate.check_address(address)

@@ -232,9 +232,10 @@ class SqlUnitOfWork:
     def dialect(self) -> str:
         return self.conn.dialect.name
 
-    def commit(self) -> list[Event]:
+    def commit(self, then: Callable[[], object] | None = None) -> list[Event]:
         """Write everything, let the reactor answer the new events in the same transaction, write what
-        it changed (its own events answered in turn, a few rounds at most), and commit."""
+        it changed (its own events answered in turn, a few rounds at most), call `then` (a caller's
+        read of what it is about to commit) and commit."""
         events = self.flush()
         fresh = events
         for _ in range(4):
@@ -243,6 +244,8 @@ class SqlUnitOfWork:
             self.reactor(self, fresh)
             fresh = self.flush()
             events.extend(fresh)
+        if then is not None:
+            then()
         self.tx.commit()
         self.committed = True
         return events

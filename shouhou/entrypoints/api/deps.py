@@ -11,6 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.exc import DataError
 from starlette.concurrency import run_in_threadpool
 
+from ...adapters.uow import SqlUnitOfWork
 from ...domain.actors import Actor
 from ...errors import refuse
 from ...services.access import hash_token
@@ -74,9 +75,10 @@ async def clock_now(sh: ShouhouDep) -> datetime:
 NowDep = Annotated[datetime, Depends(clock_now)]
 
 
-def run(sh: Shouhou, cmd: object, actor: Actor) -> Any:
-    """Handle one command as the caller; its result (often the new object's id)."""
-    return sh.handle(cmd, actor)
+def run(sh: Shouhou, cmd: object, actor: Actor, show: Callable[[SqlUnitOfWork, Any], Any] | None = None) -> Any:
+    """Handle one command as the caller; its result (often the new object's id), or with `show`
+    what show(uow, result) reads in the command's own transaction (the answer's view)."""
+    return sh.handle(cmd, actor, show=show)
 
 
 def read(sh: Shouhou, fn: Callable[Concatenate[Any, P], T], *args: P.args, **kw: P.kwargs) -> T:

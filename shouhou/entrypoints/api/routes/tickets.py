@@ -7,11 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
+from ....adapters.uow import SqlUnitOfWork
 from ....domain.actors import Actor
 from ....domain.lines import Cover
 from ....domain.tickets import TICKET_TYPES
 from ....services import commands as c
-from ....services.app import Shouhou
 from ....services.views import tickets as tickets_views
 from ..actions import MakeCommand, action_route
 from ..deps import ActorDep, ShouhouDep, read, run
@@ -31,9 +31,8 @@ router = APIRouter(tags=["tickets"])
              summary="Apply for after-sales (buyer)")
 def apply(order_id: str, body: ApplyIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
     cover = None if body.lines is None else tuple(Cover(x.sku, x.qty) for x in body.lines)
-    ticket_id = run(sh, c.Apply(order_id, body.type, body.reason, body.amount, tuple(body.evidence),
-                                body.note, cover), actor)
-    return read(sh, tickets_views.get_ticket, actor, ticket_id)
+    return run(sh, c.Apply(order_id, body.type, body.reason, body.amount, tuple(body.evidence), body.note, cover),  # type: ignore[no-any-return]
+               actor, show=lambda uow, ticket_id: tickets_views.get_ticket(uow, actor, ticket_id))
 
 
 @router.get("/v1/tickets", response_model=TicketPage,
@@ -66,8 +65,8 @@ def ticket_events(ticket_id: str, sh: ShouhouDep, actor: ActorDep,
     return page(read(sh, tickets_views.ticket_events, actor, ticket_id), limit, offset)
 
 
-def ticket_view(sh: Shouhou, actor: Actor, ticket_id: str, now: datetime) -> dict[str, Any]:
-    return read(sh, tickets_views.get_ticket, actor, ticket_id)
+def ticket_view(uow: SqlUnitOfWork, actor: Actor, ticket_id: str, now: datetime) -> dict[str, Any]:
+    return tickets_views.get_ticket(uow, actor, ticket_id)
 
 
 def ticket_action(path: str, make: MakeCommand, body_model: type[BaseModel] | None, summary: str) -> None:

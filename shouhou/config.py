@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     rate_limit: str = Field(default="600/minute", pattern=RATE, description="requests per token, e.g. 600/minute")
     auth_rate_limit: str = Field(default="30/minute", pattern=RATE,
                                  description="failed authentications per client address, then 429s")
+    webhook_allow_private: bool = Field(
+        default=False, description="let webhook endpoints be on loopback or private addresses (your own network)")
     token_cache_seconds: float = Field(
         default=5.0, ge=0, le=300,
         description="how long an API process keeps a bearer token it has read (0: never): a token revoked through "

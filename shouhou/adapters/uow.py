@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy import Connection, Engine, Table, and_, delete, exists, func, insert, select, update
+from sqlalchemy.sql.expression import bindparam
 
 from ..clock import Clock
 from ..domain.appeals import Appeal
@@ -54,6 +55,8 @@ class Repository(Generic[A]):
         self.cols = _columns(table)
         self.seen: dict[str, tuple[A, dict[str, Any]]] = {}
         self.new: list[A] = []
+        self.new_by_id: dict[str, A] = {}  # `new` by id: a transaction that adds thousands finds each at once
+        self.absent: set[str] = set()  # ids get_many looked for and did not find (until added)
 
     def _load(self, rows: Iterable[Any]) -> list[A]:
         out, at = [], self.cols.index("id")
@@ -70,9 +73,8 @@ class Repository(Generic[A]):
     def get(self, ident: str, lock: bool = False) -> A | None:
         if ident in self.seen:
             return self.seen[ident][0]
-        for obj in self.new:
-            if obj.id == ident:
-                return obj
+        if ident in self.new_by_id or ident in self.absent:
+            return self.new_by_id.get(ident)
         query = by_column(self.table, "id", lock and self.uow.dialect == "postgresql")
         found = self._load(query.rows(self.uow.conn, value=ident))
         return found[0] if found else None
@@ -85,12 +87,14 @@ class Repository(Generic[A]):
     def get_many(self, idents: Iterable[str], lock: bool = False) -> None:
         """Load the rows not loaded yet in one statement (locked, on PostgreSQL, in id order), so that
         the `get`s that follow read no row one by one."""
-        missing = sorted({i for i in idents if i not in self.seen} - {o.id for o in self.new})
+        missing = sorted({i for i in idents if i not in self.seen and i not in self.absent} - set(self.new_by_id))
         for start in range(0, len(missing), 500):
-            stmt = select(self.table).where(self.table.c.id.in_(missing[start:start + 500])).order_by(self.table.c.id)
+            chunk = missing[start:start + 500]
+            stmt = select(self.table).where(self.table.c.id.in_(chunk)).order_by(self.table.c.id)
             if lock and self.uow.conn.dialect.name == "postgresql":
                 stmt = stmt.with_for_update()
-            self._load(self.uow.conn.execute(stmt).all())
+            found = self._load(self.uow.conn.execute(stmt).all())
+            self.absent.update(set(chunk) - {o.id for o in found})
 
     def where(self, *conds: Any, order_by: Sequence[Any] = (), limit: int | None = None,
               offset: int | None = None, lock: bool = False) -> list[A]:
@@ -98,29 +102,26 @@ class Repository(Generic[A]):
         stmt = select(self.table).where(and_(*conds)) if conds else select(self.table)
         if order_by:
             stmt = stmt.order_by(*order_by)
-        if limit is not None:
-            stmt = stmt.limit(limit)
-        if offset:
-            stmt = stmt.offset(offset)
+        stmt = stmt.limit(limit).offset(offset or None)
         if lock and self.uow.dialect == "postgresql":
             stmt = stmt.with_for_update()
         return self._load(self.uow.conn.execute(stmt).all())
 
     def count(self, *conds: Any) -> int:
         self._write_new()
-        stmt = select(func.count()).select_from(self.table)
-        if conds:
-            stmt = stmt.where(and_(*conds))
+        stmt = select(func.count()).select_from(self.table).where(*conds)
         return int(self.uow.conn.execute(stmt).scalar_one())
 
     def exists(self, ident: str) -> bool:
-        if ident in self.seen or any(o.id == ident for o in self.new):
-            return True
+        if ident in self.seen or ident in self.new_by_id or ident in self.absent:
+            return ident not in self.absent
         stmt = select(self.table.c.id).where(self.table.c.id == ident)
         return self.uow.conn.execute(stmt).first() is not None
 
     def add(self, obj: A) -> None:
         self.new.append(obj)
+        self.new_by_id[obj.id] = obj
+        self.absent.discard(obj.id)
 
     def lock(self, idents: Iterable[str]) -> None:
         """Take the rows' locks in id order (PostgreSQL; SQLite's transaction holds the database's write
@@ -150,24 +151,28 @@ class Repository(Generic[A]):
     def _write_new(self) -> None:
         if self.new:
             self.uow.conn.execute(insert(self.table), [_to_row(o, self.cols) for o in self.new])
-            for o in self.new:
-                self.seen[o.id] = (o, _to_row(o, self.cols))
-            self.new = []
+            self.seen.update((o.id, (o, _to_row(o, self.cols))) for o in self.new)
+            self.new, self.new_by_id = [], {}
 
     def flush(self) -> list[A]:
         """Write new and changed rows; return every aggregate this repository holds (for their events)."""
-        conn = self.uow.conn
         touched: list[A] = []
         self._write_new()
+        # set-based: one executemany per set of changed columns (a sweep's batch changes the same ones)
+        changes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for key, (obj, before) in list(self.seen.items()):
             if before is _READ_ONLY:
                 raise RuntimeError(f"{self.table.name} {key} was read by a read-only unit of work: it writes nothing")
             now = _to_row(obj, self.cols)
             changed = {c: v for c, v in now.items() if v != before[c]}
             if changed:
-                conn.execute(update(self.table).where(self.table.c.id == key).values(**changed))
+                changes.setdefault(tuple(sorted(changed)), []).append(
+                    {"k_id": key, **{f"v_{c}": v for c, v in changed.items()}})
                 self.seen[key] = (obj, now)
             touched.append(obj)
+        for cols, rows in changes.items():
+            set_: dict[str, Any] = {c: bindparam(f"v_{c}") for c in cols}
+            self.uow.conn.execute(update(self.table).where(self.table.c.id == bindparam("k_id")).values(set_), rows)
         return touched
 
 

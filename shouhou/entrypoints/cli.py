@@ -10,6 +10,7 @@ and `db`. The other commands live beside it, one module per group:
     cli_policy.py      shouhou policy show|list|check
     cli_tokens.py      shouhou token create
     cli_governance.py  shouhou governance report
+    cli_simulate.py    shouhou simulate (the what-if simulator, shouhou/simulation)
     cli_common.py      what they share: settings, the database, the engine, exit codes
 
 Exit codes: 0 done; 1 a scenario expectation failed, a command was refused or the database is
@@ -51,6 +52,7 @@ from .cli_governance import governance_app
 from .cli_parked import parked_app
 from .cli_policy import policy_app
 from .cli_scenario import scenario_app
+from .cli_simulate import simulate_command
 from .cli_tokens import token_app
 from .cli_worker import worker_command
 from .demo import DemoRefused, load_demo
@@ -145,6 +147,7 @@ def _print_demo(info: dict[str, Any], base: str) -> None:
 
 app.command("worker")(worker_command)
 app.command("dispatch")(dispatch_command)
+app.command("simulate")(simulate_command)
 
 
 # -- db -------------------------------------------------------------------------------------------

@@ -165,6 +165,7 @@ def make_shouhou(settings: Settings, engine: Engine, policies: PolicyRegistry) -
     shouhou = Shouhou(engine, clock, policies, notifier=LogNotifier(), pusher=LogPusher(), channel=channel,
                       blobs=LocalBlobStore(settings.blob_dir), is_workday=days.is_workday,
                       token_ttl=timedelta(seconds=settings.token_cache_seconds))
+    shouhou.allow_private_webhooks = settings.webhook_allow_private
     require_packs(shouhou, settings.database_url)
     return shouhou
 

@@ -4,7 +4,9 @@ commands and their handlers, and the worker's tick."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,6 +18,7 @@ from ..adapters.blobs import BlobStore, MemoryBlobStore
 from ..adapters.notifier import MemoryNotifier, MemoryPusher, Notifier, Pusher
 from ..adapters.payment import FakeChannel, PaymentChannel
 from ..adapters.uow import SqlUnitOfWork
+from ..adapters.webhook_sender import HttpSender, Sender
 from ..clock import Clock
 from ..domain.actors import Actor
 from ..domain.events import Event
@@ -40,6 +43,7 @@ from . import (
 from . import commands as c
 from .access import TokenCache, hash_token, lookup_token
 from .context import Context
+from .dispatch import Dispatcher
 
 Handler = Callable[[Any, Actor, SqlUnitOfWork, Context], Any]
 
@@ -130,6 +134,7 @@ class Shouhou:
         self.engine, self.clock, self.policies = engine, clock, policies
         self.notifier, self.pusher, self.channel, self.blobs = notifier, pusher, channel, blobs
         self.is_workday = is_workday
+        self.allow_private_webhooks = False  # SHOUHOU_WEBHOOK_ALLOW_PRIVATE: endpoints on your own network
         self.tokens = TokenCache(token_ttl)  # see access.TokenCache for how long a revoked token lasts
         # Told every committed batch of events after the notifier (the operators' metrics count the
         # worker's actions and payouts from them): what an observer does never fails a command.
@@ -148,6 +153,13 @@ class Shouhou:
     def context(self, now: datetime | None = None) -> Context:
         return Context(now=now or self.clock.now(), policies=self.policies, blobs=self.blobs,
                        is_workday=self.is_workday)
+
+    def dispatcher(self, sender: Sender | None = None, *, batch: int = 50, threads: int = 1) -> Dispatcher:
+        """The outbox's dispatcher over this engine: webhooks through `sender` (HTTP by default) and
+        DY-OP-10's pushes through this engine's pusher."""
+        sender = sender or HttpSender(allow_private=self.allow_private_webhooks)
+        return Dispatcher(self.uow, self.clock, sender, batch=batch, threads=threads,
+                          pusher=self.pusher)
 
     def uow(self, write: bool = True, ctx: Context | None = None) -> SqlUnitOfWork:
         """A unit of work whose commit runs the reaction table at ctx.now (the clock's now unless given)."""
@@ -211,22 +223,44 @@ class Shouhou:
                 out.append((None, e))
         return out
 
-    def tick(self, now: datetime | None = None, batch: int = 200, worker: str | None = None) -> int:
+    @contextmanager
+    def together(self, now: datetime) -> Iterator[Together]:
+        """Several commands in one transaction, each at its own time (`Together.do`), the reactions
+        at commit at `now`; for callers that play many at once (the simulator's steps, bulk loads).
+        All or nothing: a refusal leaves the `with` and rolls every command back. Events are
+        published after the commit, as `handle` does."""
+        ctx = self.context(now)
+        with self.uow(ctx=ctx) as uow:
+            batch = Together(uow, ctx)
+            yield batch
+            events = uow.commit()
+        self._publish(events)
+
+    def tick(self, now: datetime | None = None, batch: int = 200, worker: str | None = None,
+             stop: Callable[[], bool] | None = None) -> int:
         """Fire every automatic action due by `now` and send the refunds due, batch by batch, a batch
-        of each in turn: a backlog of deadlines never starves the payouts behind it. `worker` names
-        the process in the heartbeat table, written after every round (so /healthz sees a worker that
-        is busy with a long backlog as alive). Returns how many actions fired."""
+        of each in turn: a backlog of deadlines never starves the payouts behind it. Without `now`
+        (a live worker) each round reads the clock again, so what falls due while a backlog is swept
+        is taken in the same tick, without sleeping. `stop` is asked between rounds: a worker told to
+        stop finishes the batch in progress and returns. `worker` names the process in the heartbeat
+        table, written after every round (so /healthz sees a worker that is busy with a long backlog
+        as alive). Returns how many actions fired."""
+        live = now is None
         ctx = self.context(now)
         fired = 0
-        for _ in range(100_000):  # until nothing is due at `now` (each payout claim moves its due time)
-            n = deadlines.sweep_batch(lambda: self.uow(ctx=ctx), ctx, batch, self._publish)
-            paid = money.pay_out(lambda: self.uow(ctx=ctx), self.channel, self.policies, ctx.now, batch)
+        for _ in range(1_000_000):  # until nothing is due (each payout claim moves its due time)
+            def uow(ctx: Context = ctx) -> SqlUnitOfWork:
+                return self.uow(ctx=ctx)
+            n = deadlines.sweep_batch(uow, ctx, batch, self._publish)
+            paid = money.pay_out(uow, self.channel, self.policies, ctx.now, batch)
             self._publish(paid)
             fired += n
             if worker is not None:
-                self._beat(worker, ctx, now is None, n)
-            if n == 0 and not paid:
+                self._beat(worker, ctx, live, n)
+            if (n == 0 and not paid) or (stop is not None and stop()):
                 break
+            if live:
+                ctx = self.context()
         return fired
 
     def _beat(self, worker: str, ctx: Context, live: bool, fired: int) -> None:
@@ -236,9 +270,9 @@ class Shouhou:
             uow.commit()
 
     def _publish(self, events: list[Event]) -> None:
-        """After commit only: events to the notifier, and pushes for the buyer notices just stored.
-        What was committed stands whatever an adapter does: a notifier or pusher that fails is logged
-        (the site message is stored and readable through the API) and never fails the command."""
+        """After commit only: events to the notifier. What was committed stands whatever it does: a
+        notifier that fails is logged and never fails the command. (Webhooks and DY-OP-10's pushes
+        leave through the outbox: see services/dispatch.)"""
         if not events:
             return
         for observe in self.observers:
@@ -250,10 +284,13 @@ class Shouhou:
             self.notifier.publish(events)
         except Exception:  # noqa: BLE001 - an adapter's failure must not undo or hide a committed change
             log.exception("notifier failed on %d events", len(events))
-        for e in events:
-            if e.type == "buyer_notified" and "push" in e.payload.get("channels", ()):
-                try:
-                    self.pusher.push(str(e.payload["buyer"]), str(e.payload["title"]), str(e.payload["body"]),
-                                     {"order": e.order_id, "message": e.payload.get("message")})
-                except Exception:  # noqa: BLE001
-                    log.exception("push to buyer %s failed (order %s)", e.payload.get("buyer"), e.order_id)
+
+
+class Together:
+    """The open transaction of `Shouhou.together`: `do` runs one command in it, at `at`."""
+
+    def __init__(self, uow: SqlUnitOfWork, ctx: Context) -> None:
+        self.uow, self.ctx = uow, ctx
+
+    def do(self, cmd: object, actor: Actor, at: datetime) -> Any:
+        return HANDLERS[type(cmd)](cmd, actor, self.uow, replace(self.ctx, now=at))

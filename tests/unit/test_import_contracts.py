@@ -15,7 +15,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 LINT_IMPORTS = "import sys; from importlinter.cli import lint_imports_command; sys.exit(lint_imports_command())"
-LAYERS = "Layers: entrypoints -> services -> adapters -> domain -> policies -> shared utilities"
+LAYERS = "Layers: entrypoints -> simulation -> services -> adapters -> domain -> policies -> shared utilities"
 SETTINGS = "Settings are read at the edge: only the entry points import shouhou.config"
 AREAS = "Services: wiring -> reaction and deadline tables -> independent areas -> read side -> shared"
 

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from ...config import Settings
 from ...services.app import Shouhou
 from .. import web
-from . import edge, idempotency, telemetry
+from . import edge, event_docs, idempotency, telemetry
 from .errors import ERRORS
 from .errors import install as install_error_handling
 from .responses import SafeJSONResponse
@@ -48,4 +48,5 @@ def create_app(shouhou: Shouhou, *, worker: bool = False, worker_interval: float
     for router in ROUTERS:
         include(app, router)
     web.install(app)
+    event_docs.install(app)
     return app

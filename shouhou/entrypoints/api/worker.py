@@ -14,7 +14,6 @@ from fastapi import FastAPI
 
 from ...adapters.webhook_sender import HttpSender
 from ...services.app import Shouhou
-from ...services.dispatch import Dispatcher
 from .telemetry import CountingSender, Instruments
 
 log = logging.getLogger("shouhou.api")
@@ -27,15 +26,16 @@ class Worker:
         self.shouhou, self.interval, self.batch = shouhou, interval, batch
         self.name = f"{socket.gethostname()}:{os.getpid()}:serve"
         instruments.watch(shouhou)  # the actions it fires and the payouts it sends, counted
-        # webhooks go out beside, each attempt counted
-        self.dispatcher = Dispatcher(shouhou.uow, shouhou.clock, CountingSender(HttpSender(), instruments))
+        # webhooks (each attempt counted) and DY-OP-10's pushes go out beside
+        self.dispatcher = shouhou.dispatcher(CountingSender(HttpSender(allow_private=shouhou.allow_private_webhooks),
+                                                            instruments))
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self.run, name="shouhou-worker", daemon=True)
 
     def run(self) -> None:
         while not self.stop.is_set():
             try:
-                fired = self.shouhou.tick(batch=self.batch, worker=self.name)
+                fired = self.shouhou.tick(batch=self.batch, worker=self.name, stop=self.stop.is_set)
                 if fired:
                     log.info("worker fired %d due actions", fired)
             except Exception:  # noqa: BLE001 - keep the worker alive; the batch rolled back

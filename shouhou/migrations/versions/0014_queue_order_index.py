@@ -3,8 +3,8 @@
 GET /v1/tickets sorted every ticket of the shop to answer its first page (5.7 ms for a shop of 5,000
 on PostgreSQL, growing with the shop); read off this index it reads only the page's rows (0.2 ms).
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-20 10:00:00
 """
 
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0012"
-down_revision: str | None = "0011"
+revision: str = "0014"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Dialect, Select, Table, bindparam, select
 
+from ..domain.events import Event
 from . import tables as t
 
 A = TypeVar("A")
@@ -78,3 +80,11 @@ def by_column(table: Table, column: str, lock: bool = False) -> Query:
 
 # A ticket's events oldest first (its timeline, on every GET of a ticket): parameter `value`, the ticket.
 TIMELINE = Query(select(t.events).where(t.events.c.ticket_id == bindparam("value")).order_by(t.events.c.at, t.events.c.id))
+
+
+def event_row(e: Event, recorded_at: datetime) -> dict[str, Any]:
+    return {
+        "at": e.at, "actor": e.actor, "type": e.type, "shop_id": e.shop_id, "order_id": e.order_id,
+        "ticket_id": e.ticket_id, "from_status": e.from_status, "to_status": e.to_status, "rule": e.rule,
+        "payload": e.payload, "recorded_at": recorded_at,
+    }

@@ -32,6 +32,7 @@ from . import remedies_table as rt
 from . import tables as t
 from .rows import TIMELINE, by_column
 from .rows import columns as _columns
+from .rows import event_row as _event_row
 from .rows import from_row as _from_row
 from .rows import to_row as _to_row
 
@@ -237,9 +238,9 @@ class SqlUnitOfWork:
     def dialect(self) -> str:
         return self.conn.dialect.name
 
-    def commit(self) -> list[Event]:
-        """Write everything, let the reactor answer the new events in the same transaction, write what
-        it changed (its own events answered in turn, a few rounds at most), and commit."""
+    def commit(self, then: Callable[[], object] | None = None) -> list[Event]:
+        """Write everything, let the reactor answer the new events in the same transaction (a few rounds
+        at most), call `then` (the caller's read of what it is about to commit), and commit."""
         events = self.flush()
         fresh = events
         for _ in range(4):
@@ -248,6 +249,8 @@ class SqlUnitOfWork:
             self.reactor(self, fresh)
             fresh = self.flush()
             events.extend(fresh)
+        if then is not None:
+            then()
         self.tx.commit()
         self.committed = True
         return events
@@ -440,11 +443,3 @@ class SqlUnitOfWork:
             self.conn.execute(insert(au.automation_rules), [
                 {"shop_id": shop_id, "id": r["id"], "position": i, "action": r["action"], "conditions": r["when"],
                  "updated_at": at, "updated_by": by} for i, r in enumerate(rules)])
-
-
-def _event_row(e: Event, recorded_at: datetime) -> dict[str, Any]:
-    return {
-        "at": e.at, "actor": e.actor, "type": e.type, "shop_id": e.shop_id, "order_id": e.order_id,
-        "ticket_id": e.ticket_id, "from_status": e.from_status, "to_status": e.to_status, "rule": e.rule,
-        "payload": e.payload, "recorded_at": recorded_at,
-    }

@@ -164,17 +164,24 @@ class Shouhou:
         """A unit of work whose commit runs the reaction table at ctx.now (the clock's now unless given)."""
         return SqlUnitOfWork(self.engine, self.clock, write=write, reactor=reactions.reactor(ctx or self.context()))
 
-    def handle(self, cmd: object, actor: Actor, now: datetime | None = None) -> Any:
+    def handle(self, cmd: object, actor: Actor, now: datetime | None = None,
+               show: Callable[[SqlUnitOfWork, Any], Any] | None = None) -> Any:
         """Run one command in one transaction. A transaction that loses a race the database detects
         (a PostgreSQL deadlock or serialization failure) is run again from the start; a unique key
-        taken meanwhile is an invalid_state refusal. Nothing is written unless it all commits."""
+        taken meanwhile is an invalid_state refusal. Nothing is written unless it all commits.
+        Returns the handler's result; with `show`, show(uow, result) instead, read in the same
+        transaction just before it commits: the caller's view of exactly what committed, with no
+        second transaction."""
         handler = HANDLERS[type(cmd)]
         ctx = self.context(now)
+        shown: list[Any] = []
         for attempt in range(3):
             try:
                 with self.uow(ctx=ctx) as uow:
                     result = handler(cmd, actor, uow, ctx)
-                    events = uow.commit()
+                    shown.clear()
+                    then = None if show is None else (lambda u=uow, r=result: shown.append(show(u, r)))
+                    events = uow.commit(then)
                 break
             except OperationalError as e:
                 if attempt == 2 or getattr(e.orig, "sqlstate", None) not in RETRYABLE:
@@ -187,7 +194,7 @@ class Shouhou:
         if isinstance(cmd, c.RevokeToken):
             self.tokens.clear()  # this process refuses the token from its next request on
         self._publish(events)
-        return result
+        return shown[0] if show is not None else result
 
     def authenticate(self, token: str, now: datetime | None = None) -> Actor | None:
         """Bearer token -> the actor (None for a token nobody issued; revoked or expired ones are

@@ -129,3 +129,35 @@ def test_a_get_with_a_known_token_is_one_transaction_and_no_token_statement(
         event.remove(engine, "begin", began)
     assert seen.count("<transaction>") == 1
     assert not [s for s in seen if "tokens" in s or "FROM staff" in s], seen
+
+
+def test_an_action_and_its_answer_are_one_transaction(client: TestClient, app: Shouhou, engine: Engine,
+                                                      clock: VirtualClock) -> None:
+    """POST .../approve answers the ticket as the command committed it, read in the command's own
+    transaction (Shouhou.handle's `show`), not in a second one."""
+    now = clock.now()
+    app.handle(c.AddBuyer("B1"), PLATFORM)
+    app.handle(c.IssueToken("buyer", "B1", None, token="b1"), PLATFORM)
+    app.handle(c.ImportOrder("S1", "B1", 9900, id="O1", created_at=now - timedelta(days=5),
+                             shipped_at=now - timedelta(days=4), signed_at=now - timedelta(days=2)), PLATFORM)
+    for token in ("b1", "own"):
+        assert client.get("/v1/me", headers=h(token)).status_code == 200
+    transactions: list[str] = []
+
+    def began(conn: Any) -> None:
+        transactions.append("begin")
+
+    event.listen(engine, "begin", began)
+    try:
+        applied = client.post("/v1/orders/O1/tickets", json={"type": "return_refund", "reason": "no_reason"},
+                              headers=h("b1"))
+        assert applied.status_code == 201 and applied.json()["status"] == "pending_review"
+        assert len(transactions) == 1
+        approved = client.post(f"/v1/tickets/{applied.json()['id']}/approve", json={"return_address": "仓库"},
+                               headers=h("own"))
+        assert approved.status_code == 200, approved.text
+        assert len(transactions) == 2
+    finally:
+        event.remove(engine, "begin", began)
+    body = approved.json()
+    assert body["status"] == "awaiting_return" and [e["type"] for e in body["timeline"]] == ["applied", "approved"]

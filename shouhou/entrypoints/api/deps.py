@@ -11,6 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.exc import DataError
 from starlette.concurrency import run_in_threadpool
 
+from ...adapters.uow import SqlUnitOfWork
 from ...domain.actors import Actor
 from ...errors import refuse
 from ...services.access import hash_token
@@ -37,12 +38,14 @@ bearer = HTTPBearer(scheme_name="bearer", auto_error=False,
                                 "`Authorization: Bearer <token>`")
 
 
-async def current_actor(request: Request, sh: ShouhouDep,
+async def current_actor(request: Request,
                         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)] = None) -> Actor:
     """Bearer token -> the actor: buyer, shop staff (with shop and role) or platform staff. Rate
     limited (ratelimit.Gate): per token, and per address for failed attempts. A token the engine's
     token cache knows costs no statement and no thread (async: no I/O); otherwise it is read in a
-    worker thread."""
+    worker thread. (It takes the app from the request, not as a dependency: FastAPI's solving each
+    dependency of a request costs more than the cache lookup.)"""
+    sh: Shouhou = request.app.state.shouhou
     gate: Gate = request.app.state.gate
     address = request.client.host if request.client else "unknown"
     gate.check_address(address)
@@ -72,9 +75,10 @@ async def clock_now(sh: ShouhouDep) -> datetime:
 NowDep = Annotated[datetime, Depends(clock_now)]
 
 
-def run(sh: Shouhou, cmd: object, actor: Actor) -> Any:
-    """Handle one command as the caller; its result (often the new object's id)."""
-    return sh.handle(cmd, actor)
+def run(sh: Shouhou, cmd: object, actor: Actor, show: Callable[[SqlUnitOfWork, Any], Any] | None = None) -> Any:
+    """Handle one command as the caller; its result (often the new object's id), or with `show`
+    what show(uow, result) reads in the command's own transaction (the answer's view)."""
+    return sh.handle(cmd, actor, show=show)
 
 
 def read(sh: Shouhou, fn: Callable[Concatenate[Any, P], T], *args: P.args, **kw: P.kwargs) -> T:

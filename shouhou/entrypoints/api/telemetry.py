@@ -28,7 +28,6 @@ from __future__ import annotations
 import logging
 import os
 import time
-import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -190,7 +189,7 @@ class Observe:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = given_id(scope) or uuid.uuid4().hex
+        request_id = given_id(scope) or os.urandom(16).hex()
         token = REQUEST_ID.set(request_id)
         header = (b"x-request-id", request_id.encode())
         status = 500

@@ -24,8 +24,23 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Column, Connection, DateTime, Engine, Integer, MetaData, String, Table, Text
-from sqlalchemy import create_engine, event, insert, text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Connection,
+    DateTime,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    insert,
+    text,
+)
 
 from shouhou.adapters import counts_sql
 from shouhou.adapters import tables as t

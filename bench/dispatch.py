@@ -87,7 +87,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for threads in (1, args.threads):
             proto = build(Path(tmp) / f"bench{threads}.db", n, url, clock)
-            sender = HttpSender()
+            sender = HttpSender(allow_private=True)  # the receiver is on 127.0.0.1
             d = Dispatcher(lambda p=proto: SqlUnitOfWork(p.engine, clock), clock, sender, threads=threads)
             Receiver.ids, Receiver.count = set(), 0
             t0 = time.perf_counter()

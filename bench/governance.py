@@ -1,263 +1,186 @@
-"""Benchmark: merchant-governance metrics (KS-GOV-2) for every shop, computed in SQL.
+"""Benchmark: the merchant-governance report (KS-GOV-2) over every shop, read from the counters, against
+a raw SQL baseline computing the same five metric families from the rows; and the worker's cost of
+evaluating one shop (metrics_for) before (scanning its rows) and after (its counters).
 
-Generates N shops and M after-sales tickets (with orders, overdue records, interventions with rulings
-and over-period openings) by Core bulk inserts into a SQLite file (or the PostgreSQL database given by
---database-url), then, in the same process and over the same rows:
+On each database (SQLite by default; --postgres, or --both), over one data set (bench/governance_data:
+N shops, M tickets with orders, overdue records, interventions and rulings, over-period openings,
+loaded with the counters rebuilt and the planner's statistics taken, VACUUM ANALYZE on PostgreSQL),
+in the same process and over the same rows:
 
-- times `adapters.metrics.metrics_all` (every metric family for all shops, one grouped query each),
-- times a raw SQL aggregate baseline (applications and overdue records per shop in the window: the
-  cheapest query that still reads the same ticket and overdue rows),
-- prints both, their ratio, and the full report (metrics + score + measures, sorted) for comparison.
+- report: services.views.governance.report as the API, the CLI and the CSV serve it: every shop's
+  metrics read from the counters (adapters.metrics), scores, levels and measures in force, sorted;
+- baseline: the five families (applications; overdue records by type; interventions and rulings;
+  over-period openings; handling-time median and P95) for every shop over the same window, by
+  hand-written SQL through the raw driver (sqlite3, psycopg), checked equal to the report's figures;
+- before: the same metrics by the SQL that scans the rows (adapters.metrics_scan, what the report
+  ran before the counters), checked equal to the counters' to the last bit;
+- metrics_for: one shop's metrics, the worker's call at every overdue record, scanning vs counters,
+  over the biggest shops and a sample of the others, at AT and at instants through the last day.
 
-    python bench/governance.py                       # 10,000 shops, 1,000,000 tickets, SQLite in /tmp
-    python bench/governance.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/shouhou_bench
+The ratio is report / baseline at the largest data set run; the goal: at most 2.0 over 1M tickets.
+Prints the figures, and last one JSON line {"bench": "governance", "ratio", "goal", "holds", ...}.
 
-A file that already holds the same data set is reused (--fresh regenerates it).
+    python bench/governance.py                       # SQLite: 10,000 shops, 1,000,000 tickets
+    python bench/governance.py --both                # SQLite, then PostgreSQL
+    python bench/governance.py --postgres --database-url postgresql://postgres@127.0.0.1:5432/shouhou_bench
+    python bench/governance.py --quick               # 2,000 shops, 100,000 tickets (under 2 minutes)
+
+A database that already holds the same data set is reused (--fresh rebuilds it). The PostgreSQL
+database is created if missing.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    Boolean,
-    Column,
-    Connection,
-    DateTime,
-    Engine,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    bindparam,
-    create_engine,
-    event,
-    func,
-    insert,
-    select,
-    text,
-)
+from sqlalchemy import Engine, create_engine, func, make_url, select, text
+from sqlalchemy.pool import NullPool
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from shouhou.adapters import metrics as gs  # noqa: E402
+from bench import governance_data as data  # noqa: E402
+from shouhou.adapters import counts_table  # noqa: E402
+from shouhou.adapters import metrics as counted  # noqa: E402
+from shouhou.adapters import metrics_scan as scanned  # noqa: E402
 from shouhou.adapters import tables as t  # noqa: E402
 from shouhou.adapters.db import create_schema, drop_schema, make_engine  # noqa: E402
 from shouhou.adapters.uow import SqlUnitOfWork  # noqa: E402
-from shouhou.clock import SHANGHAI, VirtualClock  # noqa: E402
+from shouhou.clock import VirtualClock  # noqa: E402
 from shouhou.domain.actors import Actor  # noqa: E402
 from shouhou.policies import PolicyRegistry  # noqa: E402
+from shouhou.services.views import governance as views  # noqa: E402
 
-AT = datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI)  # the evaluation instant: the data set is built around it
-SPAN = timedelta(days=45)  # tickets are created over the 45 days before AT (the window is the last 30)
 PLATFORM = Actor("platform", "bench", role="platform_operator")
-CHUNK = 50_000
-TICKETS_PER_ORDER = 4
+GOAL = 2.0
+DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/shouhou_bench"
 
 
-def _chunks(rows: Iterator[dict[str, Any]], size: int = CHUNK) -> Iterator[list[dict[str, Any]]]:
-    batch: list[dict[str, Any]] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
-def _loading_table(table: Table, dialect: str) -> Table:
-    """The table as the loader writes it: the same name and columns with plain types, so that values
-    already in their stored form (naive UTC text for instants on SQLite, JSON as text) go straight in."""
-    cols = []
-    for col in table.columns:
-        typ: Any = col.type
-        if isinstance(typ, t.Instant):
-            typ = String() if dialect == "sqlite" else DateTime(timezone=True)
-        elif isinstance(typ, JSON) and dialect == "sqlite":
-            typ = Text()
-        elif isinstance(typ, Boolean) and dialect == "sqlite":
-            typ = Integer()
-        cols.append(Column(col.name, typ))
-    return Table(table.name, MetaData(), *cols)
-
-
-def _bulk(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """One bulk insert. SQLite: Core's INSERT, compiled once, executemany with the rows as tuples in the
-    compiled order (the driver's C loop). PostgreSQL: COPY through the same connection and transaction
-    (psycopg), as executemany of a million rows over the wire takes minutes."""
-    if conn.dialect.name == "postgresql":
-        keys = list(rows[0])
-        raw: Any = conn.connection.dbapi_connection
-        with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({', '.join(keys)}) FROM STDIN") as copy:
-            for r in rows:
-                copy.write_row(tuple(r[k] for k in keys))
-        return
-    if conn.dialect.name != "sqlite":
-        conn.execute(insert(table), rows)
-        return
-    compiled = insert(table).compile(dialect=conn.dialect, column_keys=list(rows[0]))
-    order = compiled.positiontup or []
-    conn.exec_driver_sql(str(compiled), [tuple(r[k] for k in order) for r in rows])
-
-
-def generate(engine: Engine, shops: int, tickets: int, seed: int) -> dict[str, int]:
-    """The data set, by Core bulk inserts in chunks. Shop sizes are skewed (a few large shops, many
-    small); one shop in fifty is a bad one whose overdue rate is high. Times are seconds after the
-    start of the span, turned into the column's stored form once."""
-    rnd = random.Random(seed)
-    dialect = engine.dialect.name
-    tables = {name: _loading_table(getattr(t, name), dialect)
-              for name in ("shops", "buyers", "orders", "tickets", "overdue_records", "interventions", "events")}
-    base_utc = (AT - SPAN).astimezone(UTC)
-    naive = base_utc.replace(tzinfo=None)
-    at_s = int(SPAN.total_seconds())
-    sqlite = dialect == "sqlite"
-
-    def ts(sec: int) -> Any:
-        if sqlite:
-            return (naive + timedelta(seconds=sec)).isoformat(sep=" ", timespec="microseconds")
-        return base_utc + timedelta(seconds=sec)
-
-    empty_list, empty_map = ("[]", "{}") if dialect in ("sqlite", "postgresql") else ([], {})
-    false, true = (0, 1) if sqlite else (False, True)
-    counts = {"shops": shops, "tickets": tickets, "orders": 0, "overdue_records": 0, "interventions": 0,
-              "events": 0}
-    shop_ids = [f"S{i:05d}" for i in range(shops)]
-    weights = [1.0 / (1 + (i % 97)) for i in range(shops)]
-    bad = {s for i, s in enumerate(shop_ids) if i % 50 == 0}
-    opened = ts(-355 * 86_400)
-    with engine.begin() as conn:
-        _bulk(conn, tables["shops"], [
-            {"id": s, "name": s, "policy": "kuaishou" if i % 3 else "douyin", "status": "normal", "wallet_fen": 0,
-             "deposit_fen": 0, "debt_fen": 0, "wallet_opened_at": opened, "created_at": opened,
-             "refund_handling": "enabled", "points": 0, "freight_claims_by_platform": false, "cart_suspended": false}
-            for i, s in enumerate(shop_ids)])
-        _bulk(conn, tables["buyers"], [{"id": f"B{i:04d}", "name": "b"} for i in range(1000)])
-    owners = rnd.choices(shop_ids, weights=weights, k=tickets // TICKETS_PER_ORDER + 1)
-
-    def orders() -> Iterator[dict[str, Any]]:
-        for n, shop in enumerate(owners):
-            yield {"id": f"O{n:07d}", "shop_id": shop, "buyer_id": f"B{n % 1000:04d}", "policy": "kuaishou",
-                   "policy_version": "2026.1", "amount_fen": 9_900, "freight_fen": 0, "payment": "online",
-                   "kind": "normal", "marketing": false, "goods": "physical", "category": "general",
-                   "no_reason_return": true, "commission": empty_map, "promoters": empty_map,
-                   "created_at": ts(rnd.randrange(at_s)), "status": "completed", "refunded_fen": 0, "held_fen": 0,
-                   "applications_in_period": 1, "entry_openings": 0}
-
-    overdue: list[dict[str, Any]] = []
-    interventions: list[dict[str, Any]] = []
-    openings: list[dict[str, Any]] = []
-    statuses = ("refunded", "refunded", "refunded", "closed", "rejected", "cancelled", "pending_review")
-    others = ("return_refund", "return_refund", "exchange")
-    faults = ("shop", "buyer", "both", "platform")
-
-    def ticket_rows() -> Iterator[dict[str, Any]]:
-        for n in range(tickets):
-            o = n // TICKETS_PER_ORDER
-            shop, oid, tid = owners[o], f"O{o:07d}", f"T{n:07d}"
-            created = rnd.randrange(at_s)
-            type_ = "refund_only" if rnd.random() < 0.6 else others[n % 3]
-            status = statuses[int(rnd.random() * 7)]
-            ended = None if status == "pending_review" else ts(min(created + int(rnd.expovariate(1 / 86_400)) + 60,
-                                                                   at_s))
-            if rnd.random() < (0.6 if shop in bad else 0.05):
-                kind = "refund_only_overdue" if type_ == "refund_only" else "return_refund_overdue"
-                overdue.append({"shop_id": shop, "ticket_id": tid, "order_id": oid, "type": kind, "rule": "KS-GOV-1",
-                                "cause_rule": "KS-RO-1", "at": ts(min(created + 48 * 3600, at_s))})
-            if rnd.random() < 0.02:
-                requested = min(created + rnd.randint(1, 96) * 3600, at_s)
-                ruled = requested + rnd.randint(1, 120) * 3600
-                done = ruled <= at_s
-                fault = faults[n % 4] if done else None
-                interventions.append({
-                    "id": f"I{n:07d}", "ticket_id": tid, "order_id": oid, "shop_id": shop, "buyer_id": "B0000",
-                    "policy": "kuaishou", "policy_version": "2026.1", "requested_at": ts(requested),
-                    "requested_by": "x", "cause": "rejected", "previous_status": "rejected",
-                    "status": "ruled" if done else "coordinating", "response_due_at": ts(requested + 2 * 86_400),
-                    "ruled_at": ts(ruled) if done else None, "fault": fault, "effective_fault": fault,
-                    "buyer_evidence_count": 0, "shop_evidence_count": 0, "buyer_evidence_closed": false,
-                    "shop_evidence_closed": false})
-            if rnd.random() < 0.01:
-                openings.append({"at": ts(created), "actor": "staff:x", "type": "entry_opened", "shop_id": shop,
-                                 "order_id": oid, "payload": empty_map, "recorded_at": ts(created)})
-            yield {"id": tid, "order_id": oid, "shop_id": shop, "buyer_id": f"B{o % 1000:04d}", "type": type_,
-                   "reason": "other", "amount_fen": 9_900, "policy": "kuaishou", "policy_version": "2026.1",
-                   "created_at": ts(created), "over_period": false, "status": status,
-                   "refunded_fen": 9_900 if status == "refunded" else 0, "evidence": empty_list,
-                   "shipped_when_applied": true, "ended_at": ended}
-
-    for batch in _chunks(orders()):
-        with engine.begin() as conn:
-            _bulk(conn, tables["orders"], batch)
-        counts["orders"] += len(batch)
-    done = 0
-    for batch in _chunks(ticket_rows()):
-        with engine.begin() as conn:
-            _bulk(conn, tables["tickets"], batch)
-        done += len(batch)
-        print(f"  tickets {done:,}", end="\r", file=sys.stderr)
-    for name, rows in (("overdue_records", overdue), ("interventions", interventions), ("events", openings)):
-        for batch in _chunks(iter(rows)):
-            with engine.begin() as conn:
-                _bulk(conn, tables[name], batch)
-        counts[name] = len(rows)
-    with engine.begin() as conn:
-        conn.execute(text("ANALYZE"))
-    return counts
-
-
-def _loader(url: str) -> Engine:
-    """For loading only: SQLite without the journal and fsync (a benchmark file, rebuilt at will)."""
-    if not url.startswith("sqlite"):
-        return create_engine(url)
-    engine = create_engine(url)
-
-    @event.listens_for(engine, "connect")
-    def _fast(dbapi_conn: Any, _rec: Any) -> None:
-        cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=OFF")
-        cur.execute("PRAGMA synchronous=OFF")
-        cur.close()
-
-    return engine
-
-
-def _existing(engine: Engine, shops: int, tickets: int) -> bool:
-    try:
-        with engine.connect() as conn:
-            n_shops = conn.execute(select(func.count()).select_from(t.shops)).scalar_one()
-            n_tickets = conn.execute(select(func.count()).select_from(t.tickets)).scalar_one()
-            return bool(n_shops == shops and n_tickets == tickets)
-    except Exception:  # noqa: BLE001 - no schema yet
-        return False
-
-
-def _timed(fn: Callable[[], Any], runs: int) -> tuple[list[float], Any]:
+def _median(fn: Callable[[], Any], runs: int) -> tuple[float, list[float], Any]:
     times, result = [], None
     for _ in range(runs):
         t0 = time.perf_counter()
         result = fn()
         times.append(time.perf_counter() - t0)
-    return times, result
+    return statistics.median(times), times, result
 
 
-BASELINE = """
-SELECT shop_id, count(*) FROM tickets WHERE created_at > :start AND created_at <= :end GROUP BY shop_id
-"""
-BASELINE_OVERDUE = """
-SELECT shop_id, type, count(*) FROM overdue_records WHERE at > :start AND at <= :end GROUP BY shop_id, type
-"""
+def _postgres(url: str) -> str:
+    """The SQLAlchemy URL of the PostgreSQL database, created if missing."""
+    url = url.replace("postgresql://", "postgresql+psycopg://", 1) if url.startswith("postgresql://") else url
+    target = make_url(url)
+    admin = create_engine(target.set(database="postgres"), poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": target.database}).first() is None:
+            conn.execute(text(f'CREATE DATABASE "{target.database}"'))
+    admin.dispose()
+    return url
+
+
+def _existing(engine: Engine, shops: int, tickets: int) -> bool:
+    try:
+        with engine.connect() as conn:
+            n = [conn.execute(select(func.count()).select_from(x)).scalar_one()
+                 for x in (t.shops, t.tickets, counts_table.gov_daily)]
+            return n[0] == shops and n[1] == tickets and n[2] > 0
+    except Exception:  # noqa: BLE001 - no schema yet, or an older one
+        return False
+
+
+def _prepare(url: str, args: argparse.Namespace) -> Engine:
+    engine = make_engine(url)
+    if args.fresh or not _existing(engine, args.shops, args.tickets):
+        print(f"generating {args.shops:,} shops and {args.tickets:,} tickets in {url} ...", file=sys.stderr)
+        engine.dispose()
+        if url.startswith("sqlite"):
+            for suffix in ("", "-wal", "-shm"):
+                Path(args.db + suffix).unlink(missing_ok=True)
+        loader = data.loader(url)
+        drop_schema(loader)
+        create_schema(loader)
+        counts = data.load(loader, args.shops, args.tickets, args.seed)
+        loader.dispose()
+        print("  " + ", ".join(f"{k} {v:,}" for k, v in counts.items()), file=sys.stderr)
+    return engine
+
+
+def _per_shop(engine: Engine, window: timedelta, calls: int, seed: int) -> dict[str, float]:
+    """Milliseconds per metrics_for call, scanning and counters, over the same (shop, instant) pairs:
+    the 20 biggest shops and a sample of the rest, at AT and at instants through the day before it."""
+    rnd = random.Random(seed)
+    with engine.connect() as conn:
+        sizes = conn.execute(select(t.tickets.c.shop_id, func.count()).group_by(t.tickets.c.shop_id)
+                             .order_by(func.count().desc(), t.tickets.c.shop_id)).all()
+        big = [s for s, _ in sizes[:20]]
+        rest = [s for s, _ in sizes[20:]]
+        pairs = [(s, data.AT) for s in big] + [
+            (rnd.choice(big + rest), data.AT - timedelta(seconds=rnd.randrange(86_400))) for _ in range(calls)]
+        out: dict[str, float] = {}
+        results = []
+        for name, fn in (("scan", scanned.metrics_for), ("counters", counted.metrics_for)):
+            for shop, at in pairs[:10]:  # warm both alike
+                fn(conn, shop, at, window)
+            t0 = time.perf_counter()
+            results.append([fn(conn, shop, at, window) for shop, at in pairs])
+            out[f"{name}_ms"] = (time.perf_counter() - t0) * 1000 / len(pairs)
+        assert results[0] == results[1], "metrics_for: the counters and the scanning SQL disagree"
+        out["calls"] = len(pairs)
+        out["biggest_shop_tickets"] = sizes[0][1]
+    return out
+
+
+def run(url: str, args: argparse.Namespace) -> dict[str, Any]:
+    engine = _prepare(url, args)
+    policies = PolicyRegistry.default()
+    window_of = lambda name: policies.in_force(name, data.AT).governance.window.delta  # noqa: E731
+    with engine.connect() as conn:
+        sizes = {name: conn.execute(select(func.count()).select_from(getattr(t, name))).scalar_one()
+                 for name in ("shops", "tickets", "overdue_records", "interventions", "events")}
+    kind = engine.dialect.name
+    print(f"\n== {kind} ({url.split('@')[-1]}): " + ", ".join(f"{k} {v:,}" for k, v in sizes.items()))
+    start, end = data.AT - timedelta(days=30), data.AT
+    raw = data.RawBaseline(url)
+    raw.run(start, end)  # warm the page cache alike for all
+    with SqlUnitOfWork(engine, VirtualClock(data.AT), write=False) as uow:
+        report_s, report_runs, report = _median(
+            lambda: views.report(uow, PLATFORM, policies, data.AT, sort="overdue_rate"), args.runs)
+        counters_s, _, metrics = _median(lambda: counted.metrics_all(uow.conn, window_of, data.AT), args.runs)
+        scan_s, _, before = _median(lambda: scanned.metrics_all(uow.conn, window_of, data.AT), args.runs)
+    base_s, base_runs, base = _median(lambda: raw.run(start, end), args.runs)
+    raw.close()
+    assert metrics == before, "the counters and the scanning SQL disagree"
+    wrong = data.baseline_disagrees(base, metrics)
+    assert not wrong, "the raw baseline and shouhou disagree: " + "; ".join(wrong[:5])
+    per_shop = _per_shop(engine, timedelta(days=30), args.calls, args.seed)
+    engine.dispose()
+    ratio = report_s / base_s
+    apps = sum(m.applications for m in metrics.values())
+    print(f"window ({start.isoformat()}, {end.isoformat()}]: {len(metrics):,} shops, {apps:,} applications, "
+          f"{sum(m.overdue for m in metrics.values()):,} overdue records")
+    print(f"report (counters; metrics + scores + measures, sorted): {report_s:.3f} s  "
+          f"(runs {', '.join(f'{x:.3f}' for x in report_runs)}); the metrics alone {counters_s:.3f} s")
+    print(f"raw SQL baseline (the five families, {'psycopg' if kind == 'postgresql' else 'sqlite3'}): "
+          f"{base_s:.3f} s  (runs {', '.join(f'{x:.3f}' for x in base_runs)})")
+    print(f"before: the same metrics by scanning the rows (metrics_scan): {scan_s:.3f} s")
+    print(f"ratio report / baseline: {ratio:.2f} (goal <= {GOAL})")
+    print(f"metrics_for, one shop ({per_shop['calls']} calls; biggest shop {per_shop['biggest_shop_tickets']:,} "
+          f"tickets): scanning {per_shop['scan_ms']:.2f} ms, counters {per_shop['counters_ms']:.2f} ms per call "
+          f"({per_shop['scan_ms'] / per_shop['counters_ms']:.1f}x)")
+    worst = report["rows"][:3]
+    print("worst overdue rate: " + "; ".join(f"{r['shop']} {r['overdue']}/{r['applications']} score {r['score']}"
+                                             for r in worst))
+    return {"database": kind, "tickets": sizes["tickets"], "ratio": round(ratio, 3), "report_s": round(report_s, 4),
+            "baseline_s": round(base_s, 4), "scan_metrics_s": round(scan_s, 4), "counters_metrics_s": round(counters_s, 4),
+            "metrics_for_scan_ms": round(per_shop["scan_ms"], 3),
+            "metrics_for_counters_ms": round(per_shop["counters_ms"], 3)}
 
 
 def main() -> int:
@@ -265,60 +188,28 @@ def main() -> int:
     ap.add_argument("--shops", type=int, default=10_000)
     ap.add_argument("--tickets", type=int, default=1_000_000)
     ap.add_argument("--db", default="/tmp/shouhou_bench_governance.db", help="the SQLite file")
-    ap.add_argument("--database-url", help="a PostgreSQL (or other) database instead of the SQLite file")
-    ap.add_argument("--runs", type=int, default=3, help="timed runs of each query set (the median is reported)")
+    ap.add_argument("--database-url", help=f"the PostgreSQL database (default {DEFAULT_PG}); alone, runs on it only")
+    ap.add_argument("--postgres", action="store_true", help="run on PostgreSQL only")
+    ap.add_argument("--both", action="store_true", help="run on SQLite, then on PostgreSQL")
+    ap.add_argument("--runs", type=int, default=3, help="timed runs of the report and the baseline (the median)")
+    ap.add_argument("--calls", type=int, default=200, help="metrics_for calls timed (besides the 20 biggest shops)")
+    ap.add_argument("--quick", action="store_true", help="2,000 shops and 100,000 tickets: under 2 minutes")
     ap.add_argument("--fresh", action="store_true", help="regenerate the data set even if it is there")
     ap.add_argument("--seed", type=int, default=7)
     args = ap.parse_args()
-
-    url = args.database_url or f"sqlite:///{args.db}"
-    engine = make_engine(url)
-    policies = PolicyRegistry.default()
-    if args.fresh or not _existing(engine, args.shops, args.tickets):
-        print(f"generating {args.shops:,} shops and {args.tickets:,} tickets in {url} ...", file=sys.stderr)
-        engine.dispose()
-        if not args.database_url:
-            for suffix in ("", "-wal", "-shm"):
-                Path(args.db + suffix).unlink(missing_ok=True)
-        loader = _loader(url)
-        drop_schema(loader)
-        create_schema(loader)
-        t0 = time.perf_counter()
-        counts = generate(loader, args.shops, args.tickets, args.seed)
-        loader.dispose()
-        print(f"generated in {time.perf_counter() - t0:.1f} s: "
-              + ", ".join(f"{k} {v:,}" for k, v in counts.items()), file=sys.stderr)
-    with engine.connect() as conn:
-        sizes = {name: conn.execute(select(func.count()).select_from(getattr(t, name))).scalar_one()
-                 for name in ("shops", "tickets", "overdue_records", "interventions", "events")}
-    print(f"database: {engine.dialect.name} ({url.split('@')[-1]})")
-    print("rows: " + ", ".join(f"{k} {v:,}" for k, v in sizes.items()))
-
-    start, end = AT - timedelta(days=30), AT
-    instants = (bindparam("start", type_=t.Instant()), bindparam("end", type_=t.Instant()))
-    baseline = text(BASELINE).bindparams(*instants), text(BASELINE_OVERDUE).bindparams(*instants)
-    params = {"start": start, "end": end}
-    with engine.connect() as conn:
-        conn.execute(baseline[0], params).all()  # warm the page cache alike for both
-        metrics_times, metrics = _timed(lambda: gs.metrics_all(conn, lambda name: policies.in_force(name, AT).governance.window.delta, AT), args.runs)
-        base_times, base = _timed(lambda: [conn.execute(q, params).all() for q in baseline], args.runs)
-    with SqlUnitOfWork(engine, VirtualClock(AT), write=False) as uow:  # the full report, as the CLI reads it
-        report_times, report = _timed(lambda: gs.report(uow, PLATFORM, policies, AT, sort="overdue_rate"), 1)
-
-    m, b = statistics.median(metrics_times), statistics.median(base_times)
-    apps = sum(x.applications for x in metrics.values())
-    overdue = sum(x.overdue for x in metrics.values())
-    assert apps == sum(n for _, n in base[0]), "the metrics and the baseline disagree on applications"
-    assert overdue == sum(n for _, _, n in base[1]), "the metrics and the baseline disagree on overdue records"
-    print(f"window: ({start.isoformat()}, {end.isoformat()}]; {len(metrics):,} shops, "
-          f"{apps:,} applications, {overdue:,} overdue records")
-    print(f"governance metrics, all shops (5 grouped queries): {m:.3f} s  (runs: {', '.join(f'{x:.3f}' for x in metrics_times)})")
-    print(f"raw SQL aggregate baseline (2 grouped queries):     {b:.3f} s  (runs: {', '.join(f'{x:.3f}' for x in base_times)})")
-    print(f"ratio metrics / baseline: {m / b:.1f}x")
-    worst = report["rows"][:3]
-    print(f"full report (metrics + score + measures, sorted): {report_times[0]:.3f} s; worst overdue rate: "
-          + "; ".join(f"{r['shop']} {r['overdue']}/{r['applications']} score {r['score']}" for r in worst))
-    engine.dispose()
+    if args.quick:
+        args.shops, args.tickets, args.calls = 2_000, 100_000, 100
+        if args.db == ap.get_default("db"):
+            args.db = "/tmp/shouhou_bench_governance_quick.db"
+    urls = []
+    if args.both or not (args.postgres or args.database_url):
+        urls.append(f"sqlite:///{args.db}")
+    if args.both or args.postgres or args.database_url:
+        urls.append(_postgres(args.database_url or DEFAULT_PG))
+    results = [run(url, args) for url in urls]
+    ratio = max(r["ratio"] for r in results)
+    print(json.dumps({"bench": "governance", "ratio": ratio, "goal": GOAL, "holds": ratio <= GOAL,
+                      "tickets": args.tickets, "databases": results}))
     return 0
 
 

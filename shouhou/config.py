@@ -28,6 +28,13 @@ class Settings(BaseSettings):
     rate_limit: str = Field(default="600/minute", pattern=RATE, description="requests per token, e.g. 600/minute")
     auth_rate_limit: str = Field(default="30/minute", pattern=RATE,
                                  description="failed authentications per client address, then 429s")
+    webhook_allow_private: bool = Field(
+        default=False, description="let webhook endpoints be on loopback or private addresses (your own network)")
+    token_cache_seconds: float = Field(
+        default=5.0, ge=0, le=300,
+        description="how long an API process keeps a bearer token it has read (0: never): a token revoked through "
+                    "another process (another serve worker, the CLI) still works for at most this long")
+    access_log: bool = Field(default=True, description="the API logs one JSON line per request, with its id")
     cors_origins: list[str] = Field(
         default_factory=list, description="origins a browser may call the API from (JSON list); empty: CORS off")
 

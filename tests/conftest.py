@@ -4,20 +4,27 @@ on PostgreSQL. Under CI=true an unreachable PostgreSQL fails the run instead of 
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
+import jsonschema
 import pytest
 from sqlalchemy import Engine, text
 
 from shouhou.adapters.db import create_schema, drop_schema, make_engine
 from shouhou.adapters.notifier import MemoryNotifier
 from shouhou.adapters.tables import metadata
+from shouhou.adapters.uow import SqlUnitOfWork
+from shouhou.adapters.webhooks import message_of
 from shouhou.clock import SHANGHAI, VirtualClock
 from shouhou.domain.actors import Actor
+from shouhou.domain.events import Event
+from shouhou.event_types import catalogue, message_schema
 from shouhou.policies import PolicyRegistry
 from shouhou.services.app import Shouhou
 
@@ -75,6 +82,46 @@ def _empty(engine: Engine) -> None:
 @pytest.fixture
 def clock() -> VirtualClock:
     return VirtualClock(START)
+
+
+@functools.cache
+def _validator(event_type: str) -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(message_schema(event_type),
+                                           format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+
+
+def schema_problems(e: Event) -> list[str]:
+    """Why the message of event `e` (as webhooks and the feed send it) breaks its published schema."""
+    if e.type not in catalogue():
+        return [f"{e.type}: not in shouhou/event_types.toml"]
+    try:
+        payload = json.loads(json.dumps(e.payload))
+    except (TypeError, ValueError) as exc:
+        return [f"{e.type}: payload is not JSON: {exc}"]
+    body = message_of({"id": 1, "type": e.type, "at": e.at, "shop_id": e.shop_id, "order_id": e.order_id,
+                       "ticket_id": e.ticket_id, "rule": e.rule, "actor": e.actor, "from_status": e.from_status,
+                       "to_status": e.to_status, "payload": payload})
+    return [f"{e.type}: {'/'.join(map(str, err.absolute_path))}: {err.message}"
+            for err in _validator(e.type).iter_errors(body)]
+
+
+@pytest.fixture(autouse=True)
+def every_event_matches_its_schema(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Issue 14's contract test, over the whole suite: every event any test makes is checked against
+    the JSON Schema published for its type (GET /v1/event-types, the OpenAPI webhooks section). A
+    problem fails the test that made the event, after it ran (an exception inside the unit of work
+    could be swallowed by the code under test, e.g. the worker parking a row)."""
+    problems: list[str] = []
+    store = SqlUnitOfWork.store_events
+
+    def checked(self: SqlUnitOfWork, events: list[Event]) -> None:
+        for e in events:
+            problems.extend(schema_problems(e))
+        store(self, events)
+
+    monkeypatch.setattr(SqlUnitOfWork, "store_events", checked)
+    yield
+    assert not problems, "events that break their published schema:\n" + "\n".join(sorted(set(problems))[:20])
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import (
     Column,
+    Connection,
     Engine,
     Index,
     Integer,
@@ -21,8 +22,10 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    and_,
     delete,
     insert,
+    or_,
     select,
     update,
 )
@@ -138,3 +141,15 @@ def purge(engine: Engine, now: datetime, limit: int = 1000) -> int:
         for token_hash, key in ids:
             conn.execute(delete(idempotency_keys).where(k.token_hash == token_hash, k.key == key))
     return len(ids)
+
+
+def prune_expired(conn: Connection, now: datetime, limit: int) -> int:
+    """Remove up to `limit` expired keys (of tokens that never came back to re-use them); how many."""
+    k = idempotency_keys.c
+    old = (select(k.token_hash, k.key).where(k.expires_at <= now, k.status.is_not(None))
+           .order_by(k.expires_at).limit(limit))
+    rows = [tuple(r) for r in conn.execute(old)]
+    for start in range(0, len(rows), 200):
+        chunk = rows[start:start + 200]
+        conn.execute(delete(idempotency_keys).where(or_(*[and_(k.token_hash == h, k.key == key) for h, key in chunk])))
+    return len(rows)

@@ -1,66 +1,100 @@
-"""Rows in and out for the unit of work's repositories: aggregates from rows and back, the statements
-they run most (built once per table, not per call), and a flush's writes done set-wise: one UPDATE
-per table and shape of change for all the rows that changed that way, one INSERT for a flush's
-journal entries and one for their lines."""
+"""Rows to aggregates and back, for the unit of work's repositories: the column names of a table and
+the fields of a dataclass are read once, not at every unit of work and every row; and a flush's
+journal entries written set-wise (one INSERT for the entries, one for their lines)."""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
-from functools import cache
+import functools
+from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Select, Table, Update, bindparam, insert, select, update
+from sqlalchemy import Connection, Dialect, Select, Table, bindparam, insert, select
 
+from ..domain.events import Event
 from ..domain.ledger import Entry
 from . import tables as t
 
-T = TypeVar("T")
+A = TypeVar("A")
 
 
+@functools.cache
 def columns(table: Table) -> list[str]:
+    """The table's column names in its order (shared: never changed by callers)."""
     return [c.name for c in table.columns]
+
+
+@functools.cache
+def fields(cls: type) -> frozenset[str]:
+    return frozenset(f.name for f in dataclasses.fields(cls))
 
 
 def to_row(obj: Any, cols: list[str]) -> dict[str, Any]:
     return {c: getattr(obj, c) for c in cols}
 
 
-_FIELDS: dict[type, frozenset[str]] = {}
+def from_row(cls: type[A], row: Any, cols: list[str]) -> A:
+    """The aggregate of a row of `select(table)` (its values in the table's column order), from the
+    columns its dataclass has."""
+    known = fields(cls)  # type: ignore[arg-type]  # a class is hashable
+    return cls(**{c: v for c, v in zip(cols, row, strict=True) if c in known})
 
 
-def from_row(cls: type[T], row: Any, cols: list[str]) -> T:
-    fields = _FIELDS.get(cls)
-    if fields is None:
-        fields = _FIELDS[cls] = frozenset(f.name for f in dataclasses.fields(cls))  # type: ignore[arg-type]
-    data = row._mapping
-    return cls(**{c: data[c] for c in cols if c in fields})
+class Query:
+    """A SELECT compiled once per dialect and run straight on the connection's DBAPI cursor, each value
+    through its column type's own result processor: the rows SQLAlchemy would give, without its
+    per-execution work (statement construction, cache key, result metadata), which costs more than
+    the driver on a hot read. Parameters are named bindparams with plain values (no bind
+    processing); `rows(conn, name=value, ...)` runs it inside the connection's transaction."""
+
+    def __init__(self, stmt: Select[Any]) -> None:
+        self.stmt = stmt
+        self._compiled: dict[str, tuple[str, tuple[str, ...] | None, list[Any]]] = {}
+
+    def _compile(self, dialect: Dialect) -> tuple[str, tuple[str, ...] | None, list[Any]]:
+        compiled = self.stmt.compile(dialect=dialect)
+        if compiled._bind_processors:  # noqa: SLF001 - a parameter needing conversion: not for this path
+            raise TypeError(f"{self.stmt}: parameters need bind processing")
+        order = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None
+        procs = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in self.stmt.selected_columns]
+        made = self._compiled[dialect.name] = (compiled.string, order, procs)
+        return made
+
+    def rows(self, conn: Connection, **params: Any) -> list[tuple[Any, ...]]:
+        sql, order, procs = self._compiled.get(conn.dialect.name) or self._compile(conn.dialect)
+        cursor = conn.connection.cursor()
+        try:
+            cursor.execute(sql, params if order is None else tuple(params[n] for n in order))
+            found = cursor.fetchall()
+        finally:
+            cursor.close()
+        if not any(procs):
+            return [tuple(r) for r in found]
+        return [tuple(v if p is None else p(v) for p, v in zip(procs, r, strict=True)) for r in found]
 
 
-@cache
-def by_id(table: Table) -> Select[Any]:
-    """SELECT the row with id :ident (the statement built once per table)."""
-    return select(table).where(table.c.id == bindparam("ident", type_=table.c.id.type))
+@functools.cache
+def by_column(table: Table, column: str, lock: bool = False) -> Query:
+    """Every row of `table` whose `column` equals the parameter `value` (locked FOR UPDATE if `lock`)."""
+    stmt = select(table).where(table.c[column] == bindparam("value"))
+    return Query(stmt.with_for_update() if lock else stmt)
 
 
-@cache
-def _update(table: Table, cols: tuple[str, ...]) -> Update:
-    return (update(table).where(table.c.id == bindparam("_id", type_=table.c.id.type))
-            .values({c: bindparam(f"_v_{c}", type_=table.c[c].type) for c in cols}))
+# A ticket's events oldest first (its timeline, on every GET of a ticket): parameter `value`, the ticket.
+TIMELINE = Query(select(t.events).where(t.events.c.ticket_id == bindparam("value")).order_by(t.events.c.at, t.events.c.id))
 
 
-def update_rows(conn: Connection, table: Table, changes: Sequence[tuple[str, dict[str, Any]]]) -> None:
-    """Write each (id, changed columns) as one UPDATE per distinct set of changed columns."""
-    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for key, changed in changes:
-        shapes.setdefault(tuple(sorted(changed)), []).append({"_id": key, **{f"_v_{c}": v for c, v in changed.items()}})
-    for cols, rows in shapes.items():
-        conn.execute(_update(table, cols), rows)
+def event_row(e: Event, recorded_at: datetime) -> dict[str, Any]:
+    return {
+        "at": e.at, "actor": e.actor, "type": e.type, "shop_id": e.shop_id, "order_id": e.order_id,
+        "ticket_id": e.ticket_id, "from_status": e.from_status, "to_status": e.to_status, "rule": e.rule,
+        "payload": e.payload, "recorded_at": recorded_at,
+    }
 
 
-def insert_entries(conn: Connection, entries: Sequence[Entry], recorded_at: Any) -> None:
+def insert_entries(conn: Connection, entries: list[Entry], recorded_at: datetime) -> None:
     """Journal entries and their lines: the entries in one statement that returns their ids in the
-    order given, then every line in one."""
+    order given, then every line in one (instead of two statements per entry)."""
     if not entries:
         return
     je = t.journal_entries

@@ -26,15 +26,10 @@ from .lines_json import (
     OrderLines as OrderLines,  # re-exported: services, uow and migrations/env.py use tables.Instant
 )
 
-metadata = MetaData(
-    naming_convention={
-        "ix": "ix_%(column_0_label)s",
-        "uq": "uq_%(table_name)s_%(column_0_name)s",
-        "ck": "ck_%(table_name)s_%(constraint_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-        "pk": "pk_%(table_name)s",
-    }
-)
+metadata = MetaData(naming_convention={
+    "ix": "ix_%(column_0_label)s", "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s", "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s"})
 
 
 def _pending(col: str) -> dict[str, Any]:
@@ -181,11 +176,15 @@ tickets = Table(
     Column("due_rule", String(32)),
     # The shop's work queue: its tickets by status, soonest deadline first.
     Index("ix_tickets_shop_queue", "shop_id", "status", "due_at"),
-    # Governance's 30-day window of a shop's applications (KS-GOV-2).
+    # KS-GOV-2's 30-day window: the metrics read its partial end days' rows through these (adapters.metrics)
     Index("ix_tickets_shop_created", "shop_id", "created_at"),
+    Index("ix_tickets_shop_ended", "shop_id", "ended_at"),
     # The worker's sweep: only tickets with a pending automatic action are in this index.
     Index("ix_tickets_due", "due_at", **_pending("due_at")),
 )
+# The work queue in its order (views.tickets.list_tickets): a page reads rows off it, sorting nothing.
+Index("ix_tickets_shop_next", tickets.c.shop_id, tickets.c.due_at.is_(None), tickets.c.due_at, tickets.c.created_at,
+      tickets.c.id)
 
 events = Table(
     "events", metadata,
@@ -251,7 +250,12 @@ site_messages = Table(
     Column("body_en", Text, nullable=False),
     Column("created_at", Instant, nullable=False),
     Column("read_at", Instant),
+    Column("push_status", String(12)),  # DY-OP-10's push, the message its outbox row: pending|pushed|failed
+    Column("push_attempts", Integer, nullable=False, server_default="0"),
+    Column("push_next_at", Instant), Column("pushed_at", Instant),  # next try (or claim's end); done
+    Column("push_error", Text),
     Index("ix_site_messages_buyer", "buyer_id", "created_at"),
+    Index("ix_site_messages_push_due", "push_next_at", **_pending("push_next_at")),
 )
 
 # -- money (RULES §8): immutable journal entries whose lines add up to zero ------------------------
@@ -362,6 +366,7 @@ interventions = Table(
     Index("ix_interventions_due", "due_at", **_pending("due_at")),
     Index("ix_interventions_queue", "status", "response_due_at"),
     Index("ix_interventions_shop_ruled", "shop_id", "ruled_at"),
+    Index("ix_interventions_shop_requested", "shop_id", "requested_at"),
 )
 
 evidence_items = Table(

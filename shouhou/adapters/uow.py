@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
-from operator import attrgetter
 from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy import Connection, Engine, Table, and_, delete, exists, func, insert, select, update
+from sqlalchemy.sql.expression import bindparam
 
 from ..clock import Clock
 from ..domain.appeals import Appeal
@@ -30,7 +30,11 @@ from . import metrics as m
 from . import operations as ops
 from . import remedies_table as rt
 from . import tables as t
-from .rows import by_id, columns, from_row, insert_entries, to_row, update_rows
+from .rows import TIMELINE, by_column, insert_entries
+from .rows import columns as _columns
+from .rows import event_row as _event_row
+from .rows import from_row as _from_row
+from .rows import to_row as _to_row
 
 
 class Identified(Protocol):
@@ -39,6 +43,7 @@ class Identified(Protocol):
 
 A = TypeVar("A", bound=Identified)
 Reactor = Callable[["SqlUnitOfWork", list[Event]], None]
+_READ_ONLY: dict[str, Any] = {}  # what a read-only unit of work keeps of a row: nothing to compare at flush
 
 
 class Repository(Generic[A]):
@@ -48,22 +53,22 @@ class Repository(Generic[A]):
 
     def __init__(self, uow: SqlUnitOfWork, table: Table, cls: type[A]) -> None:
         self.uow, self.table, self.cls = uow, table, cls
-        self.cols = columns(table)
-        self.values = attrgetter(*self.cols)  # an aggregate's row as a tuple: what flush compares
-        self.seen: dict[str, tuple[A, tuple[Any, ...]]] = {}
+        self.cols = _columns(table)
+        self.seen: dict[str, tuple[A, dict[str, Any]]] = {}
         self.new: list[A] = []
         self.new_by_id: dict[str, A] = {}  # `new` by id: a transaction that adds thousands finds each at once
         self.absent: set[str] = set()  # ids get_many looked for and did not find (until added)
+        self.current: set[str] = set()  # ids read under this transaction's row lock (refresh needs no read)
 
     def _load(self, rows: Iterable[Any]) -> list[A]:
-        out = []
+        out, at = [], self.cols.index("id")
         for row in rows:
-            key = row._mapping["id"]
+            key = row[at]
             if key in self.seen:
                 out.append(self.seen[key][0])
                 continue
-            obj = from_row(self.cls, row, self.cols)
-            self.seen[key] = (obj, self.values(obj))
+            obj = _from_row(self.cls, row, self.cols)
+            self.seen[key] = (obj, _to_row(obj, self.cols) if self.uow.write else _READ_ONLY)
             out.append(obj)
         return out
 
@@ -72,11 +77,14 @@ class Repository(Generic[A]):
             return self.seen[ident][0]
         if ident in self.new_by_id or ident in self.absent:
             return self.new_by_id.get(ident)
-        stmt = by_id(self.table)
-        if lock and self.uow.conn.dialect.name == "postgresql":
-            stmt = stmt.with_for_update()
-        found = self._load(self.uow.conn.execute(stmt, {"ident": ident}))
+        query = by_column(self.table, "id", lock and self.uow.dialect == "postgresql")
+        found = self._load(query.rows(self.uow.conn, value=ident))
         return found[0] if found else None
+
+    def find_by(self, column: str, value: Any) -> list[A]:
+        """The rows whose `column` equals `value` (after writing what this repository added)."""
+        self._write_new()
+        return self._load(by_column(self.table, column).rows(self.uow.conn, value=value))
 
     def get_many(self, idents: Iterable[str], lock: bool = False) -> None:
         """Load the rows not loaded yet in one statement (locked, on PostgreSQL, in id order), so that
@@ -87,8 +95,10 @@ class Repository(Generic[A]):
             stmt = select(self.table).where(self.table.c.id.in_(chunk)).order_by(self.table.c.id)
             if lock and self.uow.conn.dialect.name == "postgresql":
                 stmt = stmt.with_for_update()
-            found = self._load(self.uow.conn.execute(stmt))
+            found = self._load(self.uow.conn.execute(stmt).all())
             self.absent.update(set(chunk) - {o.id for o in found})
+            if lock:
+                self.current.update(o.id for o in found)
 
     def where(self, *conds: Any, order_by: Sequence[Any] = (), limit: int | None = None,
               offset: int | None = None, lock: bool = False) -> list[A]:
@@ -96,19 +106,14 @@ class Repository(Generic[A]):
         stmt = select(self.table).where(and_(*conds)) if conds else select(self.table)
         if order_by:
             stmt = stmt.order_by(*order_by)
-        if limit is not None:
-            stmt = stmt.limit(limit)
-        if offset:
-            stmt = stmt.offset(offset)
+        stmt = stmt.limit(limit).offset(offset or None)
         if lock and self.uow.dialect == "postgresql":
             stmt = stmt.with_for_update()
-        return self._load(self.uow.conn.execute(stmt))
+        return self._load(self.uow.conn.execute(stmt).all())
 
     def count(self, *conds: Any) -> int:
         self._write_new()
-        stmt = select(func.count()).select_from(self.table)
-        if conds:
-            stmt = stmt.where(and_(*conds))
+        stmt = select(func.count()).select_from(self.table).where(*conds)
         return int(self.uow.conn.execute(stmt).scalar_one())
 
     def exists(self, ident: str) -> bool:
@@ -135,41 +140,44 @@ class Repository(Generic[A]):
         """Lock the row (PostgreSQL) and take `columns` as committed, for those this transaction has
         not changed: another transaction may have changed them since this one read the row."""
         seen = self.seen.get(ident)
-        if self.uow.dialect != "postgresql" or seen is None:
-            return
+        if self.uow.dialect != "postgresql" or seen is None or ident in self.current:
+            return  # (read under this transaction's lock: nobody else changed it since)
+        self.current.add(ident)
         row = self.uow.conn.execute(select(*(self.table.c[c] for c in columns))
                                     .where(self.table.c.id == ident).with_for_update()).first()
         if row is None:
             return
-        obj, before = seen[0], list(seen[1])
+        obj, before = seen
         for col in columns:
-            i = self.cols.index(col)
-            if getattr(obj, col) == before[i]:
+            if getattr(obj, col) == before[col]:
                 setattr(obj, col, row._mapping[col])
-                before[i] = row._mapping[col]
-        self.seen[ident] = (obj, tuple(before))
+                before[col] = row._mapping[col]
 
     def _write_new(self) -> None:
         if self.new:
-            rows = [to_row(o, self.cols) for o in self.new]
-            self.uow.conn.execute(insert(self.table), rows)
-            for o, row in zip(self.new, rows, strict=True):
-                self.seen[o.id] = (o, tuple(row.values()))
-            self.new = []
-            self.new_by_id = {}
+            self.uow.conn.execute(insert(self.table), [_to_row(o, self.cols) for o in self.new])
+            self.seen.update((o.id, (o, _to_row(o, self.cols))) for o in self.new)
+            self.new, self.new_by_id = [], {}
 
     def flush(self) -> list[A]:
         """Write new and changed rows; return every aggregate this repository holds (for their events)."""
         touched: list[A] = []
-        changes: list[tuple[str, dict[str, Any]]] = []
         self._write_new()
+        # set-based: one executemany per set of changed columns (a sweep's batch changes the same ones)
+        changes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for key, (obj, before) in list(self.seen.items()):
-            now = self.values(obj)
-            if now != before:
-                changes.append((key, {c: v for c, v, b in zip(self.cols, now, before, strict=True) if v != b}))
+            if before is _READ_ONLY:
+                raise RuntimeError(f"{self.table.name} {key} was read by a read-only unit of work: it writes nothing")
+            now = _to_row(obj, self.cols)
+            changed = {c: v for c, v in now.items() if v != before[c]}
+            if changed:
+                changes.setdefault(tuple(sorted(changed)), []).append(
+                    {"k_id": key, **{f"v_{c}": v for c, v in changed.items()}})
                 self.seen[key] = (obj, now)
             touched.append(obj)
-        update_rows(self.uow.conn, self.table, changes)  # one statement per shape of change
+        for cols, rows in changes.items():
+            set_: dict[str, Any] = {c: bindparam(f"v_{c}") for c in cols}
+            self.uow.conn.execute(update(self.table).where(self.table.c.id == bindparam("k_id")).values(set_), rows)
         return touched
 
 
@@ -234,9 +242,9 @@ class SqlUnitOfWork:
     def dialect(self) -> str:
         return self.conn.dialect.name
 
-    def commit(self) -> list[Event]:
-        """Write everything, let the reactor answer the new events in the same transaction, write what
-        it changed (its own events answered in turn, a few rounds at most), and commit."""
+    def commit(self, then: Callable[[], object] | None = None) -> list[Event]:
+        """Write everything, let the reactor answer the new events in the same transaction (a few rounds
+        at most), call `then` (the caller's read of what it is about to commit), and commit."""
         events = self.flush()
         fresh = events
         for _ in range(4):
@@ -245,6 +253,8 @@ class SqlUnitOfWork:
             self.reactor(self, fresh)
             fresh = self.flush()
             events.extend(fresh)
+        if then is not None:
+            then()
         self.tx.commit()
         self.committed = True
         return events
@@ -304,6 +314,8 @@ class SqlUnitOfWork:
     # -- reads that are not aggregates -----------------------------------------------------------
     def events_for(self, ticket_id: str | None = None, order_id: str | None = None,
                    shop_id: str | None = None) -> list[dict[str, Any]]:
+        if ticket_id is not None and order_id is None and shop_id is None:  # a ticket's timeline: a hot read
+            return [dict(zip(_columns(t.events), r, strict=True)) for r in TIMELINE.rows(self.conn, value=ticket_id)]
         cond = []
         if ticket_id is not None:
             cond.append(t.events.c.ticket_id == ticket_id)
@@ -426,11 +438,3 @@ class SqlUnitOfWork:
             self.conn.execute(insert(au.automation_rules), [
                 {"shop_id": shop_id, "id": r["id"], "position": i, "action": r["action"], "conditions": r["when"],
                  "updated_at": at, "updated_by": by} for i, r in enumerate(rules)])
-
-
-def _event_row(e: Event, recorded_at: datetime) -> dict[str, Any]:
-    return {
-        "at": e.at, "actor": e.actor, "type": e.type, "shop_id": e.shop_id, "order_id": e.order_id,
-        "ticket_id": e.ticket_id, "from_status": e.from_status, "to_status": e.to_status, "rule": e.rule,
-        "payload": e.payload, "recorded_at": recorded_at,
-    }

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, delete, func, insert, select, text, update
 
+from ..event_types import version_of
 from . import tables as t
 from . import webhooks_table as wt
 
@@ -161,7 +162,51 @@ def feed(conn: Connection, after: int, limit: int, shop_id: str | None = None,
 def message_of(ev: dict[str, Any]) -> dict[str, Any]:
     """An event as it leaves the service (the Standard Webhooks shape), in a webhook and in the feed:
     its id is the `webhook-id`, the same for every try and every endpoint."""
-    return {"id": f"msg_{ev['id']}", "type": ev["type"], "timestamp": ev["at"].isoformat(), "data": {
+    return {"id": f"msg_{ev['id']}", "type": ev["type"], "version": version_of(ev["type"]),
+            "timestamp": ev["at"].isoformat(), "data": {
         "shop": ev["shop_id"], "order": ev["order_id"], "ticket": ev["ticket_id"], "rule": ev["rule"],
         "actor": ev["actor"], "from_status": ev["from_status"], "to_status": ev["to_status"],
         "payload": ev["payload"]}}
+
+
+# -- DY-OP-10's pushes: the site message is the push's outbox row ----------------------------------
+
+M = t.site_messages.c
+
+
+def claim_pushes(conn: Connection, now: datetime, limit: int, lease: timedelta) -> list[dict[str, Any]]:
+    """Up to `limit` site messages whose push is due, soonest first, each claimed until now + lease."""
+    stmt = (select(M.id, M.buyer_id, M.order_id, M.title_zh, M.body_zh, M.push_attempts)
+            .where(M.push_next_at.is_not(None), M.push_next_at <= now, M.push_status == "pending")
+            .order_by(M.push_next_at, M.id).limit(limit))
+    if conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    rows = [dict(r._mapping) for r in conn.execute(stmt)]
+    if rows:
+        conn.execute(update(t.site_messages).where(M.id.in_([r["id"] for r in rows])).values(push_next_at=now + lease))
+    return rows
+
+
+def push_state(conn: Connection, ident: str) -> dict[str, Any] | None:
+    stmt = select(M.id, M.push_status, M.push_attempts).where(M.id == ident)
+    if conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    row = conn.execute(stmt).first()
+    return dict(row._mapping) if row else None
+
+
+def change_push(conn: Connection, ident: str, **values: Any) -> None:
+    conn.execute(update(t.site_messages).where(M.id == ident).values(**values))
+
+
+# -- housekeeping ---------------------------------------------------------------------------------
+
+def prune_deliveries(conn: Connection, before: datetime, limit: int) -> int:
+    """Remove up to `limit` deliveries made before `before` that are settled (delivered or failed),
+    with their attempts; how many deliveries went."""
+    ids = list(conn.execute(select(D.id).where(D.next_try_at.is_(None), D.created_at < before)
+                            .order_by(D.id).limit(limit)).scalars())
+    if ids:
+        conn.execute(delete(wt.webhook_attempts).where(A.delivery_id.in_(ids)))
+        conn.execute(delete(wt.webhook_deliveries).where(D.id.in_(ids)))
+    return len(ids)

@@ -169,7 +169,8 @@ def may_open(actor: Actor, order: Order, pv: PolicyVersion) -> None:
 
 @dataclass(eq=False)
 class SiteMessage:
-    """站内信: stored for the buyer, then pushed after commit."""
+    """站内信: stored for the buyer; a message to push is also the push's outbox row (DY-OP-10): the
+    dispatcher pushes it after the commit, at least once, and records how it went."""
 
     id: str
     buyer_id: str
@@ -181,6 +182,11 @@ class SiteMessage:
     body_en: str
     created_at: datetime
     read_at: datetime | None = None
+    push_status: str | None = None  # pending | pushed | failed; None: not to be pushed
+    push_attempts: int = 0
+    push_next_at: datetime | None = None
+    pushed_at: datetime | None = None
+    push_error: str | None = None
 
 
 def open_entry(order: Order, shop: Shop, actor: Actor, pv: PolicyVersion, at: datetime,
@@ -210,7 +216,7 @@ def open_entry(order: Order, shop: Shop, actor: Actor, pv: PolicyVersion, at: da
         body_zh=f"订单 {order.id} 已超过售后期,商家为您打开了售后入口,请在 {closes} 前申请售后(超期售后)。",
         body_en=f"Order {order.id} is past its after-sales period; the shop opened the entry for you. "
                 f"Apply before {closes} (over-period after-sales).",
-        created_at=at,
+        created_at=at, push_status="pending", push_next_at=at,
     )
     order.record(Event("buyer_notified", at, "system", shop_id=order.shop_id, order_id=order.id,
                        rule=pv.entry.notify_buyer.rule,

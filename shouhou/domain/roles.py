@@ -13,7 +13,7 @@ from typing import Literal
 from .actors import PLATFORM_ROLES, SHOP_ROLES, Actor, require
 
 Act = Literal["issue_token", "manage_tokens", "add_staff", "top_up", "withdraw_deposit", "operate_workers",
-              "set_automation", "set_buyer_standing", "manage_webhooks"]
+              "set_automation", "set_buyer_standing", "manage_webhooks", "read_metrics"]
 
 SYSTEM = "system"
 ACTS: dict[Act, frozenset[str]] = {
@@ -35,6 +35,9 @@ ACTS: dict[Act, frozenset[str]] = {
     "set_buyer_standing": frozenset({SYSTEM, "platform_operator", "platform_cs"}),
     # register, change and redeliver webhook endpoints (the shop's own, or platform-wide for the platform)
     "manage_webhooks": frozenset({SYSTEM, "platform_operator", "owner", "admin"}),
+    # scrape /metrics: the whole platform's counts (every shop's deadlines, payouts, webhooks), so the
+    # operators and the platform's own systems (its Prometheus, with an integration token), nobody else
+    "read_metrics": frozenset({SYSTEM, "platform_operator", "integration"}),
 }
 
 # Higher grants lower. Platform and shop roles are two ladders; the platform's operator stands above
@@ -49,7 +52,7 @@ if set(RANK) != {SYSTEM, *PLATFORM_ROLES, *SHOP_ROLES}:
 ACT_ZH: dict[Act, str] = {
     "issue_token": "签发令牌", "manage_tokens": "管理令牌", "add_staff": "添加员工", "top_up": "充值",
     "withdraw_deposit": "提取保证金", "operate_workers": "处理搁置的自动操作", "set_automation": "设置售后自动化规则",
-    "set_buyer_standing": "设置买家信用", "manage_webhooks": "管理 Webhook 端点",
+    "set_buyer_standing": "设置买家信用", "manage_webhooks": "管理 Webhook 端点", "read_metrics": "读取运行指标",
 }
 
 

@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import uvicorn
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -34,7 +33,7 @@ from alembic.script import ScriptDirectory
 from ..adapters import db
 from ..adapters.tables import metadata
 from ..services.app import Shouhou
-from .api import create_app
+from . import serving
 from .cli_common import (
     DatabaseUrl,
     current_revision,
@@ -42,7 +41,6 @@ from .cli_common import (
     fail,
     head_revision,
     load_settings,
-    log_to_stderr,
     make_shouhou,
     registry,
     require_database_file,
@@ -58,6 +56,7 @@ from .cli_simulate import simulate_command
 from .cli_tokens import token_app
 from .cli_worker import worker_command
 from .demo import DemoRefused, load_demo
+from .logs import json_logs
 
 app = typer.Typer(
     name="shouhou",
@@ -91,10 +90,14 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
     worker: Annotated[bool, typer.Option("--worker/--no-worker",
-                                         help="Run the deadline worker inside the server.")] = True,
+                                         help="Run the deadline worker (and the webhook dispatcher) beside the "
+                                              "server: one per serve, however many --workers.")] = True,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=64,
+                                         help="HTTP worker processes (uvicorn); more than one shares the port.")] = 1,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Migrate the database, then serve the HTTP API (docs at /docs) with the deadline worker."""
+    """Migrate the database, then serve the HTTP API (docs at /docs, metrics at /metrics) with the
+    deadline worker. Logs are JSON lines on stderr."""
     settings = load_settings(database_url)
     policies = registry(settings)
     with database_errors(settings.database_url):
@@ -107,13 +110,11 @@ def serve(
         with database_errors(settings.database_url):
             info = _load_demo(shouhou, settings.database_url)
         _print_demo(info, base)
-    api = create_app(shouhou, worker=worker, worker_interval=settings.worker_interval,
-                     worker_batch=settings.worker_batch)
-    typer.echo(f"serving on {base} (API docs: {base}/docs); "
+    typer.echo(f"serving on {base} (API docs: {base}/docs) with {workers} worker process(es); "
                f"deadline worker {'on, every ' + str(settings.worker_interval) + ' s' if worker else 'off'}")
-    log_to_stderr()
     try:
-        uvicorn.run(api, host=host, port=port, log_level="info")
+        with json_logs():
+            serving.run(shouhou, settings, host=host, port=port, workers=workers, background=worker)
     finally:
         engine.dispose()
 

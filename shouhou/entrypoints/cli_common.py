@@ -9,7 +9,7 @@ import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -163,7 +163,9 @@ def make_shouhou(settings: Settings, engine: Engine, policies: PolicyRegistry) -
         except calendar.CalendarFileError as e:
             fail(str(e), 2)
     shouhou = Shouhou(engine, clock, policies, notifier=LogNotifier(), pusher=LogPusher(), channel=channel,
-                      blobs=LocalBlobStore(settings.blob_dir), is_workday=days.is_workday)
+                      blobs=LocalBlobStore(settings.blob_dir), is_workday=days.is_workday,
+                      token_ttl=timedelta(seconds=settings.token_cache_seconds))
+    shouhou.allow_private_webhooks = settings.webhook_allow_private
     require_packs(shouhou, settings.database_url)
     return shouhou
 

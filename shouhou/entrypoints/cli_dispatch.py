@@ -12,7 +12,6 @@ from typing import Annotated
 import typer
 
 from ..adapters.webhook_sender import HttpSender
-from ..services.dispatch import Dispatcher
 from .cli_common import DatabaseUrl, database_errors, load_settings, log_to_stderr, shouhou_at_head, shown
 from .cli_worker import dispatch_round
 
@@ -28,8 +27,8 @@ def dispatch_command(
     """Deliver webhooks: place new events in the feed, post what is due, retry with backoff."""
     settings = load_settings(database_url)
     shouhou, engine = shouhou_at_head(settings)
-    sender = HttpSender(timeout=timeout)
-    dispatcher = Dispatcher(shouhou.uow, shouhou.clock, sender)
+    sender = HttpSender(timeout=timeout, allow_private=settings.webhook_allow_private)
+    dispatcher = shouhou.dispatcher(sender)
     try:
         if once:
             with database_errors(settings.database_url):

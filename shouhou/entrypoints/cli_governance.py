@@ -1,5 +1,6 @@
 """`shouhou governance report` (RULES §9): every shop's 30-day after-sales metrics, score, level and
-measures in force, as a table, CSV or JSON."""
+measures in force, as a table, CSV or JSON; `shouhou governance check`: the counters the metrics are
+read from against a scan of the rows, and their rebuild."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from ..adapters import counts_sql, metrics_scan
 from ..services.views import governance as governance_views
 from .cli_common import (
     CLI_ACTOR,
@@ -59,6 +61,33 @@ def governance_report(
         typer.echo(governance_views.report_csv(view), nl=False)
     else:
         console().print(_governance_table(view))
+
+
+@governance_app.command("check")
+def governance_check(
+    at: Annotated[str | None, typer.Option("--at", help="Compare the metrics at this ISO time (default: now).")]
+    = None,
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="First recompute every counter from the rows.")] = False,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Compare every shop's metrics read from the governance counters with the same metrics counted by
+    scanning the tickets, records, interventions and events (slow on a big database). Exit 1 when any
+    differs. --rebuild recomputes the counters from the rows first, in one transaction (writers to the
+    counted tables wait meanwhile on PostgreSQL)."""
+    when = parse_at(at)
+    with migrated_engine(database_url) as shouhou:
+        if rebuild:
+            with shouhou.engine.begin() as conn:
+                counts_sql.rebuild(conn)
+            typer.echo("counters rebuilt from the rows")
+        with shouhou.engine.connect() as conn:
+            diff = metrics_scan.differences(
+                conn, lambda name: shouhou.policies.in_force(name, when).governance.window.delta, when)
+    for shop, fields in diff.items():
+        typer.echo(f"{shop}: {', '.join(fields)}")
+    if diff:
+        fail(f"{len(diff)} shop(s) differ: run `shouhou governance check --rebuild`", 1)
+    typer.echo(f"counters agree with the rows at {when.isoformat()}")
 
 
 def _governance_table(view: dict[str, Any]) -> Table:

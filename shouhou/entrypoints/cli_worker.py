@@ -13,7 +13,6 @@ from typing import Annotated
 import typer
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..adapters.webhook_sender import HttpSender
 from ..services.app import Shouhou
 from ..services.dispatch import Dispatcher
 from .cli_common import DatabaseUrl, database_errors, load_settings, log_to_stderr, shouhou_at_head, shown
@@ -41,7 +40,7 @@ def worker_command(
         if once:
             with database_errors(settings.database_url):
                 fired = shouhou.tick(batch=size, worker=worker_name())
-                sent = Dispatcher(shouhou.uow, shouhou.clock, HttpSender()).run_once()
+                sent = shouhou.dispatcher().run_once()
             typer.echo(f"fired {fired}")
             if sent:
                 typer.echo(f"delivered {sent} webhooks")
@@ -67,24 +66,25 @@ def dispatch_round(dispatcher: Dispatcher) -> int:
 
 
 def run_worker(shouhou: Shouhou, interval: float, batch: int, url: str) -> None:
-    """Sweep, sleep, repeat. The first SIGTERM or Ctrl-C lets the sweep in progress finish and stops;
-    a second one stops at once (the batch in progress rolls back and fires again on the next start)."""
+    """Sweep until nothing is due, sleep `interval`, repeat: a worker with a backlog never sleeps. The
+    first SIGTERM or Ctrl-C lets the batch in progress finish and stops; a second one stops at once
+    (the batch in progress rolls back and fires again on the next start)."""
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         if stop.is_set():
             raise KeyboardInterrupt
-        log.info("%s: stopping after the sweep in progress", signal.Signals(signum).name)
+        log.info("%s: stopping after the batch in progress", signal.Signals(signum).name)
         stop.set()
 
     name = worker_name()
-    dispatcher = Dispatcher(shouhou.uow, shouhou.clock, HttpSender())
+    dispatcher = shouhou.dispatcher()
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
     log.info("deadline worker on %s: every %s s, batches of %d", shown(url), interval, batch)
     try:
         while not stop.is_set():
             try:
-                fired = shouhou.tick(batch=batch, worker=name)
+                fired = shouhou.tick(batch=batch, worker=name, stop=stop.is_set)
             except SQLAlchemyError as e:  # the batch rolled back; try again on the next sweep
                 log.warning("sweep failed, retrying in %s s: %s", interval, e)
                 fired = 0

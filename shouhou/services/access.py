@@ -5,7 +5,9 @@ bearer tokens."""
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import false
@@ -119,17 +121,81 @@ def actor_for_token(uow: SqlUnitOfWork, token: str, now: datetime | None = None)
     """Bearer token -> the actor: a buyer, shop staff (with their shop and role) or platform staff.
     None for a token nobody issued; a revoked or expired one is refused (unauthenticated) with no
     more said than that. `now` is the engine clock's time unless given."""
-    row = uow.token(hash_token(token))
+    found = lookup_token(uow, hash_token(token))
+    return None if found is None else found.admit(now or uow.clock.now())
+
+
+@dataclass(frozen=True)
+class KnownToken:
+    """What a token stands for as read from its row (and, for staff, their staff row), at `read_at`."""
+
+    id: str
+    actor: Actor
+    expires_at: datetime | None
+    revoked: bool
+    read_at: datetime
+
+    def admit(self, now: datetime) -> Actor:
+        """The actor, unless the token is revoked or has expired by `now` (unauthenticated)."""
+        if self.revoked:
+            raise refuse("unauthenticated", "令牌已撤销", "token revoked")
+        if self.expires_at is not None and self.expires_at <= now:
+            raise refuse("unauthenticated", "令牌已过期", "token expired")
+        return self.actor
+
+
+def lookup_token(uow: SqlUnitOfWork, token_hash: str) -> KnownToken | None:
+    """The token's row read at the clock's now; None for a token nobody issued (or whose staff
+    member is gone)."""
+    row = uow.token(token_hash)
     if row is None:
         return None
-    if row["revoked_at"] is not None:
-        raise refuse("unauthenticated", "令牌已撤销", "token revoked")
-    expires_at = row["expires_at"]
-    if expires_at is not None and expires_at <= (now or uow.clock.now()):
-        raise refuse("unauthenticated", "令牌已过期", "token expired")
     if row["kind"] == "staff":
         member = uow.staff.get(row["actor_id"])
         if member is None:
             return None
-        return Actor("staff", member.id, shop_id=member.shop_id, role=member.role)
-    return Actor(row["kind"], row["actor_id"], role=row["role"])
+        actor = Actor("staff", member.id, shop_id=member.shop_id, role=member.role)
+    else:
+        actor = Actor(row["kind"], row["actor_id"], role=row["role"])
+    return KnownToken(row["id"], actor, row["expires_at"], row["revoked_at"] is not None, uow.clock.now())
+
+
+class TokenCache:
+    """Tokens this process has read lately, so that a request needs no statement to know its caller.
+
+    An entry is used for `ttl` of the engine's clock after its row was read, then read again. Expiry
+    is checked against each request's own time (a cached token expires exactly when its row says).
+    Revocation: the process that revokes a token forgets every entry at once (Shouhou.handle), so its
+    next request is refused; another process (another `serve --workers` worker, the CLI, another
+    host) keeps using its entry until it is `ttl` old: that is the bound on how long a token revoked
+    elsewhere still works. Tokens nobody issued are never cached (a token issued a moment later
+    works at once). At most `size` entries; the oldest read goes first. ttl 0: no cache."""
+
+    def __init__(self, ttl: timedelta, size: int = 10_000) -> None:
+        self.ttl, self.size = ttl, size
+        self._entries: dict[str, KnownToken] = {}
+        self._lock = threading.Lock()  # the route threads share it; a read takes no lock
+
+    def get(self, token_hash: str, now: datetime) -> KnownToken | None:
+        """The entry if it is fresh at `now` (read less than ttl ago, and not in the future of a
+        clock that was set back)."""
+        found = self._entries.get(token_hash)
+        if found is None or not found.read_at <= now < found.read_at + self.ttl:
+            return None
+        return found
+
+    def put(self, token_hash: str, known: KnownToken) -> None:
+        if self.ttl <= timedelta(0):
+            return
+        with self._lock:
+            self._entries.pop(token_hash, None)
+            while len(self._entries) >= self.size:
+                self._entries.pop(next(iter(self._entries)), None)
+            self._entries[token_hash] = known
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)

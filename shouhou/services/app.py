@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine
@@ -18,6 +18,7 @@ from ..adapters.blobs import BlobStore, MemoryBlobStore
 from ..adapters.notifier import MemoryNotifier, MemoryPusher, Notifier, Pusher
 from ..adapters.payment import FakeChannel, PaymentChannel
 from ..adapters.uow import SqlUnitOfWork
+from ..adapters.webhook_sender import HttpSender, Sender
 from ..clock import Clock
 from ..domain.actors import Actor
 from ..domain.events import Event
@@ -40,7 +41,9 @@ from . import (
     tickets,
 )
 from . import commands as c
-from .context import Context
+from .access import TokenCache, hash_token, lookup_token
+from .context import RETRYABLE, Context
+from .dispatch import Dispatcher
 
 Handler = Callable[[Any, Actor, SqlUnitOfWork, Context], Any]
 
@@ -105,7 +108,7 @@ HANDLERS: dict[type, Handler] = {
     c.RetryParked: operations.retry_parked,
 }
 
-RETRYABLE = ("40001", "40P01")  # PostgreSQL: serialization failure, deadlock detected
+TOKEN_TTL = timedelta(seconds=5)  # how long a token read stays cached (SHOUHOU_TOKEN_CACHE_SECONDS)
 log = logging.getLogger("shouhou.app")
 
 
@@ -126,10 +129,15 @@ class Shouhou:
 
     def __init__(self, engine: Engine, clock: Clock, policies: PolicyRegistry, *, notifier: Notifier,
                  pusher: Pusher, channel: PaymentChannel, blobs: BlobStore,
-                 is_workday: IsWorkday = calendar.is_workday) -> None:
+                 is_workday: IsWorkday = calendar.is_workday, token_ttl: timedelta = TOKEN_TTL) -> None:
         self.engine, self.clock, self.policies = engine, clock, policies
         self.notifier, self.pusher, self.channel, self.blobs = notifier, pusher, channel, blobs
         self.is_workday = is_workday
+        self.allow_private_webhooks = False  # SHOUHOU_WEBHOOK_ALLOW_PRIVATE: endpoints on your own network
+        self.tokens = TokenCache(token_ttl)  # see access.TokenCache for how long a revoked token lasts
+        # Told every committed batch of events after the notifier (the operators' metrics count the
+        # worker's actions and payouts from them): what an observer does never fails a command.
+        self.observers: list[Callable[[list[Event]], None]] = []
 
     @classmethod
     def with_fakes(cls, engine: Engine, clock: Clock, policies: PolicyRegistry, notifier: Notifier | None = None,
@@ -145,21 +153,35 @@ class Shouhou:
         return Context(now=now or self.clock.now(), policies=self.policies, blobs=self.blobs,
                        is_workday=self.is_workday)
 
+    def dispatcher(self, sender: Sender | None = None, *, batch: int = 50, threads: int = 1) -> Dispatcher:
+        """The outbox's dispatcher over this engine: webhooks through `sender` (HTTP by default) and
+        DY-OP-10's pushes through this engine's pusher."""
+        sender = sender or HttpSender(allow_private=self.allow_private_webhooks)
+        return Dispatcher(self.uow, self.clock, sender, batch=batch, threads=threads,
+                          pusher=self.pusher)
+
     def uow(self, write: bool = True, ctx: Context | None = None) -> SqlUnitOfWork:
         """A unit of work whose commit runs the reaction table at ctx.now (the clock's now unless given)."""
         return SqlUnitOfWork(self.engine, self.clock, write=write, reactor=reactions.reactor(ctx or self.context()))
 
-    def handle(self, cmd: object, actor: Actor, now: datetime | None = None) -> Any:
+    def handle(self, cmd: object, actor: Actor, now: datetime | None = None,
+               show: Callable[[SqlUnitOfWork, Any], Any] | None = None) -> Any:
         """Run one command in one transaction. A transaction that loses a race the database detects
         (a PostgreSQL deadlock or serialization failure) is run again from the start; a unique key
-        taken meanwhile is an invalid_state refusal. Nothing is written unless it all commits."""
+        taken meanwhile is an invalid_state refusal. Nothing is written unless it all commits.
+        Returns the handler's result; with `show`, show(uow, result) instead, read in the same
+        transaction just before it commits: the caller's view of exactly what committed, with no
+        second transaction."""
         handler = HANDLERS[type(cmd)]
         ctx = self.context(now)
+        shown: list[Any] = []
         for attempt in range(3):
             try:
                 with self.uow(ctx=ctx) as uow:
                     result = handler(cmd, actor, uow, ctx)
-                    events = uow.commit()
+                    shown.clear()
+                    then = None if show is None else (lambda u=uow, r=result: shown.append(show(u, r)))
+                    events = uow.commit(then)
                 break
             except OperationalError as e:
                 if attempt == 2 or getattr(e.orig, "sqlstate", None) not in RETRYABLE:
@@ -169,8 +191,25 @@ class Shouhou:
                              "the same record was changed at the same time; reload and try again") from None
             except DataError:
                 raise data_refusal() from None
+        if isinstance(cmd, c.RevokeToken):
+            self.tokens.clear()  # this process refuses the token from its next request on
         self._publish(events)
-        return result
+        return shown[0] if show is not None else result
+
+    def authenticate(self, token: str, now: datetime | None = None) -> Actor | None:
+        """Bearer token -> the actor (None for a token nobody issued; revoked or expired ones are
+        refused), from the token cache when it read the token less than its ttl ago, else from the
+        database in a read-only transaction of its own."""
+        now = now or self.clock.now()
+        key = hash_token(token)
+        known = self.tokens.get(key, now)
+        if known is None:
+            with self.uow(write=False) as uow:
+                known = lookup_token(uow, key)
+            if known is None:
+                return None
+            self.tokens.put(key, known)
+        return known.admit(now)
 
     def handle_each(self, cmds: list[object], actor: Actor) -> list[tuple[Any, Refusal | None]]:
         """Bulk: each command in its own transaction; one refusal does not undo the others."""
@@ -196,22 +235,31 @@ class Shouhou:
             events = uow.commit()
         self._publish(events)
 
-    def tick(self, now: datetime | None = None, batch: int = 200, worker: str | None = None) -> int:
+    def tick(self, now: datetime | None = None, batch: int = 200, worker: str | None = None,
+             stop: Callable[[], bool] | None = None) -> int:
         """Fire every automatic action due by `now` and send the refunds due, batch by batch, a batch
-        of each in turn: a backlog of deadlines never starves the payouts behind it. `worker` names
-        the process in the heartbeat table, written after every round (so /healthz sees a worker that
-        is busy with a long backlog as alive). Returns how many actions fired."""
+        of each in turn: a backlog of deadlines never starves the payouts behind it. Without `now`
+        (a live worker) each round reads the clock again, so what falls due while a backlog is swept
+        is taken in the same tick, without sleeping. `stop` is asked between rounds: a worker told to
+        stop finishes the batch in progress and returns. `worker` names the process in the heartbeat
+        table, written after every round (so /healthz sees a worker that is busy with a long backlog
+        as alive). Returns how many actions fired."""
+        live = now is None
         ctx = self.context(now)
         fired = 0
-        for _ in range(100_000):  # until nothing is due at `now` (each payout claim moves its due time)
-            n = deadlines.sweep_batch(lambda: self.uow(ctx=ctx), ctx, batch, self._publish)
-            paid = money.pay_out(lambda: self.uow(ctx=ctx), self.channel, self.policies, ctx.now, batch)
+        for _ in range(1_000_000):  # until nothing is due (each payout claim moves its due time)
+            def uow(ctx: Context = ctx) -> SqlUnitOfWork:
+                return self.uow(ctx=ctx)
+            n = deadlines.sweep_batch(uow, ctx, batch, self._publish)
+            paid = money.pay_out(uow, self.channel, self.policies, ctx.now, batch)
             self._publish(paid)
             fired += n
             if worker is not None:
-                self._beat(worker, ctx, now is None, n)
-            if n == 0 and not paid:
+                self._beat(worker, ctx, live, n)
+            if (n == 0 and not paid) or (stop is not None and stop()):
                 break
+            if live:
+                ctx = self.context()
         return fired
 
     def _beat(self, worker: str, ctx: Context, live: bool, fired: int) -> None:
@@ -221,22 +269,20 @@ class Shouhou:
             uow.commit()
 
     def _publish(self, events: list[Event]) -> None:
-        """After commit only: events to the notifier, and pushes for the buyer notices just stored.
-        What was committed stands whatever an adapter does: a notifier or pusher that fails is logged
-        (the site message is stored and readable through the API) and never fails the command."""
+        """After commit only: events to the notifier. What was committed stands whatever it does: a
+        notifier that fails is logged and never fails the command. (Webhooks and DY-OP-10's pushes
+        leave through the outbox: see services/dispatch.)"""
         if not events:
             return
+        for observe in self.observers:
+            try:
+                observe(events)
+            except Exception:  # noqa: BLE001 - counting must never undo or hide a committed change
+                log.exception("observer failed on %d events", len(events))
         try:
             self.notifier.publish(events)
         except Exception:  # noqa: BLE001 - an adapter's failure must not undo or hide a committed change
             log.exception("notifier failed on %d events", len(events))
-        for e in events:
-            if e.type == "buyer_notified" and "push" in e.payload.get("channels", ()):
-                try:
-                    self.pusher.push(str(e.payload["buyer"]), str(e.payload["title"]), str(e.payload["body"]),
-                                     {"order": e.order_id, "message": e.payload.get("message")})
-                except Exception:  # noqa: BLE001
-                    log.exception("push to buyer %s failed (order %s)", e.payload.get("buyer"), e.order_id)
 
 
 class Together:

@@ -11,6 +11,8 @@ from ..adapters.blobs import BlobStore
 from ..domain.workdays import IsWorkday
 from ..policies import PolicyRegistry
 
+RETRYABLE = ("40001", "40P01")  # PostgreSQL: serialization failure, deadlock detected: run it again
+
 
 @dataclass(frozen=True)
 class Context:

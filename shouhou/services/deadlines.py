@@ -30,7 +30,7 @@ from ..adapters.uow import SqlUnitOfWork
 from ..domain.events import Event
 from ..errors import describe
 from . import disputes, entry, freight, governance, money, orders, tickets
-from .context import Context, Fired, backoff
+from .context import RETRYABLE, Context, Fired, backoff
 
 Fire = Callable[[SqlUnitOfWork, Context, str], Fired | None]
 
@@ -104,7 +104,9 @@ def _prefetch(uow: SqlUnitOfWork, ticket_ids: list[str]) -> None:
     found = [uow.tickets.get(i) for i in ticket_ids]
     loaded = [x for x in found if x is not None]
     uow.orders.get_many([x.order_id for x in loaded], lock=True)
-    uow.shops.get_many({x.shop_id for x in loaded})
+    # the shops too, in id order, before anything is written: two sweepers whose batches share shops
+    # then queue on the first shop instead of deadlocking on the shops' governance counter rows
+    uow.shops.get_many({x.shop_id for x in loaded}, lock=True)
 
 
 Publish = Callable[[list[Event]], None]
@@ -113,15 +115,21 @@ Publish = Callable[[list[Event]], None]
 def sweep_batch(uow_factory: Callable[[], SqlUnitOfWork], ctx: Context, batch: int,
                 on_commit: Publish | None = None) -> int:
     """One batch of due actions in one transaction; returns how many fired. A batch that raises is
-    replayed row by row and the row that raises is parked, so one bad row costs one row."""
-    try:
-        with uow_factory() as uow:
-            fired = fire_batch(uow, ctx, batch)
-            events = uow.commit()
-    except UNAVAILABLE:
-        raise
-    except Exception:  # noqa: BLE001 - a bad row: find it and park it
-        return _row_by_row(uow_factory, ctx, batch, on_commit)
+    replayed row by row and the row that raises is parked, so one bad row costs one row. A batch that
+    loses a race the database resolved by aborting it (a deadlock, a serialization failure) is run
+    again, twice at most."""
+    for attempt in range(3):
+        try:
+            with uow_factory() as uow:
+                fired = fire_batch(uow, ctx, batch)
+                events = uow.commit()
+            break
+        except UNAVAILABLE as e:
+            if attempt == 2 or getattr(e.orig, "sqlstate", None) not in RETRYABLE:
+                raise
+            log.info("batch aborted by the database (%s), running it again", getattr(e.orig, "sqlstate", None))
+        except Exception:  # noqa: BLE001 - a bad row: find it and park it
+            return _row_by_row(uow_factory, ctx, batch, on_commit)
     if on_commit and events:
         on_commit(events)
     return fired

@@ -18,6 +18,11 @@ A failed attempt is tried again after SCHEDULE (Standard Webhooks' guidance, str
 days); after the last the delivery is `failed`. An endpoint that has failed without a success for
 DISABLE_AFTER is disabled and its owner told: a `webhook_endpoint_disabled` event (in the feed and to
 the other endpoints), and the endpoint's disabled_reason.
+
+The pushes of DY-OP-10 leave the same way: the site message, stored in the transaction that opens the
+entry, is the push's outbox row; `push_due` claims the messages due, pushes each through the Pusher
+outside any transaction and records the outcome, retrying on SCHEDULE. The push carries the message id
+for the buyer's app to de-duplicate a push repeated after a crash.
 """
 
 from __future__ import annotations
@@ -28,7 +33,9 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
+from ..adapters import idempotency_table as idem
 from ..adapters import webhooks as wh
+from ..adapters.notifier import Pusher
 from ..adapters.uow import SqlUnitOfWork
 from ..adapters.webhook_sender import Sender, Sent
 from ..clock import Clock
@@ -41,6 +48,8 @@ M, H = timedelta(minutes=1), timedelta(hours=1)
 SCHEDULE: tuple[timedelta, ...] = (1 * M, 5 * M, 30 * M, 2 * H, 5 * H) + (10 * H,) * 7
 DISABLE_AFTER = timedelta(days=3)
 LEASE = timedelta(minutes=5)  # > a batch's sends: BATCH / threads x the sender's timeout
+KEEP = timedelta(days=30)  # settled deliveries and their attempts are kept this long (Stripe: 30 days)
+HOUSEKEEPING_EVERY = timedelta(hours=1)
 
 
 def secrets_of(row: dict[str, Any], now: datetime) -> list[str]:
@@ -64,9 +73,10 @@ class Dispatcher:
     and `serve` call it in a loop. Its three steps are public so that tests can stop between them."""
 
     def __init__(self, uow_factory: Callable[[], SqlUnitOfWork], clock: Clock, sender: Sender,
-                 batch: int = 50, threads: int = 1) -> None:
+                 batch: int = 50, threads: int = 1, pusher: Pusher | None = None) -> None:
         self.uow, self.clock, self.sender, self.batch = uow_factory, clock, sender, batch
-        self.threads = threads
+        self.threads, self.pusher = threads, pusher
+        self.housekept: datetime | None = None
 
     def place(self, limit: int = 500) -> int:
         """Give up to `limit` new events their feed places and their deliveries; how many were placed."""
@@ -170,9 +180,80 @@ class Dispatcher:
             delivered += self.record(claimed, self.send(claimed))
         return delivered
 
+    def push_due(self) -> int:
+        """DY-OP-10: push every site message due, batch after batch; how many were pushed. Without a
+        pusher (a dispatcher that only delivers webhooks) the messages wait for one that has it."""
+        if self.pusher is None:
+            return 0
+        pushed = 0
+        for _ in range(10_000):
+            now = self.clock.now()
+            with self.uow() as uow:
+                claimed = wh.claim_pushes(uow.conn, now, self.batch, LEASE)
+                uow.commit()
+            if not claimed:
+                break
+            outcomes = [self._push_one(r) for r in claimed]
+            now = self.clock.now()
+            with self.uow() as uow:
+                for r, error in zip(claimed, outcomes, strict=True):
+                    pushed += self._record_push(uow, r["id"], error, now)
+                uow.commit()
+        return pushed
+
+    def _push_one(self, r: dict[str, Any]) -> str | None:
+        """Push one message; None when it went, else the error."""
+        assert self.pusher is not None
+        try:
+            self.pusher.push(r["buyer_id"], r["title_zh"], r["body_zh"], {"order": r["order_id"], "message": r["id"]})
+        except Exception as exc:  # noqa: BLE001 - a push service that fails is retried, never fatal
+            log.warning("push of message %s to buyer %s failed: %s", r["id"], r["buyer_id"], exc)
+            return f"{type(exc).__name__}: {exc}"[:1000]
+        return None
+
+    @staticmethod
+    def _record_push(uow: SqlUnitOfWork, ident: str, error: str | None, now: datetime) -> int:
+        state = wh.push_state(uow.conn, ident)
+        if state is None or state["push_status"] != "pending":
+            return 0  # pushed by a dispatcher whose claim had expired: this one was a duplicate
+        attempts = state["push_attempts"] + 1
+        if error is None:
+            wh.change_push(uow.conn, ident, push_status="pushed", push_attempts=attempts, push_next_at=None,
+                           pushed_at=now, push_error=None)
+            return 1
+        more = attempts <= len(SCHEDULE)
+        wh.change_push(uow.conn, ident, push_status="pending" if more else "failed", push_attempts=attempts,
+                       push_next_at=now + SCHEDULE[attempts - 1] if more else None, push_error=error)
+        return 0
+
     def run_once(self) -> int:
-        """Place every new event, then deliver everything due; how many messages were delivered."""
+        """Place every new event, deliver everything due and push the site messages due; how many
+        webhook messages were delivered."""
         for _ in range(10_000):
             if not self.place():
                 break
-        return self.deliver_due()
+        delivered = self.deliver_due()
+        self.push_due()
+        now = self.clock.now()
+        if self.housekept is None or now - self.housekept >= HOUSEKEEPING_EVERY:
+            self.housekeep(now)
+        return delivered
+
+    def housekeep(self, now: datetime, chunk: int = 1000) -> tuple[int, int]:
+        """Forget what no one needs any more, a chunk per transaction: settled deliveries (and their
+        attempts) older than KEEP, and idempotency keys past their 24 hours. Returns both counts."""
+        self.housekept = now
+        prunes: tuple[Callable[[Any], int], ...] = (lambda c: wh.prune_deliveries(c, now - KEEP, chunk),
+                                                    lambda c: idem.prune_expired(c, now, chunk))
+        gone = [0, 0]
+        for i, prune in enumerate(prunes):
+            for _ in range(10_000):
+                with self.uow() as uow:
+                    n = prune(uow.conn)
+                    uow.commit()
+                gone[i] += n
+                if n < chunk:
+                    break
+        if any(gone):
+            log.info("housekeeping: %d old deliveries and %d expired idempotency keys removed", *gone)
+        return gone[0], gone[1]

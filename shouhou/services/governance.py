@@ -9,7 +9,8 @@ When it runs:
   next end of a measure, whichever comes first. A shop with no overdue record and no ruling in the
   window and no measure in force has nothing to watch: its deadline is cleared until the next record.
 
-The 30-day metrics are SQL in adapters.metrics (`uow.metrics`); the read side is views.governance.
+The 30-day metrics are read from per-shop, per-day counters by adapters.metrics (`uow.metrics`); the
+read side is views.governance.
 """
 
 from __future__ import annotations

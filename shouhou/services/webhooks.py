@@ -8,6 +8,7 @@ secret keeps signing beside the new one for ROTATION_OVERLAP."""
 from __future__ import annotations
 
 import base64
+import ipaddress
 import re
 import secrets
 from datetime import datetime, timedelta
@@ -19,6 +20,7 @@ from ..adapters.uow import SqlUnitOfWork
 from ..domain.actors import Actor
 from ..domain.roles import require_act
 from ..errors import not_found, refuse
+from ..event_types import catalogue, describe, version_of
 from .access import visible_shop
 
 ROTATION_OVERLAP = timedelta(hours=24)
@@ -30,13 +32,28 @@ def new_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
 
 
-def check_url(url: str) -> str:
+def check_url(url: str, allow_private: bool = False) -> str:
+    """An http(s) url; unless `allow_private`, not one that names a loopback or private address or
+    localhost (names that resolve to one are refused by the sender, before each post)."""
     parts = urlsplit(url)
     if len(url) > MAX_URL or parts.scheme not in ("http", "https") or not parts.hostname or any(
             ch.isspace() for ch in url):
         raise refuse("invalid_input", f"Webhook 地址须为 http(s) 地址,不超过 {MAX_URL} 个字符",
                      f"a webhook url must be an http or https url of at most {MAX_URL} characters")
+    if not allow_private and _private_host(parts.hostname):
+        raise refuse("invalid_input", "Webhook 地址不能指向本机或内网地址",
+                     "a webhook url must not point at a loopback, private or link-local address "
+                     "(SHOUHOU_WEBHOOK_ALLOW_PRIVATE=true allows it)")
     return url
+
+
+def _private_host(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return not ipaddress.ip_address(host).is_global
+    except ValueError:
+        return False  # a name: checked when it is resolved, before each post
 
 
 def check_events(events: list[str] | None) -> list[str] | None:
@@ -45,7 +62,23 @@ def check_events(events: list[str] | None) -> list[str] | None:
     if not events or len(events) > 100 or any(not EVENT_TYPE.match(e) for e in events):
         raise refuse("invalid_input", "events 须为 1–100 个事件类型(小写字母、数字、下划线)",
                      "events must list 1 to 100 event types (lower-case letters, digits, underscores)")
+    unknown = sorted(set(events) - set(catalogue()))
+    if unknown:
+        raise refuse("invalid_input", f"未知的事件类型:{', '.join(unknown)}(见 GET /v1/event-types)",
+                     f"unknown event types: {', '.join(unknown)} (see GET /v1/event-types)")
     return sorted(set(events))
+
+
+def event_types() -> dict[str, Any]:
+    """Every event type with its summary, rules and the JSON Schema of its message."""
+    items = [describe(name) for name in sorted(catalogue())]
+    return {"items": items, "total": len(items), "limit": len(items), "offset": 0}
+
+
+def event_type(name: str) -> dict[str, Any]:
+    if name not in catalogue():
+        raise not_found("event type", name)
+    return describe(name)
 
 
 def _iso(at: datetime | None) -> str | None:
@@ -72,7 +105,7 @@ def _load(uow: SqlUnitOfWork, actor: Actor, ident: str, lock: bool = False) -> d
 
 
 def create_endpoint(uow: SqlUnitOfWork, actor: Actor, now: datetime, url: str, events: list[str] | None,
-                    description: str | None, shop_id: str | None) -> dict[str, Any]:
+                    description: str | None, shop_id: str | None, allow_private: bool = False) -> dict[str, Any]:
     require_act(actor, "manage_webhooks")
     if actor.is_staff:
         if shop_id not in (None, actor.shop_id):
@@ -80,7 +113,7 @@ def create_endpoint(uow: SqlUnitOfWork, actor: Actor, now: datetime, url: str, e
         shop_id = actor.shop_id
     if shop_id is not None:
         visible_shop(uow, actor, shop_id)
-    row = {"id": "we_" + secrets.token_hex(8), "shop_id": shop_id, "url": check_url(url),
+    row = {"id": "we_" + secrets.token_hex(8), "shop_id": shop_id, "url": check_url(url, allow_private),
            "events": check_events(events), "description": description, "secret": new_secret(), "old_secret": None,
            "old_secret_expires_at": None, "enabled": True, "disabled_reason": None, "failing_since": None,
            "after_event": wh.last_event_id(uow.conn), "created_at": now, "created_by": actor.label, "updated_at": now}
@@ -100,11 +133,11 @@ def get_endpoint(uow: SqlUnitOfWork, actor: Actor, ident: str) -> dict[str, Any]
 
 
 def update_endpoint(uow: SqlUnitOfWork, actor: Actor, ident: str, now: datetime,
-                    changes: dict[str, Any]) -> dict[str, Any]:
+                    changes: dict[str, Any], allow_private: bool = False) -> dict[str, Any]:
     row = _load(uow, actor, ident, lock=True)
     values: dict[str, Any] = {"updated_at": now}
     if "url" in changes:
-        values["url"] = check_url(changes["url"])
+        values["url"] = check_url(changes["url"], allow_private)
     if "events" in changes:
         values["events"] = check_events(changes["events"])
     if "description" in changes:
@@ -137,7 +170,8 @@ def ping(uow: SqlUnitOfWork, actor: Actor, ident: str, now: datetime) -> dict[st
     """A test message to the endpoint, delivered (and logged) like any other."""
     row = _load(uow, actor, ident)
     message_id = "msg_ping_" + secrets.token_hex(8)
-    body = {"id": message_id, "type": "ping", "timestamp": now.isoformat(), "data": {"endpoint": row["id"]}}
+    body = {"id": message_id, "type": "ping", "version": version_of("ping"), "timestamp": now.isoformat(),
+            "data": {"endpoint": row["id"]}}
     wh.add_deliveries(uow.conn, [{"endpoint_id": ident, "event_id": None, "message_id": message_id, "type": "ping",
                                   "body": body, "status": "pending", "attempts": 0, "next_try_at": now,
                                   "created_at": now}])

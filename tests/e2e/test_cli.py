@@ -25,7 +25,7 @@ from shouhou.adapters.db import make_engine, migrate
 from shouhou.adapters.notifier import MemoryNotifier
 from shouhou.adapters.tables import metadata
 from shouhou.clock import SystemClock, VirtualClock
-from shouhou.entrypoints import cli
+from shouhou.entrypoints import cli, serving
 from shouhou.entrypoints.api import create_app
 from shouhou.entrypoints.demo import DY_SHOP, KS_SHOP, SLOW_SHOP, load_demo
 from shouhou.policies import PolicyRegistry
@@ -380,7 +380,7 @@ def test_demo_tokens_act_for_their_holders(app: Shouhou) -> None:
 def no_uvicorn(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     calls: list[dict[str, Any]] = []
     fake: Callable[..., None] = lambda app, **kw: calls.append({"app": app, **kw})  # noqa: E731
-    monkeypatch.setattr(cli.uvicorn, "run", fake)
+    monkeypatch.setattr(serving.uvicorn, "run", fake)
     return calls
 
 

@@ -15,7 +15,7 @@ from typer.testing import CliRunner, Result
 
 from shouhou.adapters.db import make_engine, migrate
 from shouhou.clock import SystemClock
-from shouhou.entrypoints import cli
+from shouhou.entrypoints import cli, serving
 from shouhou.errors import Refusal
 from shouhou.policies import PolicyRegistry
 from shouhou.services import commands as c
@@ -122,7 +122,7 @@ def test_a_token_revoked_from_the_console_stops_authenticating(migrated: str) ->
 def no_uvicorn(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     calls: list[dict[str, Any]] = []
     fake: Callable[..., None] = lambda app, **kw: calls.append({"app": app, **kw})  # noqa: E731
-    monkeypatch.setattr(cli.uvicorn, "run", fake)
+    monkeypatch.setattr(serving.uvicorn, "run", fake)
     return calls
 
 

@@ -11,12 +11,14 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from shouhou.adapters import webhooks as wh
 from shouhou.adapters.notifier import MemoryNotifier, MemoryPusher
 from shouhou.clock import VirtualClock
 from shouhou.entrypoints.api import create_app
 from shouhou.policies import PolicyRegistry
 from shouhou.services import commands as c
 from shouhou.services.app import Shouhou
+from shouhou.services.dispatch import LEASE
 
 from ..conftest import PLATFORM
 
@@ -81,10 +83,13 @@ def test_open_apply_over_period_and_the_worker_closes_the_window(world: Any, pus
     assert r.json()["window"] == {"length": "3 d", "rule": "KS-OP-7"}
     again = client.post("/v1/orders/K1/entry/open", headers=h("kown"))
     assert again.status_code == 409 and again.json()["code"] == "invalid_state"
-    # DY-OP-10 in both packs: a site message stored, and a push sent after the commit
+    # DY-OP-10 in both packs: a site message stored, and pushed by the outbox's dispatcher, once
     msgs = client.get("/v1/messages", headers=h("b1")).json()
     assert msgs["total"] == 1 and msgs["items"][0]["order"] == "K1"
-    assert [p.buyer_id for p in pusher.pushed] == ["B1"] and pusher.pushed[0].data["order"] == "K1"
+    assert pusher.pushed == []  # nothing leaves inside the transaction
+    assert app.dispatcher().push_due() == 1 and app.dispatcher().push_due() == 0
+    assert [p.buyer_id for p in pusher.pushed] == ["B1"] and pusher.pushed[0].data == {
+        "order": "K1", "message": msgs["items"][0]["id"]}
     t = client.post("/v1/orders/K1/tickets", json={"type": "refund_only", "reason": "quality", "amount": "10.00",
                                                    "evidence": ["a.jpg"]}, headers=h("b1"))
     assert t.status_code == 201, t.text
@@ -180,7 +185,7 @@ class _Down:
 
 
 def test_a_failing_notifier_or_pusher_never_fails_what_was_committed(world: Any, engine: Engine,
-                                                                      clock: VirtualClock) -> None:
+                                                                      clock: VirtualClock, pusher: MemoryPusher) -> None:
     """DY-OP-10: pushes leave after the commit; when the push service is down the openings stand, the
     bulk request answers for every order and the site messages are there to read."""
     client, app = world
@@ -193,3 +198,27 @@ def test_a_failing_notifier_or_pusher_never_fails_what_was_committed(world: Any,
         assert one.status_code == 409 and one.json()["code"] == "invalid_state"  # open already: it stood
     messages = client.get("/v1/messages", headers=h("b1")).json()
     assert {m["order"] for m in messages["items"]} == {"K1", "K2"}
+    # the pushes wait in the outbox: tried, failed, tried again on the webhooks' schedule until one works
+    assert down.dispatcher().push_due() == 0
+    assert pusher.pushed == []
+    assert down.dispatcher().push_due() == 0  # not due again yet: the first retry waits a minute
+    clock.advance(timedelta(minutes=1))
+    assert app.dispatcher().push_due() == 2  # the push service is back (this engine's pusher works)
+    assert sorted(p.data["order"] for p in pusher.pushed) == ["K1", "K2"]
+    clock.advance(timedelta(hours=1))
+    assert app.dispatcher().push_due() == 0  # pushed once each
+
+
+def test_a_push_is_not_lost_when_the_dispatcher_dies_after_claiming_it(world: Any, pusher: MemoryPusher,
+                                                                       clock: VirtualClock) -> None:
+    """DY-OP-10 through the outbox: a dispatcher that claims the push and dies before pushing leaves it
+    to the next one once its claim runs out; the push carries the message id to de-duplicate."""
+    client, app = world
+    assert client.post("/v1/orders/K1/entry/open", headers=h("kown")).status_code == 200
+    with app.uow() as uow:  # what a dispatcher's claim does, and then it dies
+        assert len(wh.claim_pushes(uow.conn, clock.now(), 10, LEASE)) == 1
+        uow.commit()
+    assert app.dispatcher().push_due() == 0 and pusher.pushed == []  # claimed by the dead one
+    clock.advance(LEASE)
+    assert app.dispatcher().push_due() == 1
+    assert [p.data["order"] for p in pusher.pushed] == ["K1"]

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 from typer.testing import CliRunner
 
 from shouhou.adapters.db import make_engine, migrate
@@ -211,3 +212,26 @@ def test_cli_governance_report_as_table_csv_and_json(tmp_path: Path) -> None:
     assert table.exit_code == 0 and "forced_study" in table.output and "KS-GOV-2" in table.output
     bad = runner.invoke(cli.app, [*base, "--sort", "bogus"])
     assert bad.exit_code == 2 and "cannot sort by 'bogus'" in bad.output
+
+
+def test_cli_governance_check_finds_a_counter_out_of_step_and_rebuild_mends_it(tmp_path: Path) -> None:
+    """The counters the metrics are read from agree with a scan of the rows; one changed behind the
+    triggers' back is found (exit 1, the shop and the field named), and --rebuild mends it."""
+    url = f"sqlite:///{tmp_path / 'check.db'}"
+    migrate(url)
+    app = Shouhou.with_fakes(make_engine(url), VirtualClock(START), PolicyRegistry.default())
+    make_shop(app, "S1")
+    seed_history(app.engine, "S1", applications=9, overdue=4, created=START - 5 * D, overdue_at=START - 3 * D)
+    late_ticket(app, "O1")
+    app.tick(DUE)
+    with app.engine.begin() as conn:
+        conn.execute(text("UPDATE gov_daily SET applications = applications + 1 WHERE shop_id = 'S1'"))
+    app.engine.dispose()
+    runner = CliRunner()
+    base = ["governance", "check", "--database-url", url, "--at", DUE.isoformat()]
+    off = runner.invoke(cli.app, base)
+    assert off.exit_code == 1 and "S1: applications" in off.output and "1 shop(s) differ" in off.output
+    mended = runner.invoke(cli.app, [*base, "--rebuild"])
+    assert mended.exit_code == 0, mended.output
+    assert "counters rebuilt" in mended.output and "counters agree" in mended.output
+    assert runner.invoke(cli.app, base).exit_code == 0

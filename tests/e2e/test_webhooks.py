@@ -9,13 +9,19 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import jsonschema
 import pytest
+from sqlalchemy import func, select
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from shouhou.adapters import webhooks as wh
+from shouhou.adapters import webhooks_table as wt
 from shouhou.adapters.webhook_sender import HttpSender
-from shouhou.services.dispatch import DISABLE_AFTER, LEASE, SCHEDULE, Dispatcher
+from shouhou.event_types import message_schema
+from shouhou.services import commands as c
+from shouhou.services.dispatch import DISABLE_AFTER, KEEP, LEASE, SCHEDULE, Dispatcher
 
+from ..conftest import PLATFORM, run_threads
 from .test_api import apply, h, world  # noqa: F401  (the fixture)
 
 
@@ -119,7 +125,9 @@ def test_a_dispatcher_killed_between_its_steps_loses_nothing_and_keeps_the_webho
     log = client.get(f"/v1/webhook-endpoints/{claimed[0]['endpoint_id']}/deliveries", headers=h("own1")).json()
     assert all(x["status"] == "delivered" for x in log["items"])
     body = rx.got[0][2]
-    assert set(body) == {"id", "type", "timestamp", "data"} and body["data"]["shop"] == "S1"
+    assert set(body) == {"id", "type", "version", "timestamp", "data"} and body["data"]["shop"] == "S1"
+    for _url, _id, sent in rx.got:  # what arrived is what the published schema of its type says
+        jsonschema.validate(sent, message_schema(sent["type"]), format_checker=jsonschema.FormatChecker())
     assert {"ticket", "order", "rule", "actor", "from_status", "to_status", "payload"} <= set(body["data"])
 
 
@@ -208,6 +216,35 @@ def test_redeliver_everything_since_a_time_and_a_ping(hooks: Any) -> None:
                        headers=h("own1")).json()["code"] == "invalid_input"
 
 
+def test_housekeeping_forgets_settled_deliveries_after_30_days_and_expired_idempotency_keys(hooks: Any) -> None:
+    """The outbox does not grow for ever: what was delivered (or failed for good) is kept KEEP (30 days)
+    with its attempts, then removed; a pending delivery is never removed; idempotency keys go after
+    their 24 hours."""
+    client, app, clock, rx, d = hooks
+    url = "https://s1.example/hooks"
+    ep = register(client, rx, "own1", url)
+    apply(client)
+    r = client.post("/v1/shops/S1/top-up", json={"account": "wallet", "amount": "1.00"},
+                    headers={**h("own1"), "Idempotency-Key": "k-1"})
+    assert r.status_code == 200, r.text
+    d.run_once()
+    delivered = len(rx.ids(url))
+    rx.answer[url] = 500
+    client.post(f"/v1/webhook-endpoints/{ep['id']}/test", headers=h("own1"))
+    d.run_once()  # the ping fails: pending, with a retry due
+    deliveries = client.get(f"/v1/webhook-endpoints/{ep['id']}/deliveries", headers=h("own1")).json()
+    assert deliveries["total"] == delivered + 1
+    clock.set(clock.now() + KEEP - timedelta(minutes=1))
+    assert d.housekeep(clock.now()) == (0, 1)  # the key is past its 24 h; every delivery younger than 30 days
+    clock.set(clock.now() + timedelta(minutes=2))
+    assert d.housekeep(clock.now()) == (delivered, 0)
+    left = client.get(f"/v1/webhook-endpoints/{ep['id']}/deliveries", headers=h("own1")).json()["items"]
+    assert [x["type"] for x in left] == ["ping"] and left[0]["status"] == "pending"
+    with app.uow(write=False) as uow:
+        attempts = uow.conn.execute(select(func.count()).select_from(wt.webhook_attempts)).scalar_one()
+    assert attempts == left[0]["attempts"] == 1
+
+
 def test_a_rotated_secret_keeps_signing_beside_the_new_one_for_a_day(hooks: Any) -> None:
     client, app, clock, rx, d = hooks
     url = "https://s1.example/hooks"
@@ -290,6 +327,31 @@ def test_endpoints_and_the_feed_keep_to_the_callers_tenancy(hooks: Any) -> None:
     assert client.get("/v1/events?limit=0", headers=h("own1")).status_code == 422
 
 
+def test_several_dispatchers_share_the_outbox_and_deliver_each_message_once(hooks: Any) -> None:
+    """`shouhou dispatch` several times over one database: the feed places are given one dispatcher at
+    a time (PostgreSQL's advisory lock, SQLite's write lock) and deliveries are claimed with SKIP LOCKED,
+    so with no crash every message reaches every endpoint exactly once, in no dispatcher twice."""
+    client, app, clock, rx, _ = hooks
+    shop_url, plat_url = "https://s1.example/many", "https://platform.example/many"
+    register(client, rx, "own1", shop_url)
+    register(client, rx, "plat", plat_url)
+    before = last_event(app)
+    for i in range(60):
+        app.handle(c.TopUp("S1" if i % 2 else "S2", "wallet", 100 + i), PLATFORM)
+    sender = HttpSender(transport=httpx.MockTransport(rx))
+    dispatchers = [Dispatcher(app.uow, clock, sender, batch=7) for _ in range(4)]
+    sent: list[int] = []
+    errors = run_threads([lambda d=d: sent.append(d.run_once()) for d in dispatchers])  # type: ignore[misc]
+    assert errors == []
+    with app.uow(write=False) as uow:
+        seqs = [e["feed_seq"] for e in uow.all_events() if e["id"] > before]
+    assert len(seqs) == 60 and None not in seqs and len(set(seqs)) == 60  # placed once each
+    s1 = event_ids(app, "S1", before)
+    assert sorted(rx.ids(shop_url)) == sorted(s1)  # the shop's endpoint: its 30 messages, once each
+    assert len(rx.ids(plat_url)) == len(set(rx.ids(plat_url))) == 60  # the platform's: all 60, once each
+    assert sum(sent) == 90 and rx.rejected == []
+
+
 @pytest.mark.parametrize("url", ["ftp://x.example/h", "javascript:alert(1)", "https://", "http://x/" + "a" * 2100,
                                  "https://x.example/ h", "not a url"])
 def test_a_bad_url_is_refused_in_the_envelope(world: Any, url: str) -> None:  # noqa: F811
@@ -300,3 +362,26 @@ def test_a_bad_url_is_refused_in_the_envelope(world: Any, url: str) -> None:  # 
                     headers=h("own1"))
     assert r.status_code == 422 and r.json()["code"] == "invalid_input"
     assert json.loads(r.text)["message_en"]
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8080/h", "http://10.1.2.3/h", "http://[::1]/h", "http://localhost/h",
+                                 "http://169.254.169.254/latest/meta-data", "https://192.168.0.9/h",
+                                 "http://api.localhost/h"])
+def test_an_endpoint_on_a_private_address_is_refused_unless_allowed(world: Any, url: str) -> None:  # noqa: F811
+    """Server-side request forgery: a shop may not aim shouhou's posts at the platform's own network."""
+    client, app, _ = world
+    r = client.post("/v1/webhook-endpoints", json={"url": url}, headers=h("own1"))
+    assert r.status_code == 422 and "private" in r.json()["message_en"]
+    app.allow_private_webhooks = True  # SHOUHOU_WEBHOOK_ALLOW_PRIVATE=true: receivers on your own network
+    assert client.post("/v1/webhook-endpoints", json={"url": url}, headers=h("own1")).status_code == 201
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "10.0.0.1", "169.254.169.254", "::1"])
+def test_the_sender_refuses_to_post_to_a_private_address_before_connecting(host: str) -> None:
+    """A name may resolve to a private address after it was registered: the default transport checks
+    every post, and the refusal is an attempt's error in the delivery log, not a crash."""
+    sender = HttpSender(timeout=1)
+    url = f"http://[{host}]/h" if ":" in host else f"http://{host}/h"
+    sent = sender.send(url, "msg_1", {"id": "msg_1"}, ["whsec_" + "A" * 32])
+    assert sent.status_code is None and sent.error is not None and "not a public address" in sent.error
+    sender.close()

@@ -296,3 +296,34 @@ def test_application_after_the_period_ended_is_refused_while_the_worker_lags(app
     with engine.connect() as conn:
         order = conn.execute(select(t.orders.c.status, t.orders.c.completed_at).where(t.orders.c.id == "O1")).one()
     assert tuple(order) == ("completed", completes)
+
+
+# -- a live worker: no sleeping while anything is due, and a prompt stop --------------------------
+
+def test_a_live_tick_takes_what_falls_due_while_it_sweeps_and_stops_within_a_batch(app: Shouhou, engine: Engine) -> None:
+    """A worker with a backlog keeps sweeping, reading the clock again after each batch, so an action
+    that falls due meanwhile fires in the same tick instead of waiting for the next interval; told to
+    stop, it returns after the batch in progress (the rest waits, due, for the next start)."""
+    due = seed(app, 12, spacing=timedelta(minutes=1))  # due one minute apart
+    clock = app.clock
+    assert isinstance(clock, VirtualClock)
+    clock.set(due[3][1])  # four are due now; eight fall due during the sweep
+    rounds: list[int] = []
+
+    def time_passes() -> bool:  # asked after every batch: two minutes pass per batch of two
+        rounds.append(1)
+        clock.advance(timedelta(minutes=2))
+        return False
+
+    assert app.tick(batch=2, stop=time_passes) == 12  # one tick, no sleep: all twelve
+    assert_fired_exactly_once(engine, [i for i, _ in due])
+    assert len(rounds) == 6  # asked after each batch of two; the round that found nothing ended the tick
+
+
+def test_a_worker_told_to_stop_finishes_only_the_batch_in_progress(app: Shouhou, engine: Engine) -> None:
+    due = seed(app, 10)
+    app.clock.set(due[-1][1])  # type: ignore[attr-defined]
+    assert app.tick(batch=3, stop=lambda: True) == 3  # SIGTERM arrived during the first batch
+    assert Counter(statuses(engine).values()) == {"awaiting_return": 3, "pending_review": 7}
+    assert app.tick(batch=3) == 7  # the next start fires the rest, once each
+    assert_fired_exactly_once(engine, [i for i, _ in due])

@@ -10,12 +10,13 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel
 
+from ...adapters.uow import SqlUnitOfWork
 from ...domain.actors import Actor
 from ...services.app import Shouhou
 from .deps import ActorDep, NowDep, ShouhouDep, run
 
 MakeCommand = Callable[[str, Any], object]  # (the id in the path, the body or None) -> the command
-View = Callable[[Shouhou, Actor, str, datetime], dict[str, Any]]  # (app, caller, id, now) -> the answer
+View = Callable[[SqlUnitOfWork, Actor, str, datetime], dict[str, Any]]  # (unit of work, caller, id, now) -> answer
 
 _KW = inspect.Parameter.KEYWORD_ONLY
 
@@ -39,8 +40,9 @@ class _ActionEndpoint:
     def __call__(self, *, sh: Shouhou, actor: Actor, now: datetime, body: BaseModel | None = None,
                  **path: str) -> dict[str, Any]:
         object_id = path[self.id_name]
-        run(sh, self.make_command(object_id, body), actor)
-        return self.view(sh, actor, object_id, now)
+        # the answer is read in the command's transaction, as it commits: one transaction a request
+        return run(sh, self.make_command(object_id, body), actor,  # type: ignore[no-any-return]
+                   show=lambda uow, _: self.view(uow, actor, object_id, now))
 
 
 def action_route(router: APIRouter, path: str, make_command: MakeCommand, body_model: type[BaseModel] | None,

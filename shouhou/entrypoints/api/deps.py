@@ -9,10 +9,12 @@ from typing import Annotated, Any, Concatenate, ParamSpec, TypeVar
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.exc import DataError
+from starlette.concurrency import run_in_threadpool
 
+from ...adapters.uow import SqlUnitOfWork
 from ...domain.actors import Actor
 from ...errors import refuse
-from ...services.access import actor_for_token
+from ...services.access import hash_token
 from ...services.app import Shouhou, data_refusal
 from .ratelimit import Gate
 
@@ -20,7 +22,7 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
-def get_shouhou(request: Request) -> Shouhou:
+async def get_shouhou(request: Request) -> Shouhou:
     shouhou: Shouhou = request.app.state.shouhou
     return shouhou
 
@@ -36,10 +38,14 @@ bearer = HTTPBearer(scheme_name="bearer", auto_error=False,
                                 "`Authorization: Bearer <token>`")
 
 
-def current_actor(request: Request, sh: ShouhouDep,
-                  credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)] = None) -> Actor:
+async def current_actor(request: Request,
+                        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)] = None) -> Actor:
     """Bearer token -> the actor: buyer, shop staff (with shop and role) or platform staff. Rate
-    limited (ratelimit.Gate): per token, and per address for failed attempts."""
+    limited (ratelimit.Gate): per token, and per address for failed attempts. A token the engine's
+    token cache knows costs no statement and no thread (async: no I/O); otherwise it is read in a
+    worker thread. (It takes the app from the request, not as a dependency: FastAPI's solving each
+    dependency of a request costs more than the cache lookup.)"""
+    sh: Shouhou = request.app.state.shouhou
     gate: Gate = request.app.state.gate
     address = request.client.host if request.client else "unknown"
     gate.check_address(address)
@@ -48,8 +54,9 @@ def current_actor(request: Request, sh: ShouhouDep,
         gate.failed(address)
         raise refuse("unauthenticated", "缺少令牌:Authorization: Bearer <token>",
                      "missing bearer token: Authorization: Bearer <token>")
-    with sh.uow(write=False) as uow:
-        actor = actor_for_token(uow, token)
+    now = sh.clock.now()
+    known = sh.tokens.get(hash_token(token), now)
+    actor = known.admit(now) if known is not None else await run_in_threadpool(sh.authenticate, token, now)
     if actor is None:
         gate.failed(address)
         raise refuse("unauthenticated", "令牌无效", "unknown token")
@@ -60,7 +67,7 @@ def current_actor(request: Request, sh: ShouhouDep,
 ActorDep = Annotated[Actor, Depends(current_actor)]
 
 
-def clock_now(sh: ShouhouDep) -> datetime:
+async def clock_now(sh: ShouhouDep) -> datetime:
     """The app clock's time, read once per request: every view of one answer sees the same moment."""
     return sh.clock.now()
 
@@ -68,9 +75,10 @@ def clock_now(sh: ShouhouDep) -> datetime:
 NowDep = Annotated[datetime, Depends(clock_now)]
 
 
-def run(sh: Shouhou, cmd: object, actor: Actor) -> Any:
-    """Handle one command as the caller; its result (often the new object's id)."""
-    return sh.handle(cmd, actor)
+def run(sh: Shouhou, cmd: object, actor: Actor, show: Callable[[SqlUnitOfWork, Any], Any] | None = None) -> Any:
+    """Handle one command as the caller; its result (often the new object's id), or with `show`
+    what show(uow, result) reads in the command's own transaction (the answer's view)."""
+    return sh.handle(cmd, actor, show=show)
 
 
 def read(sh: Shouhou, fn: Callable[Concatenate[Any, P], T], *args: P.args, **kw: P.kwargs) -> T:

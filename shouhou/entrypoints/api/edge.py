@@ -139,6 +139,11 @@ class BodyLimit:
             if length > limit:
                 await self.too_large(send, limit)
                 return
+            await self.app(scope, receive, send)  # the server reads exactly Content-Length bytes: no more come
+            return
+        if scope["method"] in ("GET", "HEAD") and not any(k == b"transfer-encoding" for k, _ in scope["headers"]):
+            await self.app(scope, receive, send)  # no body, and no route of these methods reads one
+            return
         state: dict[str, Any] = {"received": 0, "exceeded": False, "started": False}
 
         async def counted() -> Message:

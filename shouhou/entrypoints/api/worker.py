@@ -1,5 +1,7 @@
-"""The deadline worker inside the API process (`shouhou serve --worker`), started and stopped by the
-app's lifespan."""
+"""The deadline worker beside the API (`shouhou serve --worker`): one background loop per serve, in the
+serving process (serving.run starts it; create_app(worker=True) runs it from the app's lifespan)."""
+
+from __future__ import annotations
 
 import logging
 import os
@@ -12,7 +14,7 @@ from fastapi import FastAPI
 
 from ...adapters.webhook_sender import HttpSender
 from ...services.app import Shouhou
-from ...services.dispatch import Dispatcher
+from .telemetry import CountingSender, Instruments
 
 log = logging.getLogger("shouhou.api")
 
@@ -20,17 +22,20 @@ log = logging.getLogger("shouhou.api")
 class Worker:
     """The deadline worker inside the API process: sweeps every `interval` seconds until stopped."""
 
-    def __init__(self, shouhou: Shouhou, interval: float, batch: int) -> None:
+    def __init__(self, shouhou: Shouhou, interval: float, batch: int, instruments: Instruments) -> None:
         self.shouhou, self.interval, self.batch = shouhou, interval, batch
         self.name = f"{socket.gethostname()}:{os.getpid()}:serve"
-        self.dispatcher = Dispatcher(shouhou.uow, shouhou.clock, HttpSender())  # webhooks go out beside
+        instruments.watch(shouhou)  # the actions it fires and the payouts it sends, counted
+        # webhooks (each attempt counted) and DY-OP-10's pushes go out beside
+        self.dispatcher = shouhou.dispatcher(CountingSender(HttpSender(allow_private=shouhou.allow_private_webhooks),
+                                                            instruments))
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self.run, name="shouhou-worker", daemon=True)
 
     def run(self) -> None:
         while not self.stop.is_set():
             try:
-                fired = self.shouhou.tick(batch=self.batch, worker=self.name)
+                fired = self.shouhou.tick(batch=self.batch, worker=self.name, stop=self.stop.is_set)
                 if fired:
                     log.info("worker fired %d due actions", fired)
             except Exception:  # noqa: BLE001 - keep the worker alive; the batch rolled back
@@ -42,20 +47,26 @@ class Worker:
             self.stop.wait(self.interval)
 
 
-def lifespan(shouhou: Shouhou, *, worker: bool, interval: float,
-             batch: int) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    def start(self) -> Worker:
+        self.thread.start()
+        return self
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(timeout=10)
+
+
+def lifespan(shouhou: Shouhou, *, worker: bool, interval: float, batch: int,
+             instruments: Instruments) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     """The app's lifespan: with `worker`, a Worker sweeps from startup until shutdown."""
 
     @asynccontextmanager
     async def span(_: FastAPI) -> AsyncIterator[None]:
-        w = Worker(shouhou, interval, batch) if worker else None
-        if w:
-            w.thread.start()
+        w = Worker(shouhou, interval, batch, instruments).start() if worker else None
         try:
             yield
         finally:
             if w:
-                w.stop.set()
-                w.thread.join(timeout=10)
+                w.close()
 
     return span

@@ -25,7 +25,7 @@ def claim_view(x: FreightClaim) -> dict[str, Any]:
 
 def claim_of_ticket(uow: SqlUnitOfWork, ticket_id: str) -> dict[str, Any] | None:
     """The ticket's claim, for a ticket the caller has already been allowed to see."""
-    found = uow.freight.where(ft.freight_claims.c.ticket_id == ticket_id)
+    found = uow.freight.find_by("ticket_id", ticket_id)
     return claim_view(found[0]) if found else None
 
 

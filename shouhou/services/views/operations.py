@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 
 from ...adapters import operations as ops
 from ...adapters import tables as t
+from ...adapters import webhooks_table as wt
 from ...adapters.uow import SqlUnitOfWork
 from ...domain import roles
 from ...domain.actors import Actor
@@ -31,6 +32,34 @@ def health(uow: SqlUnitOfWork, now: datetime) -> dict[str, Any]:
     return {"status": "ok", "now": iso(now), "last_sweep_at": workers[0]["last_sweep_at"] if workers else None,
             "workers": workers, "due": sum(due.values()), "due_by_kind": due, "payouts_due": int(payouts),
             "parked": int(parked)}
+
+
+OVERDUE_AFTER = timedelta(minutes=1)  # a deadline still unfired this long after its time: the workers are behind
+
+
+def gauges(uow: SqlUnitOfWork, actor: Actor, now: datetime) -> dict[str, Any]:
+    """What /metrics computes at each scrape, from the due indexes (each count walks only the rows
+    already due, through the partial index of its column): per kind of deadline, how many are due
+    now, how many are overdue (due more than OVERDUE_AFTER ago) and how late the oldest is; the
+    parked actions by kind; refunds and webhook deliveries due. Platform operators and the platform's
+    own systems (read_metrics)."""
+    roles.require_act(actor, "read_metrics")
+    late = now - OVERDUE_AFTER
+    due: dict[str, tuple[int, int, float]] = {}
+    for kind, table, column in (*ops.DUE_COLUMNS, ("payout", t.payouts, "due_at"),
+                                ("webhook", wt.webhook_deliveries, "next_try_at")):
+        col = table.c[column]
+        row = uow.conn.execute(select(func.count(), func.count().filter(col <= late), func.min(col))
+                               .select_from(table).where(col.is_not(None), col <= now)).one()
+        oldest = row[2]
+        if oldest is not None and oldest.tzinfo is None:  # a raw aggregate on SQLite bypasses the column type
+            oldest = t.Instant().process_result_value(oldest, uow.conn.dialect)
+        if isinstance(oldest, str):
+            oldest = t.Instant().process_result_value(datetime.fromisoformat(oldest), uow.conn.dialect)
+        due[kind] = (int(row[0]), int(row[1]), max((now - oldest).total_seconds(), 0.0) if oldest else 0.0)
+    pa = ops.parked_actions.c
+    parked = {kind: int(n) for kind, n in uow.conn.execute(select(pa.kind, func.count()).group_by(pa.kind))}
+    return {"due": due, "parked": parked}
 
 
 def list_parked(uow: SqlUnitOfWork, actor: Actor, limit: int, offset: int) -> dict[str, Any]:

@@ -23,7 +23,8 @@ from .freight import claim_of_ticket
 OVER_PERIOD_LABEL = "超期售后"
 
 
-def ticket_view(ticket: Ticket) -> dict[str, Any]:
+def ticket_summary(ticket: Ticket) -> dict[str, Any]:
+    """A ticket as the work queue lists it (the API's TicketSummary)."""
     return {
         "id": ticket.id, "order": ticket.order_id, "shop": ticket.shop_id, "buyer": ticket.buyer_id,
         "type": ticket.type, "status": ticket.status, "status_zh": STATUS_ZH.get(ticket.status, ticket.status),
@@ -36,8 +37,14 @@ def ticket_view(ticket: Ticket) -> dict[str, Any]:
         "policy": ticket.policy, "policy_version": ticket.policy_version,
         "created_at": iso(ticket.created_at), "updated_at": iso(ticket.updated_at), "ended_at": iso(ticket.ended_at),
         "due": due(ticket), "lines": [c.as_json() for c in ticket.lines],
-        "next_actions": {side: list(next_actions(side, ticket)) for side in ("shop", "buyer")},
     }
+
+
+def ticket_view(ticket: Ticket) -> dict[str, Any]:
+    """One ticket, with what each side may try next."""
+    view = ticket_summary(ticket)
+    view["next_actions"] = {side: list(next_actions(side, ticket)) for side in ("shop", "buyer")}
+    return view
 
 
 def line_view(line: OrderLine) -> dict[str, Any]:
@@ -139,4 +146,4 @@ def list_tickets(
     total = uow.tickets.count(*conds)
     rows = uow.tickets.where(
         *conds, order_by=(c.due_at.is_(None), c.due_at, c.created_at, c.id), limit=limit, offset=offset)
-    return {"items": [ticket_view(x) for x in rows], "total": total, "limit": limit, "offset": offset}
+    return {"items": [ticket_summary(x) for x in rows], "total": total, "limit": limit, "offset": offset}

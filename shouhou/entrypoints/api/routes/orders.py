@@ -6,10 +6,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
+from ....adapters.uow import SqlUnitOfWork
 from ....domain.actors import Actor
 from ....domain.lines import OrderLine
 from ....services import commands as c
-from ....services.app import Shouhou
 from ....services.views import tickets as tickets_views
 from ..actions import MakeCommand, action_route
 from ..deps import ActorDep, NowDep, ShouhouDep, read, run
@@ -47,8 +47,8 @@ def order_events(order_id: str, sh: ShouhouDep, actor: ActorDep,
     return page(read(sh, tickets_views.order_events, actor, order_id), limit, offset)
 
 
-def order_view(sh: Shouhou, actor: Actor, order_id: str, now: datetime) -> dict[str, Any]:
-    return read(sh, tickets_views.get_order, actor, order_id, now)
+def order_view(uow: SqlUnitOfWork, actor: Actor, order_id: str, now: datetime) -> dict[str, Any]:
+    return tickets_views.get_order(uow, actor, order_id, now)
 
 
 def order_action(path: str, make: MakeCommand, body_model: type[BaseModel] | None, summary: str) -> None:

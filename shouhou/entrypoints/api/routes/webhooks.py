@@ -17,6 +17,8 @@ from ..schemas.webhooks import (
     EndpointOut,
     EndpointPage,
     EndpointPatch,
+    EventTypeOut,
+    EventTypePage,
     FeedPage,
     RedeliverIn,
 )
@@ -38,7 +40,8 @@ def write(sh: ShouhouDep, fn: Callable[Concatenate[Any, P], T], *args: P.args, *
 @router.post("/v1/webhook-endpoints", status_code=201, response_model=EndpointOut,
              summary="Register a webhook endpoint (answers its whsec_ secret, shown this once)")
 def create(body: EndpointIn, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
-    return write(sh, svc.create_endpoint, actor, sh.clock.now(), body.url, body.events, body.description, body.shop)
+    return write(sh, svc.create_endpoint, actor, sh.clock.now(), body.url, body.events, body.description, body.shop,
+                 allow_private=sh.allow_private_webhooks)
 
 
 @router.get("/v1/webhook-endpoints", response_model=EndpointPage, summary="Webhook endpoints the caller manages")
@@ -54,7 +57,8 @@ def get(endpoint_id: str, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
 @router.patch("/v1/webhook-endpoints/{endpoint_id}", response_model=EndpointOut,
               summary="Change an endpoint's url, event types, description; enable or disable it")
 def update(endpoint_id: str, body: EndpointPatch, sh: ShouhouDep, actor: ActorDep) -> dict[str, Any]:
-    return write(sh, svc.update_endpoint, actor, endpoint_id, sh.clock.now(), body.model_dump(exclude_unset=True))
+    return write(sh, svc.update_endpoint, actor, endpoint_id, sh.clock.now(), body.model_dump(exclude_unset=True),
+                 allow_private=sh.allow_private_webhooks)
 
 
 @router.delete("/v1/webhook-endpoints/{endpoint_id}", status_code=204, response_class=Response,
@@ -99,3 +103,15 @@ def redeliver(delivery_id: Annotated[int, Path(ge=1, le=2**62)], sh: ShouhouDep,
 def events(sh: ShouhouDep, actor: ActorDep, after: Annotated[str, Text(40)] | None = None,
            limit: Limit = 100) -> dict[str, Any]:
     return read(sh, svc.feed, actor, after, limit)
+
+
+@router.get("/v1/event-types", response_model=EventTypePage, tags=["events"],
+            summary="Every event type: what it means, the rules it cites, the JSON Schema of its message")
+def event_types(actor: ActorDep) -> dict[str, Any]:
+    return svc.event_types()
+
+
+@router.get("/v1/event-types/{name}", response_model=EventTypeOut, tags=["events"],
+            summary="One event type and the JSON Schema of its message")
+def event_type(name: Annotated[str, Path(max_length=40)], actor: ActorDep) -> dict[str, Any]:
+    return svc.event_type(name)

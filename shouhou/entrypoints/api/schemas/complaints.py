@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from ....domain.complaints import STATUSES as COMPLAINT_STATUSES
 from .common import Body, Note, OneOf
 
 
 class ComplaintIn(Body):
-    reason: Note
+    reason: Note = Field(examples=["商家已退店,售后无人处理"])
 
 
 class CloseComplaintIn(Body):
-    answer: Note | None = None
+    answer: Note | None = Field(default=None, examples=["已联系商家并为买家退款"])
 
 
 class ComplaintOut(BaseModel):

@@ -47,12 +47,12 @@ class RemedyOut(BaseModel):
 
 class AppealIn(Body):
 
-    reason: Note | None = None
+    reason: Note | None = Field(default=None, examples=["买家已签收的是完好商品,附签收照片"])
 
 
 class AppealDecisionIn(Body):
     upheld: bool
-    answer: Note | None = None
+    answer: Note | None = Field(default=None, examples=["复核后维持原判 / the ruling stands after review"])
     fault_after: Annotated[Word, OneOf(FAULTS)] | None = None
 
 

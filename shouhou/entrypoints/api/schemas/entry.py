@@ -64,15 +64,15 @@ class EntryOut(BaseModel):
 
 
 class ReopenIn(Body):
-    note: Note | None = None
+    note: Note | None = Field(default=None, examples=["刚发现商品有质量问题,请开通售后"])
 
 
 class DeclineIn(Body):
-    reason: Note | None = None
+    reason: Note | None = Field(default=None, examples=["订单商品为定制品,不支持售后"])
 
 
 class BulkOpenIn(Body):
-    orders: Annotated[list[Id], Field(min_length=1, max_length=500)]
+    orders: Annotated[list[Id], Field(min_length=1, max_length=500)] = Field(examples=[["K1001", "K1002"]])
 
 
 class BulkResult(BaseModel):

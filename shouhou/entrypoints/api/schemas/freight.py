@@ -18,7 +18,7 @@ class FreightClaimIn(Body):
 
 class FreightDecisionIn(Body):
     approve: StrictBool
-    reason: Note | None = Field(default=None, description="required to reject")
+    reason: Note | None = Field(examples=["运费凭证与运单不符"], default=None, description="required to reject")
 
 
 class FreightClaimOut(BaseModel):

@@ -9,18 +9,18 @@ from .common import Body, Note, OneOf
 
 
 class LiftIn(Body):
-    reason: Note = Field(description="why the measure is lifted (required)")
+    reason: Note = Field(examples=["商家已整改,申诉通过"], description="why the measure is lifted (required)")
 
 
 class MeasureAppealIn(Body):
 
-    reason: Note = Field(description="the shop's grounds for the appeal (required)")
+    reason: Note = Field(examples=["超时系系统故障所致,附工单截图"], description="the shop's grounds for the appeal (required)")
 
 
 class DecideIn(Body):
     upheld: bool = Field(description="true: the measure is void, its effects end and liquidated damages "
                                      "come back; false: it stands")
-    answer: Note | None = None
+    answer: Note | None = Field(default=None, examples=["已为您打开售后入口"])
 
 
 class MeasureAppealOut(BaseModel):

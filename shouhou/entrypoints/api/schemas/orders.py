@@ -36,9 +36,9 @@ class LineOut(BaseModel):
 
 
 class OrderIn(Body):
-    id: Id | None = None
-    shop: Id
-    buyer: Id
+    id: Id | None = Field(default=None, examples=["K1001"])
+    shop: Id = Field(examples=["S1"])
+    buyer: Id = Field(examples=["B1001"])
     amount: Yuan = Field(examples=["99.00"])
     freight: Yuan = Field(default="0.00", validate_default=True)
     payment: Annotated[str, Text(16), OneOf(PAYMENTS)] = "online"
@@ -49,17 +49,17 @@ class OrderIn(Body):
     no_reason_return: bool = True
     custom: bool = False  # made to order (定制): never in a fast lane (RULES §10)
     commission: Annotated[dict[Word, Word], Field(max_length=20)] = Field(default_factory=dict, examples=[{"creator": "0.10", "tech_fee": "0.05"}])
-    created_at: When | None = None
-    shipped_at: When | None = None
-    signed_at: When | None = None
-    confirmed_at: When | None = None
+    created_at: When | None = Field(default=None, examples=["2026-03-01T10:00:00+08:00"])
+    shipped_at: When | None = Field(default=None, examples=["2026-03-02T09:00:00+08:00"])
+    signed_at: When | None = Field(default=None, examples=["2026-03-04T15:30:00+08:00"])
+    confirmed_at: When | None = Field(default=None, examples=["2026-03-05T12:00:00+08:00"])
     lines: Annotated[list[LineIn], Field(max_length=200)] | None = None  # none: one line, qty 1
 
 
 
 class ShipIn(Body):
-    carrier: Annotated[str, Text(64)] | None = None
-    waybill: Annotated[str, Text(64)] | None = None
+    carrier: Annotated[str, Text(64)] | None = Field(default=None, examples=["SF"])
+    waybill: Annotated[str, Text(64)] | None = Field(default=None, examples=["SF1234567890"])
 
 
 class Entry(BaseModel):

@@ -12,24 +12,24 @@ from .common import ACTOR_KINDS, ROLES, Body, Id, Line, Note, OneOf, Text, When,
 
 
 class ShopIn(Body):
-    id: Id
+    id: Id = Field(examples=["S1"])
     name: Line = ""
     policy: Word = Field(examples=["kuaishou"])
     status: Annotated[Word, OneOf(SHOP_STATUSES)] = "normal"
     wallet: Yuan = Field(default="0.00", validate_default=True)
     deposit: Yuan = Field(default="0.00", validate_default=True)
-    wallet_opened_at: When | None = None
-    return_address: Note | None = None
+    wallet_opened_at: When | None = Field(default=None, examples=["2026-01-01T00:00:00+08:00"])
+    return_address: Note | None = Field(default=None, examples=["浙江省杭州市西湖区退货仓 1 号"])
 
 
 
 class ShopStatusIn(Body):
     status: Annotated[Word, OneOf(SHOP_STATUSES)] = Field(examples=["suspended"])
-    reason: Note | None = None
+    reason: Note | None = Field(default=None, examples=["商家主动退店"])
 
 
 class StaffIn(Body):
-    id: Id
+    id: Id = Field(examples=["U1001"])
     role: Annotated[str, Text(16), OneOf(SHOP_ROLES)] = Field(examples=["cs_agent"])
     name: Line = ""
 
@@ -41,7 +41,7 @@ class StaffOut(BaseModel):
 
 
 class BuyerIn(Body):
-    id: Id
+    id: Id = Field(examples=["B1001"])
     name: Line = ""
     standing: Annotated[Word, OneOf(STANDINGS)] = "normal"  # RULES §10
     member: bool = False  # DY-FAST-1: a top member
@@ -52,7 +52,7 @@ class BuyerStandingIn(Body):
 
     standing: Annotated[Word, OneOf(STANDINGS)] | None = Field(default=None, examples=["good"])
     member: bool | None = None
-    reason: Note | None = None
+    reason: Note | None = Field(default=None, examples=["近 90 天无异常售后"])
 
 
 class BuyerOut(BaseModel):

@@ -30,28 +30,28 @@ class ApplyIn(Body):
     type: Annotated[Word, OneOf(TICKET_TYPES)] = Field(examples=["return_refund"])
     reason: Annotated[Word, OneOf(REASONS)] = Field(examples=["quality"])
     amount: Yuan | None = Field(default=None, examples=["99.00"])
-    evidence: EvidenceNames = Field(default_factory=list)
-    note: Note | None = None
+    evidence: EvidenceNames = Field(examples=[["crack.jpg"]], default_factory=list)
+    note: Note | None = Field(default=None, examples=["收到时外壳有裂纹"])
     lines: Annotated[list[CoverIn], Field(max_length=200)] | None = None  # GEN-APPLY-7; none: every unit left
 
 
 
 class ApproveIn(Body):
-    return_address: Note | None = None
+    return_address: Note | None = Field(default=None, examples=["浙江省杭州市西湖区退货仓 1 号"])
 
 
 class ReasonIn(Body):
-    reason: Note | None = None
-    evidence: EvidenceNames = Field(default_factory=list)
+    reason: Note | None = Field(default=None, examples=["商品已使用,不符合七天无理由退货"])
+    evidence: EvidenceNames = Field(examples=[["used.jpg"]], default_factory=list)
 
 
 class WaybillIn(Body):
-    carrier: Annotated[str, Text(64)] | None = None
-    waybill: Annotated[str, Text(64)] | None = None
+    carrier: Annotated[str, Text(64)] | None = Field(default=None, examples=["ZTO"])
+    waybill: Annotated[str, Text(64)] | None = Field(default=None, examples=["ZT7700112233"])
 
 
 class InterventionIn(Body):
-    reason: Note | None = None
+    reason: Note | None = Field(default=None, examples=["商家拒绝退货但商品确有质量问题"])
 
 
 class TicketSummary(BaseModel):

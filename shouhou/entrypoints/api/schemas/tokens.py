@@ -17,7 +17,7 @@ class TokenIn(Body):
     kind: Annotated[Word, OneOf(ACTOR_KINDS)] = Field(examples=["staff"])
     actor_id: Id = Field(examples=["U1"])
     role: Annotated[Word, OneOf(ROLES)] | None = Field(default=None, examples=["cs_agent"])
-    label: Line | None = None
+    label: Line | None = Field(default=None, examples=["订单中心集成"])
     expires_in_days: int | None = Field(default=None, ge=1, le=3650, examples=[30])
     expires_at: When | None = Field(default=None, examples=["2030-06-30T23:59:59+08:00"])
 

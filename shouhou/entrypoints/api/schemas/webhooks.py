@@ -13,19 +13,19 @@ Url = Annotated[str, Text(2048, min_length=1)]
 class EndpointIn(Body):
     url: Url = Field(examples=["https://example.com/hooks/shouhou"])
     events: list[EventType] | None = Field(default=None, max_length=100, examples=[["refunded", "approved"]])
-    description: Line | None = None
-    shop: Id | None = Field(default=None, description="platform only: the shop whose events it receives")
+    description: Line | None = Field(default=None, examples=["订单中心"])
+    shop: Id | None = Field(examples=["S1"], default=None, description="platform only: the shop whose events it receives")
 
 
 class EndpointPatch(Body):
-    url: Url | None = None
-    events: list[EventType] | None = Field(default=None, max_length=100)
-    description: Line | None = None
+    url: Url | None = Field(default=None, examples=["https://example.com/hooks/shouhou"])
+    events: list[EventType] | None = Field(examples=[["refunded", "auto_approved"]], default=None, max_length=100)
+    description: Line | None = Field(default=None, examples=["订单中心"])
     enabled: bool | None = None
 
 
 class RedeliverIn(Body):
-    since: When
+    since: When = Field(examples=["2026-03-01T00:00:00+08:00"])
 
 
 class EndpointOut(BaseModel):
@@ -80,7 +80,8 @@ class DeliveryPage(BaseModel):
 
 class MessageOut(BaseModel):
     id: str = Field(examples=["msg_42"])
-    type: str
+    type: str = Field(examples=["auto_approved"], description="see GET /v1/event-types")
+    version: int = Field(examples=[1], description="the version of the type's payload")
     timestamp: str
     data: dict[str, Any]
     cursor: str
@@ -90,3 +91,21 @@ class FeedPage(BaseModel):
     items: list[MessageOut]
     next: str
     has_more: bool
+
+
+class EventTypeOut(BaseModel):
+    type: str = Field(examples=["auto_approved"])
+    version: int = Field(examples=[1])
+    summary_zh: str
+    summary_en: str
+    rules: list[str] = Field(examples=[["KS-RR-1", "DY-RR-1"]])
+    actors: list[str] = Field(examples=[["system"]])
+    schema_: dict[str, Any] = Field(alias="schema", serialization_alias="schema",
+                                    description="JSON Schema (draft 2020-12) of the whole message")
+
+
+class EventTypePage(BaseModel):
+    items: list[EventTypeOut]
+    total: int
+    limit: int
+    offset: int

@@ -58,6 +58,7 @@ class Repository(Generic[A]):
         self.new: list[A] = []
         self.new_by_id: dict[str, A] = {}  # `new` by id: a transaction that adds thousands finds each at once
         self.absent: set[str] = set()  # ids get_many looked for and did not find (until added)
+        self.current: set[str] = set()  # ids read under this transaction's row lock (refresh needs no read)
 
     def _load(self, rows: Iterable[Any]) -> list[A]:
         out, at = [], self.cols.index("id")
@@ -96,6 +97,8 @@ class Repository(Generic[A]):
                 stmt = stmt.with_for_update()
             found = self._load(self.uow.conn.execute(stmt).all())
             self.absent.update(set(chunk) - {o.id for o in found})
+            if lock:
+                self.current.update(o.id for o in found)
 
     def where(self, *conds: Any, order_by: Sequence[Any] = (), limit: int | None = None,
               offset: int | None = None, lock: bool = False) -> list[A]:
@@ -137,8 +140,9 @@ class Repository(Generic[A]):
         """Lock the row (PostgreSQL) and take `columns` as committed, for those this transaction has
         not changed: another transaction may have changed them since this one read the row."""
         seen = self.seen.get(ident)
-        if self.uow.dialect != "postgresql" or seen is None:
-            return
+        if self.uow.dialect != "postgresql" or seen is None or ident in self.current:
+            return  # (read under this transaction's lock: nobody else changed it since)
+        self.current.add(ident)
         row = self.uow.conn.execute(select(*(self.table.c[c] for c in columns))
                                     .where(self.table.c.id == ident).with_for_update()).first()
         if row is None:

@@ -4,6 +4,10 @@ each at the front of a list, a cost that grew with the limit): requests per toke
 (SHOUHOU_RATE_LIMIT), and failed authentications per client address (SHOUHOU_AUTH_RATE_LIMIT): once an
 address has used those up, it gets 429 before its token is even looked up, so guessing tokens stops.
 
+Failed authentications keep the exact moving window (their limit is small, so its cost is too): the
+sliding counter's estimate lets a guesser through again as soon as the window it used up starts to
+age out, a few seconds after a minute boundary.
+
 The counts live in this process: N API processes behind a balancer let N times the rate through.
 `limits` also offers Redis and Memcached storages for a shared count, should that matter."""
 
@@ -13,7 +17,7 @@ import hashlib
 
 from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage
-from limits.strategies import SlidingWindowCounterRateLimiter
+from limits.strategies import MovingWindowRateLimiter, SlidingWindowCounterRateLimiter
 
 from ...errors import Reason
 from .errors import RateLimited
@@ -25,6 +29,7 @@ class Gate:
 
     def __init__(self, per_token: str, auth_failures: str) -> None:
         self.limiter = SlidingWindowCounterRateLimiter(MemoryStorage())
+        self.guards = MovingWindowRateLimiter(MemoryStorage())  # failed authentications: exact
         self.per_token: RateLimitItem = parse(per_token)
         self.failures: RateLimitItem = parse(auth_failures)
 
@@ -33,12 +38,12 @@ class Gate:
         return RateLimited("rate_limited", [Reason(None, zh, en)], retry_after=item.get_expiry())
 
     def check_address(self, address: str) -> None:
-        if not self.limiter.test(self.failures, "auth-failures", address):
+        if not self.guards.test(self.failures, "auth-failures", address):
             raise self._refuse(self.failures, f"认证失败次数过多(上限 {self.failures}),请稍后再试",
                                f"too many failed authentications ({self.failures}); try again later")
 
     def failed(self, address: str) -> None:
-        self.limiter.hit(self.failures, "auth-failures", address)
+        self.guards.hit(self.failures, "auth-failures", address)
 
     def admit(self, token: str) -> None:
         key = hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()

@@ -1,5 +1,6 @@
 """Rows to aggregates and back, for the unit of work's repositories: the column names of a table and
-the fields of a dataclass are read once, not at every unit of work and every row."""
+the fields of a dataclass are read once, not at every unit of work and every row; and a flush's
+journal entries written set-wise (one INSERT for the entries, one for their lines)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ import functools
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Dialect, Select, Table, bindparam, select
+from sqlalchemy import Connection, Dialect, Select, Table, bindparam, insert, select
 
 from ..domain.events import Event
+from ..domain.ledger import Entry
 from . import tables as t
 
 A = TypeVar("A")
@@ -88,3 +90,18 @@ def event_row(e: Event, recorded_at: datetime) -> dict[str, Any]:
         "ticket_id": e.ticket_id, "from_status": e.from_status, "to_status": e.to_status, "rule": e.rule,
         "payload": e.payload, "recorded_at": recorded_at,
     }
+
+
+def insert_entries(conn: Connection, entries: list[Entry], recorded_at: datetime) -> None:
+    """Journal entries and their lines: the entries in one statement that returns their ids in the
+    order given, then every line in one (instead of two statements per entry)."""
+    if not entries:
+        return
+    je = t.journal_entries
+    ids = conn.execute(insert(je).returning(je.c.id, sort_by_parameter_order=True), [
+        {"kind": e.kind, "at": e.at, "shop_id": e.shop_id, "order_id": e.order_id, "ticket_id": e.ticket_id,
+         "rule": e.rule, "memo": e.memo, "recorded_at": recorded_at} for e in entries]).scalars().all()
+    if len(ids) != len(entries):
+        raise RuntimeError("the database gave no id for a journal entry")
+    conn.execute(insert(t.journal_lines), [{"entry_id": entry_id, "account": x.account, "amount": x.amount}
+                                           for entry_id, e in zip(ids, entries, strict=True) for x in e.lines])

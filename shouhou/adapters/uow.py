@@ -30,7 +30,7 @@ from . import metrics as m
 from . import operations as ops
 from . import remedies_table as rt
 from . import tables as t
-from .rows import TIMELINE, by_column
+from .rows import TIMELINE, by_column, insert_entries
 from .rows import columns as _columns
 from .rows import event_row as _event_row
 from .rows import from_row as _from_row
@@ -274,16 +274,7 @@ class SqlUnitOfWork:
         return events
 
     def _write_journal(self) -> None:
-        recorded_at = self.clock.now()
-        for e in self.journal:
-            key = self.conn.execute(insert(t.journal_entries).values(
-                kind=e.kind, at=e.at, shop_id=e.shop_id, order_id=e.order_id, ticket_id=e.ticket_id, rule=e.rule,
-                memo=e.memo, recorded_at=recorded_at)).inserted_primary_key
-            if key is None:
-                raise RuntimeError("the database gave no id for a journal entry")
-            entry_id = key[0]
-            self.conn.execute(insert(t.journal_lines),
-                              [{"entry_id": entry_id, "account": x.account, "amount": x.amount} for x in e.lines])
+        insert_entries(self.conn, self.journal, self.clock.now())
         self.journal = []
 
     def balance(self, account: str) -> int:

@@ -80,5 +80,7 @@ def simulate_command(
                           f"{figs.totals['auto_approved']:,} auto-approved, {figs.totals['overdue_records']:,} overdue "
                           f"records, {figs.totals['measures_applied']:,} measures", highlight=False)
     if database_url:
-        out_console.print(f"databases: {shown(database_url)}", highlight=False)
+        for figs, _ in outcome.runs:
+            out_console.print(f"{figs.pack} database: {shown(database_url.replace('{pack}', figs.pack))}",
+                              highlight=False)
     out_console.print(f"report: {outcome.page}", highlight=False)

@@ -18,6 +18,7 @@ import matplotlib.pyplot as plt  # noqa: E402 - after choosing the backend
 from .figures import Figures  # noqa: E402
 
 COLOURS = ("#1f77b4", "#d62728")  # the first pack, the second
+ORDER_ACTIONS = ("order_confirmed", "order_completed")
 STATUS_ORDER = ("pending_review", "awaiting_return", "awaiting_receipt", "awaiting_replacement",
                 "replacement_shipped", "in_intervention", "rejected", "refunded", "completed", "closed", "cancelled")
 HEADLINES = (
@@ -85,28 +86,33 @@ def _tickets_by_state(figs: list[Figures], dates: list[str]) -> Any:
     return fig
 
 
-def _actions(figs: list[Figures], dates: list[str], top: int = 9) -> Any:
-    fig, axes = _panels(len(figs))
-    totals: dict[str, int] = {}
-    for f in figs:
-        for k, v in f.actions.items():
-            totals[k] = totals.get(k, 0) + sum(v)
-    keys = sorted(totals, key=lambda k: -totals[k])
-    shown = keys[:top]
-    cmap = plt.get_cmap("tab10")
-    for ax, f in zip(axes, figs, strict=True):
-        bottom = [0] * len(dates)
-        series = [(k, f.actions.get(k, [0] * len(dates))) for k in shown]
-        rest = [sum(f.actions[k][d] for k in f.actions if k not in shown) for d in range(len(dates))]
-        if any(rest):
-            series.append(("other", rest))
-        for i, (k, v) in enumerate(series):
-            ax.bar(range(len(dates)), v, bottom=bottom, label=k, color=cmap(i % 10), width=0.85)
-            bottom = [a + b for a, b in zip(bottom, v, strict=True)]
-        ax.set_title(f"{f.pack}: deadline actions per day")
-        _days_axis(ax, dates)
-    axes[0].set_ylabel("actions fired by the worker")
-    _legend(axes[-1])
+def _actions(figs: list[Figures], dates: list[str], top: int = 8) -> Any:
+    """Per pack, stacked bars of the actions fired each day by rule: the orders' (confirmation and
+    completion, GEN-ORD-*: most of the volume) above, the tickets' and the rest below."""
+    fig, grid = plt.subplots(2, len(figs), figsize=(7.5 * len(figs), 7.6), sharey="row", squeeze=False)
+    for row, wanted in enumerate((ORDER_ACTIONS, None)):
+        totals: dict[str, int] = {}
+        for f in figs:
+            for k, v in f.actions.items():
+                if (k.split(" ", 1)[1] in ORDER_ACTIONS) == (wanted is not None):
+                    totals[k] = totals.get(k, 0) + sum(v)
+        shown = sorted(totals, key=lambda k: -totals[k])[:top]
+        cmap = plt.get_cmap("tab10" if row == 0 else "Set2")
+        for ax, f in zip(grid[row], figs, strict=True):
+            bottom = [0] * len(dates)
+            series = [(k, f.actions.get(k, [0] * len(dates))) for k in shown]
+            rest = [sum(v[d] for k, v in f.actions.items() if k in totals and k not in shown) for d in range(len(dates))]
+            if any(rest):
+                series.append(("other", rest))
+            for i, (k, v) in enumerate(series):
+                ax.bar(range(len(dates)), v, bottom=bottom, label=k, color=cmap(i % cmap.N), width=0.85)
+                bottom = [a + b for a, b in zip(bottom, v, strict=True)]
+            part = "orders (receipt confirmed, completed)" if row == 0 else "tickets and the rest"
+            ax.set_title(f"{f.pack}: deadline actions per day: {part}", fontsize=10)
+            _days_axis(ax, dates)
+        grid[row][0].set_ylabel("actions fired by the worker")
+        _legend(grid[row][-1])
+    fig.tight_layout()
     return fig
 
 

@@ -46,6 +46,12 @@ class Dialect:
             return f"CAST(({x} AT TIME ZONE INTERVAL '+08:00') AS DATE)"
         return f"date(substr({x}, 1, 19), '+8 hours')"  # naive UTC text; whole seconds decide the day
 
+    def hour(self, x: str) -> str:
+        """Whole hours since 1970 UTC."""
+        if self.pg:
+            return f"CAST(floor(EXTRACT(epoch FROM {x}) / 3600) AS INTEGER)"
+        return f"(CAST(strftime('%s', substr({x}, 1, 19)) AS INTEGER) / 3600)"
+
     def day_start(self, d: str, days: int = 0) -> str:
         if self.pg:
             return f"((CAST({d} AS TIMESTAMP) + INTERVAL '{days} day') AT TIME ZONE INTERVAL '+08:00')"
@@ -149,8 +155,8 @@ def _no_intervention(ticket: str, but: str | None = None) -> str:
 
 
 def _handled_key(d: Dialect, row: str) -> list[str]:
-    """A ticket's place in the histogram: shop, the day it ended, type, whole seconds it took."""
-    return [f"{row}.shop_id", d.day(f"{row}.ended_at"), f"{row}.type", d.seconds(f"{row}.ended_at", f"{row}.created_at")]
+    """A ticket's place in the histogram: shop, the hour it ended, type, whole seconds it took."""
+    return [f"{row}.shop_id", d.hour(f"{row}.ended_at"), f"{row}.type", d.seconds(f"{row}.ended_at", f"{row}.created_at")]
 
 
 def _handled_sql(d: Dialect, row: str, sign: int, guard: str = "TRUE") -> list[Step]:
@@ -158,11 +164,11 @@ def _handled_sql(d: Dialect, row: str, sign: int, guard: str = "TRUE") -> list[S
     row gone at zero) when it was handled by the shop, `guard` holds and it has no intervention."""
     guard, key = f"{_on(HANDLED, row)} AND {guard}", _handled_key(d, row)
     check = _no_intervention(f"{row}.id")
-    out = [Step(guard, f"INSERT INTO gov_handling (shop_id, day, type, s, n) SELECT {', '.join(key)}, {sign} "
-                       f"WHERE {W} ON CONFLICT (shop_id, day, type, s) DO UPDATE SET n = gov_handling.n + excluded.n",
+    out = [Step(guard, f"INSERT INTO gov_handling (shop_id, hour, type, s, n) SELECT {', '.join(key)}, {sign} "
+                       f"WHERE {W} ON CONFLICT (shop_id, hour, type, s) DO UPDATE SET n = gov_handling.n + excluded.n",
                 check)]
     if sign < 0:
-        match = " AND ".join(f"{c} = {v}" for c, v in zip(("shop_id", "day", "type", "s"), key, strict=True))
+        match = " AND ".join(f"{c} = {v}" for c, v in zip(("shop_id", "hour", "type", "s"), key, strict=True))
         out.append(Step(guard, f"DELETE FROM gov_handling WHERE {match} AND n = 0 AND {W}", check))
     return out
 
@@ -172,11 +178,11 @@ def _by_ticket(d: Dialect, ticket: str, sign: int, check: str) -> list[Step]:
     holds (whether the ticket has other interventions)."""
     key = _handled_key(d, "tk")
     source = f"FROM tickets tk WHERE tk.id = {ticket} AND {_on(HANDLED, 'tk')} AND {W}"
-    out = [Step("TRUE", f"INSERT INTO gov_handling (shop_id, day, type, s, n) SELECT {', '.join(key)}, {sign} {source} "
-                        "ON CONFLICT (shop_id, day, type, s) DO UPDATE SET n = gov_handling.n + excluded.n", check)]
+    out = [Step("TRUE", f"INSERT INTO gov_handling (shop_id, hour, type, s, n) SELECT {', '.join(key)}, {sign} {source} "
+                        "ON CONFLICT (shop_id, hour, type, s) DO UPDATE SET n = gov_handling.n + excluded.n", check)]
     if sign < 0:  # each key part a scalar: the histogram's primary key, not a scan
         match = " AND ".join(f"{c} = (SELECT {v} FROM tickets tk WHERE tk.id = {ticket})"
-                             for c, v in zip(("shop_id", "day", "type", "s"), key, strict=True))
+                             for c, v in zip(("shop_id", "hour", "type", "s"), key, strict=True))
         out.append(Step("TRUE", f"DELETE FROM gov_handling WHERE {match} AND n = 0 AND {W}", check))
     return out
 
@@ -308,9 +314,9 @@ def rebuild_sql(dialect: str) -> list[str]:
         "DELETE FROM gov_daily", "DELETE FROM gov_handling", "DELETE FROM gov_iv_repeats",
         f"INSERT INTO gov_daily (shop_id, day, {', '.join(DAILY_COUNTS + DAILY_LAST)}) "
         f"SELECT shop_id, day, {sums}, {maxes} FROM ({' UNION ALL '.join(branches)}) AS x GROUP BY shop_id, day",
-        "INSERT INTO gov_handling (shop_id, day, type, s, n) SELECT shop_id, day, type, s, count(*) FROM ("
-        f"SELECT R.shop_id AS shop_id, {d.day('R.ended_at')} AS day, R.type AS type, "
-        f"{d.seconds('R.ended_at', 'R.created_at')} AS s {handled}) AS x GROUP BY shop_id, day, type, s",
+        "INSERT INTO gov_handling (shop_id, hour, type, s, n) SELECT shop_id, hour, type, s, count(*) FROM ("
+        f"SELECT R.shop_id AS shop_id, {d.hour('R.ended_at')} AS hour, R.type AS type, "
+        f"{d.seconds('R.ended_at', 'R.created_at')} AS s {handled}) AS x GROUP BY shop_id, hour, type, s",
         "INSERT INTO gov_iv_repeats (ticket_id, id, shop_id, prev_at, at) "
         "SELECT ticket_id, id, shop_id, prev_at, requested_at FROM (SELECT ticket_id, id, shop_id, requested_at, "
         "lag(requested_at) OVER (PARTITION BY shop_id, ticket_id ORDER BY requested_at, id) AS prev_at "

@@ -2,7 +2,7 @@
 
 The 30-day metrics of merchant governance (KS-GOV-2) were counted by scanning a shop's tickets,
 overdue records, interventions and events at every evaluation. They are now read from counters per
-shop and UTC+8 day (gov_daily), a histogram of handling seconds (gov_handling) and the interventions
+shop and UTC+8 day (gov_daily), a histogram of handling seconds per hour (gov_handling) and the interventions
 that repeat a ticket's (gov_iv_repeats), which triggers on the four counted tables keep in step in the
 writer's own statement; two indexes serve the rows read at the window's partial end days. This
 migration creates them, installs the triggers (shouhou.adapters.counts_sql: a later change to the
@@ -56,13 +56,14 @@ def upgrade() -> None:
     op.create_table(
         "gov_handling",
         sa.Column("shop_id", sa.String(64), nullable=False),
-        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("hour", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("type", sa.String(16), nullable=False),
         sa.Column("s", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("n", sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint("shop_id", "day", "type", "s", name=op.f("pk_gov_handling")),
+        sa.PrimaryKeyConstraint("shop_id", "hour", "type", "s", name=op.f("pk_gov_handling")),
     )
-    op.create_index("ix_gov_handling_day", "gov_handling", ["day"])
+    op.create_index("ix_gov_handling_hour", "gov_handling", ["hour"])
+    op.create_index("ix_gov_handling_rank", "gov_handling", ["shop_id", "type", "s", "hour", "n"])
     op.create_table(
         "gov_iv_repeats",
         sa.Column("ticket_id", sa.String(64), nullable=False),
@@ -86,7 +87,8 @@ def downgrade() -> None:
     op.drop_index("ix_tickets_shop_ended", table_name="tickets")
     op.drop_index("ix_gov_iv_repeats_shop_at", table_name="gov_iv_repeats")
     op.drop_table("gov_iv_repeats")
-    op.drop_index("ix_gov_handling_day", table_name="gov_handling")
+    op.drop_index("ix_gov_handling_rank", table_name="gov_handling")
+    op.drop_index("ix_gov_handling_hour", table_name="gov_handling")
     op.drop_table("gov_handling")
     op.drop_index("ix_gov_daily_day", table_name="gov_daily")
     op.drop_table("gov_daily")

@@ -275,10 +275,10 @@ def _ranked(rows: Any) -> list[tuple[str, str, int, int, int | None, int, int | 
     return out  # type: ignore[return-value]
 
 
-def _families(conn: Connection, start: datetime, end: datetime, scope: str,
+def _families(conn: Connection, start: datetime, end: datetime, scope: str, handling: bool = True,
               **params: Any) -> dict[str, dict[str, Any]]:
-    """Every metric family of the window (start, end] for the shops in `scope`. Returns
-    shop_id -> {Metrics field: value}."""
+    """Every metric family of the window (start, end] for the shops in `scope` (the handling times
+    unless `handling` is false). Returns shop_id -> {Metrics field: value}."""
     out: dict[str, dict[str, Any]] = defaultdict(dict)
     q = _statements(conn.dialect.name, scope)
     args = {**cut(start, end), **params}
@@ -295,6 +295,8 @@ def _families(conn: Connection, start: datetime, end: datetime, scope: str,
         name = kind[1:] if kind.startswith("#") else OVERDUE_COLUMNS.get(kind, "exchange_overdue")
         row[name] = row.get(name, 0) + int(n)
         _newest(row, _aware(last))
+    if not handling:
+        return out
     values = conn.execute(q["values"], args).all()
     ranked = {} if scope == "shop" else {(r[0], r[1]): tuple(r) for r in conn.execute(q["handling"], args)}
     ranked.update({(r[0], r[1]): tuple(r) for r in (_ranked(values) if scope == "shop" else values)})
@@ -315,10 +317,11 @@ def _metrics(shop_id: str, start: datetime, end: datetime, row: dict[str, Any]) 
     return g.Metrics(shop_id=shop_id, start=start, end=end, **row)
 
 
-def metrics_for(conn: Connection, shop_id: str, at: datetime, window: timedelta) -> g.Metrics:
-    """One shop's metrics over (at - window, at]."""
+def metrics_for(conn: Connection, shop_id: str, at: datetime, window: timedelta, handling: bool = True) -> g.Metrics:
+    """One shop's metrics over (at - window, at]. Without `handling`, the handling times are left out
+    (none handled): for what does not read them (domain.governance.uses_handling)."""
     start = at - window
-    rows = _families(conn, start, at, "shop", shop=shop_id)
+    rows = _families(conn, start, at, "shop", handling, shop=shop_id)
     return _metrics(shop_id, start, at, rows.get(shop_id, {}))
 
 

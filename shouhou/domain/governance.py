@@ -139,8 +139,7 @@ class Metrics:
     def as_dict(self) -> dict[str, Any]:
         """JSON: counts as integers, rates to 4 places, hours to 2 places."""
         out: dict[str, Any] = {"window": {"start": self.start.isoformat(), "end": self.end.isoformat()}}
-        for name in self.COUNTS:
-            out[name] = getattr(self, name)
+        out.update((name, getattr(self, name)) for name in self.COUNTS)
         for rate, (num, den) in self.RATES.items():  # as value(rate), from the counts just taken
             out[rate] = float(round(Decimal(out[num]) / Decimal(out[den]), 4)) if out[den] else 0.0
         for hours, field_ in self.HOURS.items():  # as value(hours)
@@ -151,6 +150,9 @@ class Metrics:
 
 
 # -- the ladder (KS-GOV-3, KS-GOV-4) ---------------------------------------------------------------
+
+HANDLING = frozenset(Metrics.HOURS) | {"refund_only_handled", "return_refund_handled"}  # the costly figures
+
 
 def triggered(metrics: Metrics, measure: Measure) -> dict[str, Decimal] | None:
     """The first condition set of the rung that the metrics meet, or None."""
@@ -230,23 +232,10 @@ def score(metrics: Metrics, formula: ScoreFormula, points_deducted: int) -> Scor
                        "weight": str(term.weight),
                        "contribution": str(contribution.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP))})
     total += formula.points_weight * points_deducted
-    value = _rounded(total, formula)
+    clamped = min(max(total, Decimal(formula.floor)), Decimal(formula.base))
+    value = int(clamped.quantize(Decimal(1), rounding=ROUND_HALF_UP))
     level = level_for(value, formula)
     return Score(value, level[0], level[1], total, inputs, points_deducted, formula)
-
-
-def score_value(metrics: Metrics, formula: ScoreFormula, points_deducted: int) -> tuple[int, str]:
-    """The score's value and level alone, as `score` computes them (the all-shops report's rows)."""
-    total = Decimal(formula.base) + formula.points_weight * points_deducted
-    for term in formula.terms:
-        total += term.weight * (metrics.value(term.metric) or Decimal(0))
-    value = _rounded(total, formula)
-    return value, level_for(value, formula)[0]
-
-
-def _rounded(total: Decimal, formula: ScoreFormula) -> int:
-    clamped = min(max(total, Decimal(formula.floor)), Decimal(formula.base))
-    return int(clamped.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 def level_for(value: int, formula: ScoreFormula) -> tuple[str, str]:

@@ -180,17 +180,6 @@ def test_score_stays_within_floor_and_base() -> None:
     assert g.score(metrics(0, 0), gov().score, 0).value == 100
 
 
-@given(st.integers(0, 300), st.integers(0, 400), st.integers(0, 50), st.integers(0, 40), st.integers(0, 40),
-       st.sampled_from([0, 10, 20]))
-def test_the_reports_score_value_is_the_score(overdue: int, apps: int, interventions: int, rulings: int,
-                                              against: int, points: int) -> None:
-    """score_value (the all-shops report) gives the value and level that score gives with its inputs."""
-    m = replace(metrics(overdue, apps), interventions=interventions, rulings=rulings,
-                rulings_against=min(against, rulings))
-    full = g.score(m, gov().score, points)
-    assert g.score_value(m, gov().score, points) == (full.value, full.level)
-
-
 # -- effects and the measure's life ---------------------------------------------------------------------
 
 def test_effects_follow_the_measures_in_force() -> None:
@@ -339,3 +328,12 @@ def test_as_dict_shows_the_exact_values_rounded(overdue: int, apps: int, interve
     for hours in g.Metrics.HOURS:
         v = m.value(hours)
         assert view[hours] == (None if v is None else float(round(v, 2)))
+
+
+def test_only_packs_whose_ladder_or_score_read_handling_times_need_them() -> None:
+    """The worker leaves the handling times out of an evaluation whose pack reads none of them."""
+    assert not gov().metrics_read() & g.HANDLING
+    pack = copy.deepcopy(tomllib.loads((BUILTIN_DIR / "kuaishou.toml").read_text()))
+    pack["versions"][0]["governance"]["warning"]["when"].append({"refund_only_p95_hours": "72"})
+    rules = parse_pack(pack, "kuaishou").versions[0].governance
+    assert rules.metrics_read() & g.HANDLING == {"refund_only_p95_hours"}

@@ -160,11 +160,11 @@ def report(uow: SqlUnitOfWork, actor: Actor, policies: PolicyRegistry, at: datet
         pv = packs[policy]
         current = in_force.get(shop_id, [])
         points = sum(x.points for x in current if x.measure == "point_deduction")
-        value, level = g.score_value(m, pv.governance.score, points)
+        sc = g.score(m, pv.governance.score, points)
         names = g.in_force(current) if current else []
         d = m.as_dict()
         rows.append({
-            "shop": shop_id, "name": name, "policy": f"{policy}@{pv.version}", "level": level, "score": value,
+            "shop": shop_id, "name": name, "policy": f"{policy}@{pv.version}", "level": sc.level, "score": sc.value,
             **{k: d[k] for k in REPORT_COLUMNS if k in d},
             "step": names[-1] if names else None, "measures": names,
             "refund_handling": g.effects(current).refund_handling if current else unmeasured,

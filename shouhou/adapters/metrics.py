@@ -51,9 +51,10 @@ from .counts_sql import HANDLED_STATUSES, HANDLED_TYPES, OVERDUE_COLUMNS
 
 UTC8 = timezone(timedelta(hours=8))  # the counters' days (the triggers add 8 hours to UTC)
 EPOCH, HOUR = datetime(1970, 1, 1, tzinfo=UTC), timedelta(hours=1)  # the histogram's hours
-START, END, A, B, HA, HB = (bindparam(n, type_=t.Instant()) for n in ("start", "end", "a", "b", "ha", "hb"))
-D1, D2, DL, DR = (bindparam(n, type_=ct.gov_daily.c.day.type) for n in ("d1", "d2", "dl", "dr"))
-H1, H2, HL, HR = (bindparam(n, type_=Integer()) for n in ("h1", "h2", "hl", "hr"))
+START, END, HA, HB = (bindparam(n, type_=t.Instant()) for n in ("start", "end", "ha", "hb"))
+D1, D2 = (bindparam(n, type_=ct.gov_daily.c.day.type) for n in ("d1", "d2"))
+H1, H2, HL, HR, L1, L2, R1, R2 = (bindparam(n, type_=Integer()) for n in ("h1", "h2", "hl", "hr", "l1", "l2", "r1", "r2"))
+LASTS = ("last_overdue_at", "last_against_at")
 COUNTS = ("applications", "refund_only_overdue", "return_refund_overdue", "exchange_overdue", "delayed_shipments",
           "interventions", "rulings", "rulings_against", "over_period_openings")
 
@@ -71,23 +72,25 @@ def _aware(v: Any) -> datetime | None:
 
 
 def cut(start: datetime, end: datetime) -> dict[str, Any]:
-    """Where the window (start, end] meets the counters' days: a, the first midnight after start, and
-    b, the last midnight at or before end; the whole days [d1, d2) between them come from the
-    counters, the instants of (start, a) and [b, end] from the rows, of the shops with something on
-    day dl (start's) or dr (end's). With no midnight in the window a = b = end: all of it from the rows.
-    The same with the histogram's hours: ha, hb, [h1, h2), hl and hr."""
+    """Where the window (start, end] meets the counters' buckets. Its whole days [d1, d2) run from a,
+    the first midnight after start, to b, the last midnight at or before end (none without a midnight:
+    a = b = end). Its whole hours are [h1, h2), from ha, the first whole hour after start, to hb, the
+    last at or before end (none without one: ha = hb = end); those outside the whole days are
+    [l1, l2) before them and [r1, r2) after. The rest, (start, ha) in hour hl and [hb, end] in hour
+    hr, is read from the rows."""
     s, e = start.astimezone(UTC8), end.astimezone(UTC8)
     a = datetime.combine(s.date() + timedelta(days=1), time(), UTC8)
     b = datetime.combine(e.date(), time(), UTC8)
     if a > b:
         a = b = end
     day: Callable[[datetime], date] = lambda x: x.astimezone(UTC8).date()  # noqa: E731
-    hl, hr = (start - EPOCH) // HOUR, (end - EPOCH) // HOUR
-    ha, hb, h1 = EPOCH + (hl + 1) * HOUR, EPOCH + hr * HOUR, hl + 1
+    hour: Callable[[datetime], int] = lambda x: (x - EPOCH) // HOUR  # noqa: E731
+    hl, hr = hour(start), hour(end)
+    ha, hb = EPOCH + (hl + 1) * HOUR, EPOCH + hr * HOUR
     if ha > hb:
-        ha, hb, h1 = end, end, hr
-    return {"start": start, "end": end, "a": a, "b": b, "d1": day(a), "d2": day(b), "dl": s.date(), "dr": e.date(),
-            "ha": ha, "hb": hb, "h1": h1, "h2": hr, "hl": hl, "hr": hr}
+        ha = hb = end
+    return {"start": start, "end": end, "d1": day(a), "d2": day(b), "ha": ha, "hb": hb, "hl": hl, "hr": hr,
+            "h1": hl + 1, "h2": hr, "l1": hl + 1, "l2": hour(a), "r1": hour(b), "r2": hr}
 
 
 def _among(col: Any, values: tuple[str, ...]) -> ColumnElement[bool]:
@@ -111,38 +114,42 @@ def _seconds(dialect: str, later: Any, earlier: Any) -> ColumnElement[Any]:
     return cast(func.round((func.julianday(later) - func.julianday(earlier)) * 86400), Integer)
 
 
-def _ends(col: Any, hours: bool = False) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
-    """The window's two partial days, (start, a) and [b, end]; or its two partial hours."""
-    a, b = (HA, HB) if hours else (A, B)
-    return and_(col > START, col < a), and_(col >= b, col <= END)
+def _ends(col: Any) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    """The window's two partial hours: (start, ha) and [hb, end]."""
+    return and_(col > START, col < HA), and_(col >= HB, col <= END)
 
 
 def _active(table: Any, shop_col: Any, counter: Callable[[Any], Any] | None, left: bool,
             scope: str) -> tuple[Any, Any]:
-    """The rows of `table` read at a partial day are those of the shops whose counter is not zero on
-    that day (`counter` None: the shops with handling times in the partial hour): the counter rows
-    drive (a join, then the table's index by shop and time). Returns the FROM clause and the
-    condition on the counters."""
+    """The rows of `table` read at a partial hour are those of the shops whose counter is not zero in
+    that hour (`counter` None: the shops with handling times in it): the counter rows drive (a join,
+    then the table's index by shop and time). Returns the FROM clause and the condition on the
+    counters."""
     if scope == "shop":  # one shop: straight to its rows by the index
         return table, true()
-    day = DL if left else DR
+    hour = HL if left else HR
     if counter is None:
         gh = ct.gov_handling.c
-        d = select(gh.shop_id).where(gh.hour == (HL if left else HR), _scope(scope, gh.shop_id)).distinct() \
-            .subquery("d")
+        d = select(gh.shop_id).where(gh.hour == hour, _scope(scope, gh.shop_id)).distinct().subquery("d")
         return d.join(table, shop_col == d.c.shop_id), true()
-    daily = ct.gov_daily.alias("d")
-    return daily.join(table, shop_col == daily.c.shop_id), and_(daily.c.day == day, counter(daily.c) != 0)
+    hourly = ct.gov_hourly.alias("d")
+    return hourly.join(table, shop_col == hourly.c.shop_id), and_(hourly.c.hour == hour, counter(hourly.c) != 0)
 
 
 @functools.cache
 def _statements(dialect: str, scope: str) -> dict[str, Any]:
-    gd, tk, od, iv, ev, rp = (ct.gov_daily.c, t.tickets.c, t.overdue_records.c, t.interventions.c, t.events.c,
-                              ct.gov_iv_repeats.c)
+    gd, gh, tk, od, iv, ev, rp = (ct.gov_daily.c, ct.gov_hourly.c, t.tickets.c, t.overdue_records.c,
+                                  t.interventions.c, t.events.c, ct.gov_iv_repeats.c)
+
+    def summed(c: Any, *conds: Any) -> Any:
+        return select(c.shop_id, *(func.sum(c[x]) for x in COUNTS), *(func.max(c[x]) for x in LASTS)) \
+            .where(*conds, _scope(scope, c.shop_id)).group_by(c.shop_id)
+
     day = gd.day if scope == "shop" or dialect != "sqlite" else _unindexed(gd.day)  # SQLite: in shop order
-    daily = select(gd.shop_id, *(func.sum(gd[c]) for c in COUNTS), func.max(gd.last_overdue_at),
-                   func.max(gd.last_against_at)).where(day >= D1, day < D2, _scope(scope, gd.shop_id)) \
-        .group_by(gd.shop_id)
+    # the whole days, and the whole hours of the partial days before and after them (a shop may have
+    # up to three rows: _families adds them up)
+    daily = union_all(summed(gd, day >= D1, day < D2), summed(gh, gh.hour >= L1, gh.hour < L2),
+                      summed(gh, gh.hour >= R1, gh.hour < R2))
     nothing = cast(null(), t.Instant())
     against = _among(func.coalesce(iv.effective_fault, iv.fault), ("shop", "both"))  # as counts_sql.AGAINST
     branches: list[Any] = []
@@ -204,7 +211,7 @@ def _handling_ends(dialect: str, scope: str) -> list[Any]:
         parts.append(select(tk.shop_id, tk.type, _seconds(dialect, tk.ended_at, tk.created_at).label("s"),
                             literal_column("1", Integer).label("n")).select_from(joined).where(
             active, _among(tk.type, HANDLED_TYPES), _among(tk.status, HANDLED_STATUSES),
-            _ends(tk.ended_at, True)[0 if left else 1],
+            _ends(tk.ended_at)[0 if left else 1],
             ~exists().where(iv.ticket_id == tk.id), _scope(scope, tk.shop_id)))
     return parts
 
@@ -284,7 +291,8 @@ def _families(conn: Connection, start: datetime, end: datetime, scope: str, hand
     args = {**cut(start, end), **params}
     for shop, *counts, last_overdue, last_against in conn.execute(q["daily"], args).all():
         row = out[shop]
-        row.update((name, int(n or 0)) for name, n in zip(COUNTS, counts, strict=True))
+        for name, n in zip(COUNTS, counts, strict=True):
+            row[name] = row.get(name, 0) + int(n or 0)
         _newest(row, _aware(last_overdue))
         _newest(row, _aware(last_against))
     for shop, kind, n, last in conn.execute(q["ends"], args).all():

@@ -162,8 +162,10 @@ def _counters(conn: Connection) -> dict[str, set[tuple[Any, ...]]]:
     """The counters' rows, less days that count nothing (a row whose counts went back to zero)."""
     gd = counts_table.gov_daily
     counts = [c for c in gd.columns if c.name not in ("shop_id", "day", "last_overdue_at", "last_against_at")]
+    hd = counts_table.gov_hourly
     return {
         "daily": {tuple(r) for r in conn.execute(select(gd)) if any(r._mapping[c.name] for c in counts)},
+        "hourly": {tuple(r) for r in conn.execute(select(hd)) if any(r._mapping[c.name] for c in counts)},
         "handling": {tuple(r) for r in conn.execute(select(counts_table.gov_handling))},
         "repeats": {tuple(r) for r in conn.execute(select(counts_table.gov_iv_repeats))},
     }

@@ -64,15 +64,6 @@ GOAL = 2.0
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/shouhou_bench"
 
 
-def _median(fn: Callable[[], Any], runs: int) -> tuple[float, list[float], Any]:
-    times, result = [], None
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), times, result
-
-
 def _postgres(url: str) -> str:
     """The SQLAlchemy URL of the PostgreSQL database, created if missing."""
     url = url.replace("postgresql://", "postgresql+psycopg://", 1) if url.startswith("postgresql://") else url
@@ -123,15 +114,18 @@ def _per_shop(engine: Engine, window: timedelta, calls: int, seed: int) -> dict[
         rest = [s for s, _ in sizes[20:]]
         pairs = [(s, data.AT) for s in big] + [
             (rnd.choice(big + rest), data.AT - timedelta(seconds=rnd.randrange(86_400))) for _ in range(calls)]
-        out: dict[str, float] = {}
-        results = []
-        for name, fn in (("scan", scanned.metrics_for), ("counters", counted.metrics_for)):
-            for shop, at in pairs[:10]:  # warm both alike
+        out: dict[str, float] = {"scan_ms": 0.0, "counters_ms": 0.0}
+        fns = {"scan": scanned.metrics_for, "counters": counted.metrics_for}
+        for shop, at in pairs[:10]:  # warm both alike
+            for fn in fns.values():
                 fn(conn, shop, at, window)
-            t0 = time.perf_counter()
-            results.append([fn(conn, shop, at, window) for shop, at in pairs])
-            out[f"{name}_ms"] = (time.perf_counter() - t0) * 1000 / len(pairs)
-        assert results[0] == results[1], "metrics_for: the counters and the scanning SQL disagree"
+        for shop, at in pairs:  # in turns, so that a busy moment of the machine falls on both alike
+            got = []
+            for name, fn in fns.items():
+                t0 = time.perf_counter()
+                got.append(fn(conn, shop, at, window))
+                out[f"{name}_ms"] += (time.perf_counter() - t0) * 1000 / len(pairs)
+            assert got[0] == got[1], f"metrics_for {shop} at {at}: the counters and the scanning SQL disagree"
         out["calls"] = len(pairs)
         out["biggest_shop_tickets"] = sizes[0][1]
     return out
@@ -149,13 +143,23 @@ def run(url: str, args: argparse.Namespace) -> dict[str, Any]:
     start, end = data.AT - timedelta(days=30), data.AT
     raw = data.RawBaseline(url)
     raw.run(start, end)  # warm the page cache alike for all
+    times: dict[str, list[float]] = {"report": [], "baseline": [], "counters": [], "scan": []}
     with SqlUnitOfWork(engine, VirtualClock(data.AT), write=False) as uow:
-        report_s, report_runs, report = _median(
-            lambda: views.report(uow, PLATFORM, policies, data.AT, sort="overdue_rate"), args.runs)
-        counters_s, _, metrics = _median(lambda: counted.metrics_all(uow.conn, window_of, data.AT), args.runs)
-        scan_s, _, before = _median(lambda: scanned.metrics_all(uow.conn, window_of, data.AT), args.runs)
-    base_s, base_runs, base = _median(lambda: raw.run(start, end), args.runs)
+        jobs: dict[str, Callable[[], Any]] = {
+            "report": lambda: views.report(uow, PLATFORM, policies, data.AT, sort="overdue_rate"),
+            "baseline": lambda: raw.run(start, end),
+            "counters": lambda: counted.metrics_all(uow.conn, window_of, data.AT),
+            "scan": lambda: scanned.metrics_all(uow.conn, window_of, data.AT)}
+        out: dict[str, Any] = {}
+        for _ in range(args.runs):  # interleaved, so that a busy moment of the machine falls on all alike
+            for name, job in jobs.items():
+                t0 = time.perf_counter()
+                out[name] = job()
+                times[name].append(time.perf_counter() - t0)
     raw.close()
+    report, base, metrics, before = out["report"], out["baseline"], out["counters"], out["scan"]
+    report_s, base_s, counters_s, scan_s = (statistics.median(times[k]) for k in ("report", "baseline", "counters", "scan"))
+    report_runs, base_runs = times["report"], times["baseline"]
     assert metrics == before, "the counters and the scanning SQL disagree"
     wrong = data.baseline_disagrees(base, metrics)
     assert not wrong, "the raw baseline and shouhou disagree: " + "; ".join(wrong[:5])
@@ -191,7 +195,7 @@ def main() -> int:
     ap.add_argument("--database-url", help=f"the PostgreSQL database (default {DEFAULT_PG}); alone, runs on it only")
     ap.add_argument("--postgres", action="store_true", help="run on PostgreSQL only")
     ap.add_argument("--both", action="store_true", help="run on SQLite, then on PostgreSQL")
-    ap.add_argument("--runs", type=int, default=3, help="timed runs of the report and the baseline (the median)")
+    ap.add_argument("--runs", type=int, default=5, help="timed runs of the report and the baseline (the median)")
     ap.add_argument("--calls", type=int, default=200, help="metrics_for calls timed (besides the 20 biggest shops)")
     ap.add_argument("--quick", action="store_true", help="2,000 shops and 100,000 tickets: under 2 minutes")
     ap.add_argument("--fresh", action="store_true", help="regenerate the data set even if it is there")

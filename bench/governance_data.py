@@ -159,18 +159,20 @@ def generate(engine: Engine, shops: int, tickets: int, seed: int) -> dict[str, i
             created = rnd.randrange(at_s)
             type_ = "refund_only" if rnd.random() < 0.6 else others[n % 3]
             status = statuses[int(rnd.random() * 7)]
-            ended = None if status == "pending_review" else ts(min(created + int(rnd.expovariate(1 / 86_400)) + 60,
-                                                                   at_s))
-            if rnd.random() < (0.6 if shop in bad else 0.05):
+            end = created + int(rnd.expovariate(1 / 86_400)) + 60
+            if end > at_s:  # not over yet at AT: still waiting for the shop
+                status = "pending_review"
+            ended = None if status == "pending_review" else ts(end)
+            if rnd.random() < (0.6 if shop in bad else 0.05) and created + 48 * 3600 <= at_s:
                 kind = "refund_only_overdue" if type_ == "refund_only" else "return_refund_overdue"
                 later["overdue_records"].append({"shop_id": shop, "ticket_id": tid, "order_id": oid, "type": kind,
                                                  "rule": "KS-GOV-1", "cause_rule": "KS-RO-1",
-                                                 "at": ts(min(created + 48 * 3600, at_s))})
-            if rnd.random() < 0.02:
-                requested = min(created + rnd.randint(1, 96) * 3600, at_s)
+                                                 "at": ts(created + 48 * 3600)})
+            requested = created + rnd.randint(1, 96) * 3600
+            if rnd.random() < 0.02 and requested <= at_s:
                 later["interventions"].append(intervention(f"I{n:07d}", tid, oid, shop, requested))
-                if rnd.random() < 0.1:  # taken to the platform again after the first ruling
-                    again = min(requested + rnd.randint(24, 240) * 3600, at_s)
+                again = requested + rnd.randint(24, 240) * 3600
+                if rnd.random() < 0.1 and again <= at_s:  # taken to the platform again after the first ruling
                     later["interventions"].append(intervention(f"J{n:07d}", tid, oid, shop, again))
             if rnd.random() < 0.01:
                 later["events"].append({"at": ts(created), "actor": "staff:x", "type": "entry_opened", "shop_id": shop,

@@ -131,7 +131,12 @@ async def open_loop(port: int, make: MakeRequest, rate: float, seconds: float, e
                 opened += 1
         if conn is None:
             conn = await Connection.open(port)
-        status, body = await conn.send(make(i))
+        try:
+            status, body = await conn.send(make(i))
+        except (asyncio.IncompleteReadError, ConnectionError):  # the server closed it after its keep-alive
+            conn.close()
+            conn = await Connection.open(port)
+            status, body = await conn.send(make(i))
         if result.note(status, body, expect):
             result.latencies.append(time.perf_counter() - scheduled)
         async with freed:

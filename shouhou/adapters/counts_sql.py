@@ -16,6 +16,7 @@ triggers). `metadata.create_all` installs the triggers after the tables (the tes
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +46,17 @@ class Dialect:
         if self.pg:
             return f"CAST(({x} AT TIME ZONE INTERVAL '+08:00') AS DATE)"
         return f"date(substr({x}, 1, 19), '+8 hours')"  # naive UTC text; whole seconds decide the day
+
+    def hour(self, x: str) -> str:
+        """Whole hours since 1970 UTC."""
+        if self.pg:
+            return f"CAST(floor(EXTRACT(epoch FROM {x}) / 3600) AS INTEGER)"
+        return f"(CAST(strftime('%s', substr({x}, 1, 19)) AS INTEGER) / 3600)"
+
+    def hour_start(self, h: str, hours: int = 0) -> str:
+        if self.pg:
+            return f"to_timestamp(({h} + {hours}) * 3600)"
+        return f"datetime(({h} + {hours}) * 3600, 'unixepoch')"
 
     def day_start(self, d: str, days: int = 0) -> str:
         if self.pg:
@@ -121,25 +133,34 @@ class Step:
         return self.sql.replace(W, f"({self.guard}) AND ({self.check})")
 
 
+def _buckets(d: Dialect) -> list[tuple[str, str, Callable[[str], str], Callable[[str, int], str]]]:
+    """The counters' two tables: (table, bucket column, the bucket of an instant, a bucket's first
+    instant + n buckets)."""
+    return [("gov_daily", "day", d.day, d.day_start), ("gov_hourly", "hour", d.hour, d.hour_start)]
+
+
 def _family_sql(d: Dialect, f: Family, row: str, sign: int, guard: str) -> list[Step]:
-    """The steps that add (sign 1) or take away (-1) one row's contribution to gov_daily."""
+    """The steps that add (sign 1) or take away (-1) one row's contribution to gov_daily and
+    gov_hourly."""
     cols = list(f.counts) + (list(f.last) if sign > 0 else [])
     values = [f"{sign} * ({_on(e, row)})" for e in f.counts.values()] + (
         [_on(e, row) for e in f.last.values()] if sign > 0 else [])
-    sets = [f"{c} = gov_daily.{c} + excluded.{c}" for c in f.counts] + [
-        f"{c} = CASE WHEN excluded.{c} IS NOT NULL AND (gov_daily.{c} IS NULL OR excluded.{c} > gov_daily.{c}) "
-        f"THEN excluded.{c} ELSE gov_daily.{c} END" for c in (f.last if sign > 0 else ())]
     cond = f"{_on(f.when, row)} AND {guard}"
-    out = [Step(cond, f"INSERT INTO gov_daily (shop_id, day, {', '.join(cols)}) "
-                      f"SELECT {row}.shop_id, {d.day(f'{row}.{f.at}')}, {', '.join(values)} WHERE {W} "
-                      f"ON CONFLICT (shop_id, day) DO UPDATE SET {', '.join(sets)}")]
-    if sign < 0:  # the newest instant of the day may have been this row: take it again from the rows
-        for col, expr in f.last.items():
-            x = f"x.{f.at}"
-            out.append(Step(cond, f"UPDATE gov_daily SET {col} = (SELECT max({_on(expr, 'x')}) FROM {f.table} x "
-                                  f"WHERE x.shop_id = gov_daily.shop_id AND {x} >= {d.day_start('gov_daily.day')} "
-                                  f"AND {x} < {d.day_start('gov_daily.day', 1)} AND {_on(f.when, 'x')}) "
-                                  f"WHERE shop_id = {row}.shop_id AND day = {d.day(f'{row}.{f.at}')} AND {W}"))
+    out = []
+    for table, bucket, of, first in _buckets(d):
+        sets = [f"{c} = {table}.{c} + excluded.{c}" for c in f.counts] + [
+            f"{c} = CASE WHEN excluded.{c} IS NOT NULL AND ({table}.{c} IS NULL OR excluded.{c} > {table}.{c}) "
+            f"THEN excluded.{c} ELSE {table}.{c} END" for c in (f.last if sign > 0 else ())]
+        out.append(Step(cond, f"INSERT INTO {table} (shop_id, {bucket}, {', '.join(cols)}) "
+                              f"SELECT {row}.shop_id, {of(f'{row}.{f.at}')}, {', '.join(values)} WHERE {W} "
+                              f"ON CONFLICT (shop_id, {bucket}) DO UPDATE SET {', '.join(sets)}"))
+        if sign < 0:  # the newest instant of the bucket may have been this row: take it again from the rows
+            for col, expr in f.last.items():
+                x = f"x.{f.at}"
+                out.append(Step(cond, f"UPDATE {table} SET {col} = (SELECT max({_on(expr, 'x')}) FROM {f.table} x "
+                                      f"WHERE x.shop_id = {table}.shop_id AND {x} >= {first(f'{table}.{bucket}', 0)} "
+                                      f"AND {x} < {first(f'{table}.{bucket}', 1)} AND {_on(f.when, 'x')}) "
+                                      f"WHERE shop_id = {row}.shop_id AND {bucket} = {of(f'{row}.{f.at}')} AND {W}"))
     return out
 
 
@@ -149,8 +170,8 @@ def _no_intervention(ticket: str, but: str | None = None) -> str:
 
 
 def _handled_key(d: Dialect, row: str) -> list[str]:
-    """A ticket's place in the histogram: shop, the day it ended, type, whole seconds it took."""
-    return [f"{row}.shop_id", d.day(f"{row}.ended_at"), f"{row}.type", d.seconds(f"{row}.ended_at", f"{row}.created_at")]
+    """A ticket's place in the histogram: shop, the hour it ended, type, whole seconds it took."""
+    return [f"{row}.shop_id", d.hour(f"{row}.ended_at"), f"{row}.type", d.seconds(f"{row}.ended_at", f"{row}.created_at")]
 
 
 def _handled_sql(d: Dialect, row: str, sign: int, guard: str = "TRUE") -> list[Step]:
@@ -158,11 +179,11 @@ def _handled_sql(d: Dialect, row: str, sign: int, guard: str = "TRUE") -> list[S
     row gone at zero) when it was handled by the shop, `guard` holds and it has no intervention."""
     guard, key = f"{_on(HANDLED, row)} AND {guard}", _handled_key(d, row)
     check = _no_intervention(f"{row}.id")
-    out = [Step(guard, f"INSERT INTO gov_handling (shop_id, day, type, s, n) SELECT {', '.join(key)}, {sign} "
-                       f"WHERE {W} ON CONFLICT (shop_id, day, type, s) DO UPDATE SET n = gov_handling.n + excluded.n",
+    out = [Step(guard, f"INSERT INTO gov_handling (shop_id, hour, type, s, n) SELECT {', '.join(key)}, {sign} "
+                       f"WHERE {W} ON CONFLICT (shop_id, hour, type, s) DO UPDATE SET n = gov_handling.n + excluded.n",
                 check)]
     if sign < 0:
-        match = " AND ".join(f"{c} = {v}" for c, v in zip(("shop_id", "day", "type", "s"), key, strict=True))
+        match = " AND ".join(f"{c} = {v}" for c, v in zip(("shop_id", "hour", "type", "s"), key, strict=True))
         out.append(Step(guard, f"DELETE FROM gov_handling WHERE {match} AND n = 0 AND {W}", check))
     return out
 
@@ -172,11 +193,11 @@ def _by_ticket(d: Dialect, ticket: str, sign: int, check: str) -> list[Step]:
     holds (whether the ticket has other interventions)."""
     key = _handled_key(d, "tk")
     source = f"FROM tickets tk WHERE tk.id = {ticket} AND {_on(HANDLED, 'tk')} AND {W}"
-    out = [Step("TRUE", f"INSERT INTO gov_handling (shop_id, day, type, s, n) SELECT {', '.join(key)}, {sign} {source} "
-                        "ON CONFLICT (shop_id, day, type, s) DO UPDATE SET n = gov_handling.n + excluded.n", check)]
+    out = [Step("TRUE", f"INSERT INTO gov_handling (shop_id, hour, type, s, n) SELECT {', '.join(key)}, {sign} {source} "
+                        "ON CONFLICT (shop_id, hour, type, s) DO UPDATE SET n = gov_handling.n + excluded.n", check)]
     if sign < 0:  # each key part a scalar: the histogram's primary key, not a scan
         match = " AND ".join(f"{c} = (SELECT {v} FROM tickets tk WHERE tk.id = {ticket})"
-                             for c, v in zip(("shop_id", "day", "type", "s"), key, strict=True))
+                             for c, v in zip(("shop_id", "hour", "type", "s"), key, strict=True))
         out.append(Step("TRUE", f"DELETE FROM gov_handling WHERE {match} AND n = 0 AND {W}", check))
     return out
 
@@ -295,22 +316,25 @@ def uninstall(conn: Connection) -> None:
 def rebuild_sql(dialect: str) -> list[str]:
     """Every counter recomputed from the rows, set-based."""
     d = Dialect(dialect)
-    branches = []
-    for f in FAMILIES:
-        cols = [f"{_on(f.counts[c], 'R')} AS {c}" if c in f.counts else f"0 AS {c}" for c in DAILY_COUNTS]
-        lasts = [f"{f.last[c]} AS {c}" if c in f.last else f"{d.null_instant()} AS {c}" for c in DAILY_LAST]
-        branches.append(f"SELECT R.shop_id AS shop_id, {d.day(f'R.{f.at}')} AS day, {', '.join(cols + lasts)} "
-                        f"FROM {f.table} R WHERE {f.when}")
-    handled = f"FROM tickets R WHERE {HANDLED} AND {_no_intervention('R.id')}"
+    out = ["DELETE FROM gov_daily", "DELETE FROM gov_hourly", "DELETE FROM gov_handling", "DELETE FROM gov_iv_repeats"]
     sums = ", ".join(f"sum({c})" for c in DAILY_COUNTS)
     maxes = ", ".join(f"max({c})" for c in DAILY_LAST)
+    for table, bucket, of, _first in _buckets(d):
+        branches = []
+        for f in FAMILIES:
+            cols = [f"{_on(f.counts[c], 'R')} AS {c}" if c in f.counts else f"0 AS {c}" for c in DAILY_COUNTS]
+            lasts = [f"{f.last[c]} AS {c}" if c in f.last else f"{d.null_instant()} AS {c}" for c in DAILY_LAST]
+            branches.append(f"SELECT R.shop_id AS shop_id, {of(f'R.{f.at}')} AS {bucket}, {', '.join(cols + lasts)} "
+                            f"FROM {f.table} R WHERE {f.when}")
+        out.append(f"INSERT INTO {table} (shop_id, {bucket}, {', '.join(DAILY_COUNTS + DAILY_LAST)}) "
+                   f"SELECT shop_id, {bucket}, {sums}, {maxes} FROM ({' UNION ALL '.join(branches)}) AS x "
+                   f"GROUP BY shop_id, {bucket}")
+    handled = f"FROM tickets R WHERE {HANDLED} AND {_no_intervention('R.id')}"
     return [
-        "DELETE FROM gov_daily", "DELETE FROM gov_handling", "DELETE FROM gov_iv_repeats",
-        f"INSERT INTO gov_daily (shop_id, day, {', '.join(DAILY_COUNTS + DAILY_LAST)}) "
-        f"SELECT shop_id, day, {sums}, {maxes} FROM ({' UNION ALL '.join(branches)}) AS x GROUP BY shop_id, day",
-        "INSERT INTO gov_handling (shop_id, day, type, s, n) SELECT shop_id, day, type, s, count(*) FROM ("
-        f"SELECT R.shop_id AS shop_id, {d.day('R.ended_at')} AS day, R.type AS type, "
-        f"{d.seconds('R.ended_at', 'R.created_at')} AS s {handled}) AS x GROUP BY shop_id, day, type, s",
+        *out,
+        "INSERT INTO gov_handling (shop_id, hour, type, s, n) SELECT shop_id, hour, type, s, count(*) FROM ("
+        f"SELECT R.shop_id AS shop_id, {d.hour('R.ended_at')} AS hour, R.type AS type, "
+        f"{d.seconds('R.ended_at', 'R.created_at')} AS s {handled}) AS x GROUP BY shop_id, hour, type, s",
         "INSERT INTO gov_iv_repeats (ticket_id, id, shop_id, prev_at, at) "
         "SELECT ticket_id, id, shop_id, prev_at, requested_at FROM (SELECT ticket_id, id, shop_id, requested_at, "
         "lag(requested_at) OVER (PARTITION BY shop_id, ticket_id ORDER BY requested_at, id) AS prev_at "

@@ -413,9 +413,9 @@ class SqlUnitOfWork:
             best = t.Instant().process_result_value(best, self.conn.dialect)
         return best
 
-    def metrics(self, shop_id: str, at: datetime, window: timedelta) -> Metrics:
+    def metrics(self, shop_id: str, at: datetime, window: timedelta, handling: bool = True) -> Metrics:
         """One shop's governance metrics over (at - window, at] (KS-GOV-2), in this transaction."""
-        return m.metrics_for(self.conn, shop_id, at, window)
+        return m.metrics_for(self.conn, shop_id, at, window, handling)
 
     def metrics_all(self, window_of: Callable[[str], timedelta], at: datetime) -> dict[str, Metrics]:
         """Every shop's metrics at `at`, each over its pack's window."""

@@ -140,16 +140,19 @@ class Metrics:
         """JSON: counts as integers, rates to 4 places, hours to 2 places."""
         out: dict[str, Any] = {"window": {"start": self.start.isoformat(), "end": self.end.isoformat()}}
         out.update((name, getattr(self, name)) for name in self.COUNTS)
-        for rate in self.RATES:
-            out[rate] = float(round(self.value(rate) or Decimal(0), 4))
-        for hours in self.HOURS:
-            v = self.value(hours)
-            out[hours] = None if v is None else float(round(v, 2))
+        for rate, (num, den) in self.RATES.items():  # as value(rate), from the counts just taken
+            out[rate] = float(round(Decimal(out[num]) / Decimal(out[den]), 4)) if out[den] else 0.0
+        for hours, field_ in self.HOURS.items():  # as value(hours)
+            secs = getattr(self, field_)
+            out[hours] = None if secs is None else float(round(Decimal(str(secs)) / Decimal(3600), 2))
         out["last_record_at"] = self.last_record_at.isoformat() if self.last_record_at else None
         return out
 
 
 # -- the ladder (KS-GOV-3, KS-GOV-4) ---------------------------------------------------------------
+
+HANDLING = frozenset(Metrics.HOURS) | {"refund_only_handled", "return_refund_handled"}  # the costly figures
+
 
 def triggered(metrics: Metrics, measure: Measure) -> dict[str, Decimal] | None:
     """The first condition set of the rung that the metrics meet, or None."""

@@ -158,3 +158,7 @@ class GovernanceRules(BaseModel):
             if m is not None:
                 out.append((name, m))
         return out
+
+    def metrics_read(self) -> set[str]:
+        """The metrics the ladder's conditions and the score's terms read."""
+        return {k for _, m in self.ladder() for cond in m.when for k in cond} | {t.metric for t in self.score.terms}

@@ -122,9 +122,12 @@ def evaluate(uow: SqlUnitOfWork, ctx: Context, shop_id: str, at: datetime, cause
         if inst.runs_out_by(at):
             g.expire(inst)
     if metrics is None or metrics.end != at:
+        metrics = uow.metrics(shop.id, at, gov.window.delta, bool(gov.metrics_read() & g.HANDLING))
+    dues = g.due_measures(metrics, gov, history)
+    if dues and not gov.metrics_read() & g.HANDLING:  # the measures keep every figure that brought them
         metrics = uow.metrics(shop.id, at, gov.window.delta)
     applied = []
-    for due in g.due_measures(metrics, gov, history):
+    for due in dues:
         inst = g.start(new_id("G"), shop.id, due, shop.policy, pv, metrics, at, cause)
         if inst.amount_fen:
             inst.charged = _charge(uow, shop, pv, inst, at)
@@ -204,7 +207,7 @@ def _reaches_rung(uow: SqlUnitOfWork, ctx: Context, shop_id: str, at: datetime) 
     history = [dataclasses.replace(m, status="ended", ended_at=m.ends_at, pending_events=[])
                if m.runs_out_by(at) else m
                for m in uow.measures.of_shop(shop_id)]
-    metrics = uow.metrics(shop_id, at, gov.window.delta)
+    metrics = uow.metrics(shop_id, at, gov.window.delta, bool(gov.metrics_read() & g.HANDLING))
     return bool(g.due_measures(metrics, gov, history)), metrics
 
 

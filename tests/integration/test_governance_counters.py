@@ -3,7 +3,7 @@ exactly the figures of the SQL that scans the rows (adapters.metrics_scan, the r
 database named by SHOUHOU_TEST_DATABASE_URL (SQLite by default; .ci/run runs PostgreSQL too).
 
 Hypothesis draws a world of shops, tickets, overdue records, interventions and events whose instants
-crowd the counters' day boundaries (UTC+8 midnights, to the microsecond) and the windows' ends, given
+crowd the counters' boundaries (UTC+8 midnights and whole hours, to the microsecond) and the windows' ends, given
 in several time zones; half-second handling times (the rounding), tickets with several interventions,
 some at the same instant; then changes it the ways the engine and anyone else can: tickets ending,
 rulings made and their fault changed by an appeal, interventions opened on handled tickets, moved to
@@ -45,10 +45,11 @@ FAULTS = ("shop", "buyer", "both", "platform", None)
 
 
 def _instant(rnd: random.Random, days: int = 40) -> datetime:
-    """An instant in the 40 days before 1 March 2026, often on or next to a midnight, in some zone."""
+    """An instant in the 40 days before 1 March 2026, often on or next to a midnight or a whole hour
+    (the counters' days and the histogram's hours), in some zone."""
     day = MIDNIGHT + rnd.randint(-days, 3) * D
     if rnd.random() < 0.35:
-        x = day + rnd.choice(NUDGES)
+        x = day + rnd.choice(NUDGES) + rnd.choice((timedelta(0), timedelta(hours=rnd.randrange(24))))
     else:
         x = day + timedelta(seconds=rnd.randrange(86_400), microseconds=rnd.choice((0, 500_000, rnd.randrange(10**6))))
     return x.astimezone(rnd.choice(ZONES))
@@ -143,15 +144,16 @@ def _change(conn: Connection, rnd: random.Random, rows: dict[str, list[dict[str,
 
 def _probes(rnd: random.Random, rows: dict[str, list[dict[str, Any]]]) -> list[tuple[datetime, timedelta]]:
     """Evaluation instants and windows: on and beside midnights, at a record's instant, a window's
-    length after one (the record on the window's open start), in every zone; windows of 30 days,
-    1 day, hours, and exactly whole days from a midnight."""
+    length after one (the record on the window's open start), on and beside whole hours, in every
+    zone; windows of 30 days, 1 day, hours, and exactly whole days from a midnight."""
     instants = [x[c] for table in rows.values() for x in table for c in ("created_at", "ended_at", "at", "requested_at", "ruled_at")
                 if x.get(c) is not None]
     out = []
     for _ in range(14):
         window = rnd.choice((30 * D, 30 * D, D, timedelta(hours=5), 29 * D + timedelta(hours=13), 2 * D))
         at = rnd.choice((_instant(rnd, 5), rnd.choice(instants), rnd.choice(instants) + window,
-                         MIDNIGHT + rnd.randint(-3, 3) * D + rnd.choice(NUDGES)))
+                         MIDNIGHT + rnd.randint(-3, 3) * D + rnd.choice(NUDGES),
+                         MIDNIGHT + timedelta(hours=rnd.randint(-72, 72)) + rnd.choice(NUDGES)))
         out.append((at.astimezone(rnd.choice(ZONES)), window))
     return out
 
@@ -160,8 +162,10 @@ def _counters(conn: Connection) -> dict[str, set[tuple[Any, ...]]]:
     """The counters' rows, less days that count nothing (a row whose counts went back to zero)."""
     gd = counts_table.gov_daily
     counts = [c for c in gd.columns if c.name not in ("shop_id", "day", "last_overdue_at", "last_against_at")]
+    hd = counts_table.gov_hourly
     return {
         "daily": {tuple(r) for r in conn.execute(select(gd)) if any(r._mapping[c.name] for c in counts)},
+        "hourly": {tuple(r) for r in conn.execute(select(hd)) if any(r._mapping[c.name] for c in counts)},
         "handling": {tuple(r) for r in conn.execute(select(counts_table.gov_handling))},
         "repeats": {tuple(r) for r in conn.execute(select(counts_table.gov_iv_repeats))},
     }

@@ -13,6 +13,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from shouhou.clock import SHANGHAI
 from shouhou.domain import governance as g
@@ -311,3 +313,27 @@ def test_a_pack_may_leave_rungs_out() -> None:
         del raw["versions"][0]["governance"][name]
     pv = parse_pack(raw, "custom.toml").versions[0]
     assert [n for n, _ in pv.governance.ladder()] == [n for n in MEASURES if n not in ("forced_study", "forced_exam")]
+
+
+@given(st.integers(0, 300), st.integers(0, 400), st.integers(0, 50), st.integers(0, 40),
+       st.one_of(st.none(), st.floats(0, 10**7, allow_nan=False)), st.one_of(st.none(), st.integers(0, 10**7)))
+def test_as_dict_shows_the_exact_values_rounded(overdue: int, apps: int, interventions: int, rulings: int,
+                                                median: float | None, p95: int | None) -> None:
+    """Rates to 4 places and hours to 2, rounded from value()'s exact figures."""
+    m = replace(metrics(overdue, apps), interventions=interventions, rulings=rulings, rulings_against=rulings // 2,
+                refund_only_median_s=median, return_refund_p95_s=None if p95 is None else float(p95))
+    view = m.as_dict()
+    for rate in g.Metrics.RATES:
+        assert view[rate] == float(round(m.value(rate) or Decimal(0), 4))
+    for hours in g.Metrics.HOURS:
+        v = m.value(hours)
+        assert view[hours] == (None if v is None else float(round(v, 2)))
+
+
+def test_only_packs_whose_ladder_or_score_read_handling_times_need_them() -> None:
+    """The worker leaves the handling times out of an evaluation whose pack reads none of them."""
+    assert not gov().metrics_read() & g.HANDLING
+    pack = copy.deepcopy(tomllib.loads((BUILTIN_DIR / "kuaishou.toml").read_text()))
+    pack["versions"][0]["governance"]["warning"]["when"].append({"refund_only_p95_hours": "72"})
+    rules = parse_pack(pack, "kuaishou").versions[0].governance
+    assert rules.metrics_read() & g.HANDLING == {"refund_only_p95_hours"}

@@ -2,9 +2,10 @@
 
 The 30-day metrics of merchant governance (KS-GOV-2) were counted by scanning a shop's tickets,
 overdue records, interventions and events at every evaluation. They are now read from counters per
-shop and UTC+8 day (gov_daily), a histogram of handling seconds (gov_handling) and the interventions
-that repeat a ticket's (gov_iv_repeats), which triggers on the four counted tables keep in step in the
-writer's own statement; two indexes serve the rows read at the window's partial end days. This
+shop and UTC+8 day and per hour (gov_daily, gov_hourly), a histogram of handling seconds per hour
+(gov_handling) and the interventions that repeat a ticket's (gov_iv_repeats), which triggers on the
+four counted tables keep in step in the writer's own statement; two indexes serve the rows read at
+the window's partial end hours. This
 migration creates them, installs the triggers (shouhou.adapters.counts_sql: a later change to the
 triggers comes with a migration of its own that installs them again) and backfills the counters from
 the existing rows, the counted tables locked against writers meanwhile on PostgreSQL.
@@ -35,34 +36,37 @@ def _count(name: str) -> sa.Column[int]:
 
 
 def upgrade() -> None:
-    op.create_table(
-        "gov_daily",
-        sa.Column("shop_id", sa.String(64), nullable=False),
-        sa.Column("day", sa.Date(), nullable=False),
-        _count("applications"),
-        _count("refund_only_overdue"),
-        _count("return_refund_overdue"),
-        _count("exchange_overdue"),
-        _count("delayed_shipments"),
-        sa.Column("last_overdue_at", Instant(), nullable=True),
-        _count("interventions"),
-        _count("rulings"),
-        _count("rulings_against"),
-        sa.Column("last_against_at", Instant(), nullable=True),
-        _count("over_period_openings"),
-        sa.PrimaryKeyConstraint("shop_id", "day", name=op.f("pk_gov_daily")),
-    )
-    op.create_index("ix_gov_daily_day", "gov_daily", ["day"])
+    for table, bucket in (("gov_daily", sa.Column("day", sa.Date(), nullable=False)),
+                          ("gov_hourly", sa.Column("hour", sa.Integer(), autoincrement=False, nullable=False))):
+        op.create_table(
+            table,
+            sa.Column("shop_id", sa.String(64), nullable=False),
+            bucket,
+            _count("applications"),
+            _count("refund_only_overdue"),
+            _count("return_refund_overdue"),
+            _count("exchange_overdue"),
+            _count("delayed_shipments"),
+            sa.Column("last_overdue_at", Instant(), nullable=True),
+            _count("interventions"),
+            _count("rulings"),
+            _count("rulings_against"),
+            sa.Column("last_against_at", Instant(), nullable=True),
+            _count("over_period_openings"),
+            sa.PrimaryKeyConstraint("shop_id", bucket.name, name=op.f(f"pk_{table}")),
+        )
+        op.create_index(f"ix_{table}_{bucket.name}", table, [bucket.name])
     op.create_table(
         "gov_handling",
         sa.Column("shop_id", sa.String(64), nullable=False),
-        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("hour", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("type", sa.String(16), nullable=False),
         sa.Column("s", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("n", sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint("shop_id", "day", "type", "s", name=op.f("pk_gov_handling")),
+        sa.PrimaryKeyConstraint("shop_id", "hour", "type", "s", name=op.f("pk_gov_handling")),
     )
-    op.create_index("ix_gov_handling_day", "gov_handling", ["day"])
+    op.create_index("ix_gov_handling_hour", "gov_handling", ["hour"])
+    op.create_index("ix_gov_handling_rank", "gov_handling", ["shop_id", "type", "s", "hour", "n"])
     op.create_table(
         "gov_iv_repeats",
         sa.Column("ticket_id", sa.String(64), nullable=False),
@@ -86,7 +90,9 @@ def downgrade() -> None:
     op.drop_index("ix_tickets_shop_ended", table_name="tickets")
     op.drop_index("ix_gov_iv_repeats_shop_at", table_name="gov_iv_repeats")
     op.drop_table("gov_iv_repeats")
-    op.drop_index("ix_gov_handling_day", table_name="gov_handling")
+    op.drop_index("ix_gov_handling_rank", table_name="gov_handling")
+    op.drop_index("ix_gov_handling_hour", table_name="gov_handling")
     op.drop_table("gov_handling")
-    op.drop_index("ix_gov_daily_day", table_name="gov_daily")
-    op.drop_table("gov_daily")
+    for table, bucket in (("gov_hourly", "hour"), ("gov_daily", "day")):
+        op.drop_index(f"ix_{table}_{bucket}", table_name=table)
+        op.drop_table(table)

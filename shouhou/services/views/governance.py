@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, or_, select
 
 from ...adapters import tables as t
 from ...adapters.uow import SqlUnitOfWork
@@ -145,32 +145,35 @@ def report(uow: SqlUnitOfWork, actor: Actor, policies: PolicyRegistry, at: datet
         shops = {shop.id: (shop.name, shop.policy)}
     else:
         all_metrics = uow.metrics_all(lambda name: policies.in_force(name, at).governance.window.delta, at)
-        shops = {s.id: (s.name, s.policy) for s in uow.shops.where()}
+        cols = t.shops.c  # names and packs only: every shop's whole row is not needed
+        shops = {r.id: (r.name, r.policy) for r in uow.conn.execute(select(cols.id, cols.name, cols.policy))}
     in_force: dict[str, list[g.MeasureInstance]] = defaultdict(list)
     mc = t.measures.c
     for inst in uow.measures.where(*scope(actor, mc.shop_id), mc.started_at <= at, or_(
             mc.ended_at > at, and_(mc.ended_at.is_(None), or_(mc.ends_at.is_(None), mc.ends_at > at)))):
         in_force[inst.shop_id].append(dataclasses.replace(inst, status="active", pending_events=[]))
     rows = []
+    packs = {p: policies.in_force(p, at) for p in {s[1] for s in shops.values()}}
+    unmeasured = g.effects([]).refund_handling  # most shops have no measure in force
     for shop_id, m in all_metrics.items():
         name, policy = shops[shop_id]
-        pv = policies.in_force(policy, at)
+        pv = packs[policy]
         current = in_force.get(shop_id, [])
         points = sum(x.points for x in current if x.measure == "point_deduction")
         sc = g.score(m, pv.governance.score, points)
-        names = g.in_force(current)
+        names = g.in_force(current) if current else []
         d = m.as_dict()
         rows.append({
             "shop": shop_id, "name": name, "policy": f"{policy}@{pv.version}", "level": sc.level, "score": sc.value,
             **{k: d[k] for k in REPORT_COLUMNS if k in d},
             "step": names[-1] if names else None, "measures": names,
-            "refund_handling": g.effects(current).refund_handling,
+            "refund_handling": g.effects(current).refund_handling if current else unmeasured,
         })
     present = [r for r in rows if r[sort] is not None]
     missing = [r for r in rows if r[sort] is None]
     present.sort(key=lambda r: (_sortable(sort, r[sort]), r["shop"]), reverse=descending)
     ordered = present + sorted(missing, key=lambda r: r["shop"])
-    window = {p: policies.in_force(p, at).governance.window for p in {s[1] for s in shops.values()}}
+    window = {p: pv.governance.window for p, pv in packs.items()}
     page = ordered[offset: offset + limit if limit is not None else None]
     return {"at": iso(at), "sort": sort, "descending": descending, "total": len(rows), "offset": offset,
             "limit": limit, "columns": list(REPORT_COLUMNS),

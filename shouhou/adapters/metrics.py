@@ -23,7 +23,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, cast, func, literal_column, null, select, union_all
+from sqlalchemy import BigInteger, Connection, cast, func, literal_column, null, select, union_all
 
 from ..clock import SHANGHAI
 from ..domain import governance as g
@@ -60,10 +60,12 @@ def _statements(dialect: str, scope: str) -> dict[str, Any]:
             .where(*conds, scope_of(scope, c.shop_id)).group_by(c.shop_id)
 
     day = gd.day if scope == "shop" or dialect != "sqlite" else unindexed(gd.day)  # SQLite: in shop order
-    # the whole days, and the whole hours of the partial days before and after them (a shop may have
-    # up to three rows: _families adds them up)
-    daily = union_all(summed(gd, day >= D1, day < D2), summed(gh, gh.hour >= L1, gh.hour < L2),
-                      summed(gh, gh.hour >= R1, gh.hour < R2))
+    # the whole days, and the whole hours of the partial days before and after them
+    parts = union_all(summed(gd, day >= D1, day < D2), summed(gh, gh.hour >= L1, gh.hour < L2),
+                      summed(gh, gh.hour >= R1, gh.hour < R2)).subquery("parts")
+    cols = list(parts.c)
+    daily = select(cols[0], *(cast(func.sum(c), BigInteger) for c in cols[1:1 + len(COUNTS)]),  # not numeric
+                   *(func.max(c) for c in cols[1 + len(COUNTS):])).group_by(cols[0])
     nothing = cast(null(), t.Instant())
     against = among(func.coalesce(iv.effective_fault, iv.fault), ("shop", "both"))  # as counts_sql.AGAINST
     branches: list[Any] = []
@@ -106,8 +108,7 @@ def _families(conn: Connection, start: datetime, end: datetime, scope: str, hand
     args = {**cut(start, end), **params}
     for shop, *counts, last_overdue, last_against in conn.execute(q["daily"], args).all():
         row = out[shop]
-        for name, n in zip(COUNTS, counts, strict=True):
-            row[name] = row.get(name, 0) + int(n or 0)
+        row.update((name, int(n or 0)) for name, n in zip(COUNTS, counts, strict=True))
         _newest(row, _aware(last_overdue))
         _newest(row, _aware(last_against))
     for shop, kind, n, last in conn.execute(q["ends"], args).all():

@@ -10,10 +10,10 @@ shop:
 - the partial hours' tickets (e of them for a shop and type), one row each;
 - of the histogram, only the rows that hold ranks k - e to k + 1 of the whole, for each percentile:
   the value at rank k of histogram and tickets together is one of the tickets' or the histogram's
-  at a rank from k - e to k (at most e tickets come before it).
-
-`percentiles` then finds each rank's value among those few rows: the smallest value whose count of
-values at or below it (histogram's running total, tickets counted) reaches the rank.
+  at a rank from k - e to k (at most e tickets come before it). Where e is 0 (most shops) the four
+  values are picked there; elsewhere the rows go to `percentiles`, which finds each rank's value
+  among them: the smallest value whose count of values at or below it (the histogram's running
+  total, the tickets counted) reaches the rank.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from sqlalchemy import (
     BigInteger,
     Integer,
     and_,
+    case,
     cast,
     exists,
     func,
@@ -67,9 +68,10 @@ def _partial_hours(dialect: str, scope: str) -> Any:
 
 
 def handling_sql(dialect: str, scope: str) -> Any:
-    """Rows (shop, type, s, n, c, total): the histogram's rows that hold the ranks needed, c the
-    running total at the row and total the histogram's count; and the partial hours' tickets, with
-    c and total NULL."""
+    """Rows (shop, type, kind, x1 .. x5). Kind "v", a shop and type with no ticket in the partial
+    hours: x1 the count, x2 .. x5 the values at ranks lo50, lo50 + 1, lo95, lo95 + 1 (NULL past the
+    last). Kind "h", for the others, each histogram row that holds a rank needed: x1 its value, x2 the
+    running total at it, x3 the histogram's count. Kind "t": a partial hour's ticket, x1 its value."""
     tickets = _partial_hours(dialect, scope).cte("partial_hours")
     e = select(tickets.c.shop_id, tickets.c.type, func.count().label("e")) \
         .group_by(tickets.c.shop_id, tickets.c.type).subquery("e")
@@ -87,24 +89,44 @@ def handling_sql(dialect: str, scope: str) -> Any:
         return and_(r.c - r.n < high, r.c >= low)
 
     wanted = [holds(k - more, k + 1) for k in ((whole - 1) * a // b + 1 for a, b in (g.P50, g.P95))]
-    rows = select(r.shop_id, r.type, r.s, r.n, r.c, r.total) \
-        .select_from(running.outerjoin(e, and_(e.c.shop_id == r.shop_id, e.c.type == r.type))).where(or_(*wanted))
+    held = select(r.shop_id, r.type, r.s, r.n, r.c, r.total, more.label("e")) \
+        .select_from(running.outerjoin(e, and_(e.c.shop_id == r.shop_id, e.c.type == r.type))) \
+        .where(or_(*wanted)).cte("held")
+    f = held.c
+
+    def at(rank: Any) -> Any:
+        return func.max(case((and_(f.c - f.n < rank, rank <= f.c), f.s)))
+
+    ranks = [(f.total - 1) * a // b + 1 for a, b in (g.P50, g.P95)]
     nothing = cast(null(), BigInteger)
-    return union_all(rows, select(tickets.c.shop_id, tickets.c.type, tickets.c.s, tickets.c.n, nothing, nothing))
+    return union_all(
+        select(f.shop_id, f.type, literal_column("'v'"), func.max(f.total), at(ranks[0]), at(ranks[0] + 1),
+               at(ranks[1]), at(ranks[1] + 1)).where(f.e == 0).group_by(f.shop_id, f.type),
+        select(f.shop_id, f.type, literal_column("'h'"), f.s, f.c, f.total, nothing, nothing).where(f.e > 0),
+        select(tickets.c.shop_id, tickets.c.type, literal_column("'t'"), tickets.c.s, nothing, nothing, nothing,
+               nothing))
+
+
+def _interpolate(lo: int, hi: int | None, rem: int, b: int) -> float:
+    """As metrics_scan's SQL: lo + (hi - lo) * remainder / b, in double precision."""
+    return float(lo) + float(((hi if hi is not None else lo) - lo) * rem) / b
 
 
 def percentiles(rows: Iterable[Any]) -> list[tuple[str, str, int, float, float]]:
     """From handling_sql's rows: per shop and type, the number handled, the median and the P95."""
+    out = []
     held: dict[tuple[str, str], list[tuple[int, int]]] = defaultdict(list)  # (s, c) of the histogram's rows
     totals: dict[tuple[str, str], int] = {}
     tickets: dict[tuple[str, str], list[int]] = defaultdict(list)
-    for shop, kind, s, _n, c, total in rows:
-        if c is None:
-            tickets[shop, kind].append(s)
+    for shop, kind, what, x1, x2, x3, x4, x5 in rows:
+        if what == "v":
+            figures = [_interpolate(lo, hi, (x1 - 1) * a % b, b) for (a, b), lo, hi in ((g.P50, x2, x3), (g.P95, x4, x5))]
+            out.append((shop, kind, x1, figures[0], figures[1]))
+        elif what == "h":
+            held[shop, kind].append((x1, x2))
+            totals[shop, kind] = x3
         else:
-            held[shop, kind].append((s, c))
-            totals[shop, kind] = total
-    out = []
+            tickets[shop, kind].append(x1)
     for key in held.keys() | tickets.keys():
         mine, extra = sorted(held.get(key, ())), sorted(tickets.get(key, ()))
         values = sorted({s for s, _ in mine} | set(extra))
@@ -124,8 +146,8 @@ def percentiles(rows: Iterable[Any]) -> list[tuple[str, str, int, float, float]]
         figures = []
         for a, b in (g.P50, g.P95):
             k, rem = divmod((n - 1) * a, b)
-            lo, hi = at(k + 1), at(k + 2)
+            lo = at(k + 1)
             assert lo is not None, f"no value at rank {k + 1} of {n} for {key}"
-            figures.append(float(lo) + float(((hi if hi is not None else lo) - lo) * rem) / b)  # as metrics_scan
+            figures.append(_interpolate(lo, at(k + 2), rem, b))
         out.append((key[0], key[1], n, figures[0], figures[1]))
     return out

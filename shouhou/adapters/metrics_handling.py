@@ -1,5 +1,6 @@
-"""The handling-time percentiles of the governance metrics (KS-GOV-2), from the hourly histogram
-(adapters.counts_table.gov_handling) and the tickets handled in the window's two partial hours.
+"""The handling-time percentiles of the governance metrics (KS-GOV-2), from the handling times of the
+window's whole hours (adapters.counts_table.gov_handling) and the tickets handled in its two partial
+hours.
 
 Median and P95 are domain.governance.percentile: linear interpolation between the values at ranks
 k and k + 1 of the sorted seconds, k = (n - 1) * a // b + 1. One statement, for one shop or every
@@ -51,7 +52,8 @@ def _histogram(dialect: str, scope: str) -> Any:
     unless told)."""
     gh = ct.gov_handling.c
     hour = unindexed(gh.hour) if dialect == "sqlite" else gh.hour
-    return select(gh.shop_id, gh.type, gh.s, gh.n).where(hour >= H1, hour < H2, scope_of(scope, gh.shop_id))
+    return select(gh.shop_id, gh.type, gh.s, literal_column("1", Integer).label("n")) \
+        .where(hour >= H1, hour < H2, scope_of(scope, gh.shop_id))
 
 
 def _partial_hours(dialect: str, scope: str) -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
+from operator import attrgetter
 from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy import Connection, Engine, Table, and_, delete, exists, func, insert, select, update
@@ -43,7 +44,7 @@ class Identified(Protocol):
 
 A = TypeVar("A", bound=Identified)
 Reactor = Callable[["SqlUnitOfWork", list[Event]], None]
-_READ_ONLY: dict[str, Any] = {}  # what a read-only unit of work keeps of a row: nothing to compare at flush
+_READ_ONLY: tuple[Any, ...] = ("read-only",)  # what a read-only unit of work keeps of a row: nothing to compare
 
 
 class Repository(Generic[A]):
@@ -54,7 +55,8 @@ class Repository(Generic[A]):
     def __init__(self, uow: SqlUnitOfWork, table: Table, cls: type[A]) -> None:
         self.uow, self.table, self.cls = uow, table, cls
         self.cols = _columns(table)
-        self.seen: dict[str, tuple[A, dict[str, Any]]] = {}
+        self.values = attrgetter(*self.cols)  # an aggregate's row as a tuple, in column order
+        self.seen: dict[str, tuple[A, tuple[Any, ...]]] = {}
         self.new: list[A] = []
         self.new_by_id: dict[str, A] = {}  # `new` by id: a transaction that adds thousands finds each at once
         self.absent: set[str] = set()  # ids get_many looked for and did not find (until added)
@@ -68,7 +70,7 @@ class Repository(Generic[A]):
                 out.append(self.seen[key][0])
                 continue
             obj = _from_row(self.cls, row, self.cols)
-            self.seen[key] = (obj, _to_row(obj, self.cols) if self.uow.write else _READ_ONLY)
+            self.seen[key] = (obj, self.values(obj) if self.uow.write else _READ_ONLY)
             out.append(obj)
         return out
 
@@ -149,14 +151,15 @@ class Repository(Generic[A]):
             return
         obj, before = seen
         for col in columns:
-            if getattr(obj, col) == before[col]:
+            i = self.cols.index(col)
+            if getattr(obj, col) == before[i]:
                 setattr(obj, col, row._mapping[col])
-                before[col] = row._mapping[col]
+                self.seen[ident] = (obj, before := (*before[:i], row._mapping[col], *before[i + 1:]))
 
     def _write_new(self) -> None:
         if self.new:
             self.uow.conn.execute(insert(self.table), [_to_row(o, self.cols) for o in self.new])
-            self.seen.update((o.id, (o, _to_row(o, self.cols))) for o in self.new)
+            self.seen.update((o.id, (o, self.values(o))) for o in self.new)
             self.new, self.new_by_id = [], {}
 
     def flush(self) -> list[A]:
@@ -168,9 +171,9 @@ class Repository(Generic[A]):
         for key, (obj, before) in list(self.seen.items()):
             if before is _READ_ONLY:
                 raise RuntimeError(f"{self.table.name} {key} was read by a read-only unit of work: it writes nothing")
-            now = _to_row(obj, self.cols)
-            changed = {c: v for c, v in now.items() if v != before[c]}
-            if changed:
+            now = self.values(obj)  # a tuple: compared at C speed, a dict only for the rows that changed
+            if now != before:
+                changed = {c: v for c, v, b in zip(self.cols, now, before, strict=True) if v != b}
                 changes.setdefault(tuple(sorted(changed)), []).append(
                     {"k_id": key, **{f"v_{c}": v for c, v in changed.items()}})
                 self.seen[key] = (obj, now)

@@ -86,32 +86,31 @@ def _tickets_by_state(figs: list[Figures], dates: list[str]) -> Any:
     return fig
 
 
-def _actions(figs: list[Figures], dates: list[str], top: int = 8) -> Any:
+def _actions(figs: list[Figures], dates: list[str], top: int = 7) -> Any:
     """Per pack, stacked bars of the actions fired each day by rule: the orders' (confirmation and
-    completion, GEN-ORD-*: most of the volume) above, the tickets' and the rest below."""
-    fig, grid = plt.subplots(2, len(figs), figsize=(7.5 * len(figs), 7.6), sharey="row", squeeze=False)
-    for row, wanted in enumerate((ORDER_ACTIONS, None)):
-        totals: dict[str, int] = {}
-        for f in figs:
-            for k, v in f.actions.items():
-                if (k.split(" ", 1)[1] in ORDER_ACTIONS) == (wanted is not None):
-                    totals[k] = totals.get(k, 0) + sum(v)
-        shown = sorted(totals, key=lambda k: -totals[k])[:top]
-        cmap = plt.get_cmap("tab10" if row == 0 else "Set2")
+    completion, GEN-ORD-*: most of the volume) above, the tickets' and the rest below. Each panel
+    names its own largest series (a rule keeps its colour across the packs); the rest is `other`."""
+    fig, grid = plt.subplots(2, len(figs), figsize=(7.5 * len(figs), 8.4), sharey="row", squeeze=False)
+    for row, orders in enumerate((True, False)):
+        keys = {k for f in figs for k in f.actions if (k.split(" ", 1)[1] in ORDER_ACTIONS) == orders}
+        ranked = sorted(keys, key=lambda k: (-sum(sum(f.actions.get(k, ())) for f in figs), k))
+        colour = {k: plt.get_cmap("tab20")(i % 20) for i, k in enumerate(ranked)}
         for ax, f in zip(grid[row], figs, strict=True):
+            mine = sorted((k for k in keys if sum(f.actions.get(k, ()))), key=lambda k: -sum(f.actions[k]))
+            shown, rest = mine[:top], mine[top:]
             bottom = [0] * len(dates)
-            series = [(k, f.actions.get(k, [0] * len(dates))) for k in shown]
-            rest = [sum(v[d] for k, v in f.actions.items() if k in totals and k not in shown) for d in range(len(dates))]
-            if any(rest):
-                series.append(("other", rest))
-            for i, (k, v) in enumerate(series):
-                ax.bar(range(len(dates)), v, bottom=bottom, label=k, color=cmap(i % cmap.N), width=0.85)
+            series: list[tuple[str, list[int], Any]] = [(k, f.actions[k], colour[k]) for k in shown]
+            if rest:
+                series.append(("other", [sum(f.actions[k][d] for k in rest) for d in range(len(dates))], "#999999"))
+            for k, v, c in series:
+                ax.bar(range(len(dates)), v, bottom=bottom, label=k, color=c, width=0.85)
                 bottom = [a + b for a, b in zip(bottom, v, strict=True)]
-            part = "orders (receipt confirmed, completed)" if row == 0 else "tickets and the rest"
+            part = "orders (receipt confirmed, completed)" if orders else "tickets and the rest"
             ax.set_title(f"{f.pack}: deadline actions per day: {part}", fontsize=10)
             _days_axis(ax, dates)
+            if series:
+                ax.legend(loc="upper left", fontsize=7)
         grid[row][0].set_ylabel("actions fired by the worker")
-        _legend(grid[row][-1])
     fig.tight_layout()
     return fig
 

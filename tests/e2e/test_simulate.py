@@ -19,7 +19,7 @@ from shouhou.policies import PolicyRegistry
 from shouhou.services.app import Shouhou
 from shouhou.simulation import figures, marketplace
 from shouhou.simulation.play import Player
-from shouhou.simulation.run import simulate
+from shouhou.simulation.run import SimulationError, pack_name, simulate
 
 pytest.importorskip("matplotlib")
 
@@ -122,3 +122,24 @@ def test_kuaishou_s_24_hour_review_before_shipment_auto_approves_what_douyin_s_4
     assert ks_ro > dy_ro
     assert ks.totals["overdue_records"] > dy.totals["overdue_records"]
     assert not any(k.startswith("DY-") for k in ks.actions) and not any(k.startswith("KS-") for k in dy.actions)
+
+
+def test_a_pack_file_plays_under_the_name_it_declares(tmp_path: Path) -> None:
+    source = Path(__file__).resolve().parents[2] / "shouhou" / "policies" / "kuaishou.toml"
+    pack = tmp_path / "faster.toml"
+    pack.write_text(source.read_text(encoding="utf-8").replace('name = "kuaishou"', 'name = "kuaishou-faster"', 1),
+                    encoding="utf-8")
+    registry = PolicyRegistry.default()
+    assert pack_name(registry, str(pack)) == "kuaishou-faster" and "kuaishou-faster" in registry
+    assert pack_name(registry, "douyin") == "douyin"
+    with pytest.raises(SimulationError):
+        pack_name(registry, "no-such-pack")
+
+
+def test_a_marketplace_file_with_an_unknown_key_is_refused_naming_it(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(marketplace.DEFAULT.read_text(encoding="utf-8").replace("seed = 1", "seed = 1\nsede = 2"),
+                   encoding="utf-8")
+    result = CliRunner().invoke(app, ["simulate", str(bad), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert "run.sede" in result.output and not (tmp_path / "out").exists()

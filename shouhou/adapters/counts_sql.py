@@ -169,37 +169,32 @@ def _no_intervention(ticket: str, but: str | None = None) -> str:
     return f"NOT EXISTS (SELECT 1 FROM interventions iv WHERE iv.ticket_id = {ticket}{other})"
 
 
-def _handled_key(d: Dialect, row: str) -> list[str]:
-    """A ticket's place in the histogram: shop, the hour it ended, type, whole seconds it took."""
-    return [f"{row}.shop_id", d.hour(f"{row}.ended_at"), f"{row}.type", d.seconds(f"{row}.ended_at", f"{row}.created_at")]
+def _handled_row(d: Dialect, row: str) -> str:
+    """A ticket's row of the histogram: id, shop, the hour it ended, type, whole seconds it took."""
+    return (f"{row}.id, {row}.shop_id, {d.hour(f'{row}.ended_at')}, {row}.type, "
+            f"{d.seconds(f'{row}.ended_at', f'{row}.created_at')}")
 
 
-def _handled_sql(d: Dialect, row: str, sign: int, guard: str = "TRUE") -> list[Step]:
-    """Add or take away the handling time of the ticket NEW or OLD (its value in the histogram, the
-    row gone at zero) when it was handled by the shop, `guard` holds and it has no intervention."""
-    guard, key = f"{_on(HANDLED, row)} AND {guard}", _handled_key(d, row)
-    check = _no_intervention(f"{row}.id")
-    out = [Step(guard, f"INSERT INTO gov_handling (shop_id, hour, type, s, n) SELECT {', '.join(key)}, {sign} "
-                       f"WHERE {W} ON CONFLICT (shop_id, hour, type, s) DO UPDATE SET n = gov_handling.n + excluded.n",
-                check)]
-    if sign < 0:
-        match = " AND ".join(f"{c} = {v}" for c, v in zip(("shop_id", "hour", "type", "s"), key, strict=True))
-        out.append(Step(guard, f"DELETE FROM gov_handling WHERE {match} AND n = 0 AND {W}", check))
+_INTO = "INSERT INTO gov_handling (ticket_id, shop_id, hour, type, s)"
+
+
+def _handled_sql(d: Dialect, row: str, guard: str = "TRUE", drop: bool = False) -> list[Step]:
+    """The ticket NEW is in the histogram when it was handled by the shop without the platform (no
+    intervention); with `drop`, the row of OLD goes first. `guard` says whether to look at all."""
+    out = [Step(guard, f"DELETE FROM gov_handling WHERE ticket_id = OLD.id AND {W}")] if drop else []
+    if row == "NEW":
+        out.append(Step(f"{_on(HANDLED, row)} AND {guard}", f"{_INTO} SELECT {_handled_row(d, row)} WHERE {W}",
+                        _no_intervention("NEW.id")))
     return out
 
 
-def _by_ticket(d: Dialect, ticket: str, sign: int, check: str) -> list[Step]:
-    """The same for a ticket named by id (a trigger on interventions), read from its row, when `check`
-    holds (whether the ticket has other interventions)."""
-    key = _handled_key(d, "tk")
-    source = f"FROM tickets tk WHERE tk.id = {ticket} AND {_on(HANDLED, 'tk')} AND {W}"
-    out = [Step("TRUE", f"INSERT INTO gov_handling (shop_id, hour, type, s, n) SELECT {', '.join(key)}, {sign} {source} "
-                        "ON CONFLICT (shop_id, hour, type, s) DO UPDATE SET n = gov_handling.n + excluded.n", check)]
-    if sign < 0:  # each key part a scalar: the histogram's primary key, not a scan
-        match = " AND ".join(f"{c} = (SELECT {v} FROM tickets tk WHERE tk.id = {ticket})"
-                             for c, v in zip(("shop_id", "hour", "type", "s"), key, strict=True))
-        out.append(Step("TRUE", f"DELETE FROM gov_handling WHERE {match} AND n = 0 AND {W}", check))
-    return out
+def _recount(d: Dialect, ticket: str, guard: str = "TRUE") -> list[Step]:
+    """The histogram's row of a ticket named by id (a trigger on interventions), taken again from the
+    ticket's row and whether it has an intervention now: the state after the statement, whatever
+    order its rows came in."""
+    return [Step(guard, f"DELETE FROM gov_handling WHERE ticket_id = {ticket} AND {W}"),
+            Step(guard, f"{_INTO} SELECT {_handled_row(d, 'tk')} FROM tickets tk WHERE tk.id = {ticket} "
+                        f"AND {_on(HANDLED, 'tk')} AND {_no_intervention('tk.id')} AND {W}")]
 
 
 def _repeats_sql(ticket: str, guard: str = "TRUE") -> list[Step]:
@@ -227,8 +222,7 @@ _SHORT = {"tickets": "tickets", "overdue_records": "overdue", "interventions": "
 
 
 def triggers(dialect: str) -> list[Trigger]:
-    """Every counting trigger: AFTER INSERT, UPDATE and DELETE on each counted table, and BEFORE ones
-    on interventions."""
+    """Every counting trigger: AFTER INSERT, UPDATE and DELETE on each counted table."""
     d = Dialect(dialect)
     body: dict[tuple[str, str], list[Step]] = {(t, op): [] for t in TABLES for op in ("INSERT", "UPDATE", "DELETE")}
     watch: dict[str, tuple[str, ...]] = {t: () for t in TABLES}
@@ -243,16 +237,18 @@ def triggers(dialect: str) -> list[Trigger]:
                               else f"{d.differ(f.watch)} AND (({_on(f.when, 'OLD')}) OR ({_on(f.when, 'NEW')}))")
     # a ticket's handling time, whenever its row changes what it is
     changed = d.differ(TICKET_WATCH)
-    body["tickets", "INSERT"] += _handled_sql(d, "NEW", 1)
-    body["tickets", "DELETE"] += _handled_sql(d, "OLD", -1)
-    body["tickets", "UPDATE"] += _handled_sql(d, "OLD", -1, changed) + _handled_sql(d, "NEW", 1, changed)
+    body["tickets", "INSERT"] += _handled_sql(d, "NEW")
+    body["tickets", "DELETE"] += _handled_sql(d, "OLD", drop=True)
+    body["tickets", "UPDATE"] += _handled_sql(d, "NEW", changed, drop=True)
     watch["tickets"] += TICKET_WATCH
     moved["tickets"].append(f"{changed} AND (({_on(HANDLED, 'OLD')}) OR ({_on(HANDLED, 'NEW')}))")
-    # which interventions repeat their ticket's (the window counts distinct tickets)
-    again = d.differ(("shop_id", "ticket_id", "requested_at", "id"))
-    body["interventions", "INSERT"] += _repeats_sql("NEW.ticket_id")
-    body["interventions", "DELETE"] += _repeats_sql("OLD.ticket_id")
-    body["interventions", "UPDATE"] += _repeats_sql("OLD.ticket_id", again) + _repeats_sql("NEW.ticket_id", again)
+    # a ticket taken to the platform leaves the histogram, and comes back when its last intervention
+    # goes; which interventions repeat their ticket's (the window counts distinct tickets)
+    again, moved_ticket = d.differ(("shop_id", "ticket_id", "requested_at", "id")), d.differ(("ticket_id",))
+    body["interventions", "INSERT"] += _recount(d, "NEW.ticket_id") + _repeats_sql("NEW.ticket_id")
+    body["interventions", "DELETE"] += _recount(d, "OLD.ticket_id") + _repeats_sql("OLD.ticket_id")
+    body["interventions", "UPDATE"] += (_recount(d, "OLD.ticket_id", moved_ticket) + _recount(d, "NEW.ticket_id", moved_ticket)
+                                        + _repeats_sql("OLD.ticket_id", again) + _repeats_sql("NEW.ticket_id", again))
     watch["interventions"] += ("ticket_id", "id")
     moved["interventions"].append(again)
 
@@ -266,17 +262,6 @@ def triggers(dialect: str) -> list[Trigger]:
                         when=_on(only[0], "OLD") if only else None),
                 Trigger(f"{name}_au", table, "AFTER", "UPDATE", body[table, "UPDATE"], tuple(dict.fromkeys(watch[table])),
                         " OR ".join(f"({m})" for m in moved[table]))]
-    # a ticket's first intervention takes its handling time out (the platform stepped in), its last
-    # one gone puts it back: checked BEFORE the row changes, so that the rows seen are the others and
-    # a statement writing several interventions of one ticket counts it once
-    out += [Trigger("gov_interventions_bi", "interventions", "BEFORE", "INSERT",
-                    _by_ticket(d, "NEW.ticket_id", -1, _no_intervention("NEW.ticket_id"))),
-            Trigger("gov_interventions_bd", "interventions", "BEFORE", "DELETE",
-                    _by_ticket(d, "OLD.ticket_id", 1, _no_intervention("OLD.ticket_id", "OLD.id"))),
-            Trigger("gov_interventions_bu", "interventions", "BEFORE", "UPDATE",
-                    _by_ticket(d, "OLD.ticket_id", 1, _no_intervention("OLD.ticket_id", "OLD.id"))
-                    + _by_ticket(d, "NEW.ticket_id", -1, _no_intervention("NEW.ticket_id")),
-                    ("ticket_id",), d.differ(("ticket_id",)))]
     return out
 
 
@@ -332,9 +317,7 @@ def rebuild_sql(dialect: str) -> list[str]:
     handled = f"FROM tickets R WHERE {HANDLED} AND {_no_intervention('R.id')}"
     return [
         *out,
-        "INSERT INTO gov_handling (shop_id, hour, type, s, n) SELECT shop_id, hour, type, s, count(*) FROM ("
-        f"SELECT R.shop_id AS shop_id, {d.hour('R.ended_at')} AS hour, R.type AS type, "
-        f"{d.seconds('R.ended_at', 'R.created_at')} AS s {handled}) AS x GROUP BY shop_id, hour, type, s",
+        f"{_INTO} SELECT {_handled_row(d, 'R')} {handled}",
         "INSERT INTO gov_iv_repeats (ticket_id, id, shop_id, prev_at, at) "
         "SELECT ticket_id, id, shop_id, prev_at, requested_at FROM (SELECT ticket_id, id, shop_id, requested_at, "
         "lag(requested_at) OVER (PARTITION BY shop_id, ticket_id ORDER BY requested_at, id) AS prev_at "

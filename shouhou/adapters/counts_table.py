@@ -1,7 +1,7 @@
 """The counters of merchant governance (KS-GOV-2): what the 30-day metrics add up, kept per shop and
-per day, and per hour (the handling-time histogram per hour only), so that evaluating a shop reads
-about thirty day rows, the hours of the window's two partial days, the rows of its two partial hours
-and its handling times, instead of its tickets.
+per day and per hour, with each handled ticket's handling time, so that evaluating a shop reads about
+thirty day rows, the hours of the window's two partial days and the rows of its two partial hours
+(and, where needed, its handling times) instead of its tickets.
 
 A "day" here is a calendar day at UTC+8 (Asia/Shanghai has kept that offset since 1991): the bucket
 [midnight, next midnight); an hour, a whole hour since 1970 UTC (a whole hour at UTC+8 too). The
@@ -55,21 +55,21 @@ gov_hourly = Table(
     Index("ix_gov_hourly_hour", "hour"),  # whose rows to read at a partial hour
 )
 
-# The handling-time histogram: refund-only and return-refund tickets refunded, closed or rejected
-# without the platform (no intervention), by the hour they ended (whole hours since 1970 UTC, which
-# are whole hours at UTC+8 too) and their whole seconds from application to end, exactly as the
-# percentiles count them. Sparse: only values that occur. By the hour rather than the day, so that the
-# tickets read at the window's ends are those of two partial hours, not of two partial days.
+# The handling times: one row per refund-only or return-refund ticket refunded, closed or rejected
+# without the platform (no intervention), with the hour it ended (whole hours since 1970 UTC) and its
+# whole seconds from application to end, exactly as the percentiles count them. A row per ticket, not
+# a count per value, so that writers never wait for one another's row (two workers refunding tickets
+# of the same shop at the same deadline would share a count's row).
 gov_handling = Table(
     "gov_handling", metadata,
-    Column("shop_id", String(64), primary_key=True),
-    Column("hour", Integer, primary_key=True, autoincrement=False),
-    Column("type", String(16), primary_key=True),
-    Column("s", Integer, primary_key=True, autoincrement=False),
-    Column("n", Integer, nullable=False),
+    Column("ticket_id", String(64), primary_key=True),
+    Column("shop_id", String(64), nullable=False),
+    Column("hour", Integer, nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("s", Integer, nullable=False),
     Index("ix_gov_handling_hour", "hour"),  # whose tickets to read at a partial hour
-    # The report ranks every shop's values in this order: read in it (index only), they need no sort.
-    Index("ix_gov_handling_rank", "shop_id", "type", "s", "hour", "n"),
+    # The percentiles rank every shop's values in this order: read in it (index only), they need no sort.
+    Index("ix_gov_handling_rank", "shop_id", "type", "s", "hour"),
 )
 
 # The interventions that are not their ticket's first (in the shop, by requested_at then id), with

@@ -311,8 +311,8 @@ class SqlUnitOfWork:
              "type": e.payload["overdue_type"], "rule": e.rule, "cause_rule": e.payload.get("cause"), "at": e.at}
             for e in events if e.type in ("overdue_recorded", "delayed_shipment")
         ]
-        if overdue:
-            self.conn.execute(insert(t.overdue_records), overdue)
+        if overdue:  # by shop and time: every transaction takes the governance counters' row locks in one order
+            self.conn.execute(insert(t.overdue_records), sorted(overdue, key=lambda r: (r["shop_id"], r["at"])))
 
     # -- reads that are not aggregates -----------------------------------------------------------
     def events_for(self, ticket_id: str | None = None, order_id: str | None = None,

@@ -218,19 +218,21 @@ class Score:
         }
 
 
-def score(metrics: Metrics, formula: ScoreFormula, points_deducted: int) -> Score:
+def score(metrics: Metrics, formula: ScoreFormula, points_deducted: int, shown: bool = True) -> Score:
     """base + sum(weight x metric) + points_weight x points, kept within [floor, base], rounded half up;
-    every input is returned with its value and what it took off, so the shop can check the sum."""
+    every input is returned with its value and what it took off, so the shop can check the sum (not
+    `shown`: no inputs, for the all-shops report's rows)."""
     total = Decimal(formula.base)
     inputs = []
     for term in formula.terms:
         v = metrics.value(term.metric) or Decimal(0)
         contribution = term.weight * v + 0  # + 0: no "-0" in what the shop reads
         total += contribution
-        inputs.append({"metric": term.metric, "metric_zh": METRIC_ZH[term.metric],
-                       "value": str(v.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)),
-                       "weight": str(term.weight),
-                       "contribution": str(contribution.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP))})
+        if shown:
+            inputs.append({"metric": term.metric, "metric_zh": METRIC_ZH[term.metric],
+                           "value": str(v.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)),
+                           "weight": str(term.weight),
+                           "contribution": str(contribution.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP))})
     total += formula.points_weight * points_deducted
     clamped = min(max(total, Decimal(formula.floor)), Decimal(formula.base))
     value = int(clamped.quantize(Decimal(1), rounding=ROUND_HALF_UP))

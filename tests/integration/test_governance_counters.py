@@ -231,8 +231,8 @@ def test_a_window_with_something_on_every_boundary_is_counted_once(engine: Engin
 
 @pytest.mark.parametrize("days", [0, 1, 2])
 def test_counters_are_written_by_the_statement_that_writes_the_row(engine: Engine, days: int) -> None:
-    """A ticket refunded, then taken to the platform, then its intervention withdrawn and deleted:
-    each statement moves the handling histogram at once, in its own transaction."""
+    """A ticket rejected, then taken to the platform, then its intervention deleted: each statement
+    moves the handling times at once, in its own transaction."""
     created = MIDNIGHT - days * D + timedelta(hours=3)
     with engine.begin() as conn:
         conn.execute(insert(t.shops), [{"id": "C0", "name": "C0", "policy": "kuaishou", "status": "normal",
@@ -245,15 +245,48 @@ def test_counters_are_written_by_the_statement_that_writes_the_row(engine: Engin
 
     def histogram() -> list[tuple[Any, ...]]:
         with engine.connect() as conn:
-            return [tuple(r) for r in conn.execute(select(counts_table.gov_handling.c.s, counts_table.gov_handling.c.n))]
+            return [tuple(r) for r in conn.execute(select(counts_table.gov_handling.c.ticket_id,
+                                                          counts_table.gov_handling.c.s))]
 
     with engine.begin() as conn:
         conn.execute(update(t.tickets).where(t.tickets.c.id == "CT").values(status="rejected", ended_at=created + D))
-    assert histogram() == [(86_400, 1)]
+    assert histogram() == [("CT", 86_400)]
     with engine.begin() as conn:
         ticket = conn.execute(select(t.tickets).where(t.tickets.c.id == "CT")).one()._mapping
         conn.execute(insert(t.interventions), [_intervention(1, dict(ticket), created + 2 * D, random.Random(days))])
     assert histogram() == []
     with engine.begin() as conn:
         conn.execute(delete(t.interventions))
-    assert histogram() == [(86_400, 1)]
+    assert histogram() == [("CT", 86_400)]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_percentiles_with_tickets_handled_in_the_partial_hours_before_and_after_the_histograms(
+        engine: Engine, seed: int) -> None:
+    """Tickets handled in the window's two partial hours rank among the histogram's values: quick
+    ones come before every value of the histogram, slow ones after, some in between; for one shop and
+    for every shop at once, the median and the P95 are the scan's."""
+    rnd = random.Random(seed)
+    at = (MIDNIGHT - 3 * D + timedelta(hours=10, minutes=30)).astimezone(UTC)
+    start = at - 30 * D
+    with engine.begin() as conn:
+        conn.execute(insert(t.shops), [{"id": s, "name": s, "policy": "kuaishou", "status": "normal",
+                                        "wallet_fen": 0, "deposit_fen": 0, "wallet_opened_at": MIDNIGHT - 400 * D,
+                                        "created_at": MIDNIGHT - 400 * D} for s in SHOPS[:3]])
+        conn.execute(insert(t.buyers), [{"id": "CB", "name": "CB"}])
+        rows = []
+        for i in range(rnd.randint(60, 140)):
+            shop = rnd.choice(SHOPS[:3])
+            took = timedelta(seconds=rnd.choice((rnd.randint(1, 50), rnd.randint(1_000, 9_000), rnd.randint(10**5, 10**6))))
+            ended = rnd.choice((start + timedelta(minutes=rnd.randint(1, 29)),  # the first partial hour
+                                at - timedelta(minutes=rnd.randint(0, 29)),  # the last one
+                                start + timedelta(hours=rnd.randint(1, 30 * 24 - 2), minutes=rnd.randint(0, 59))))
+            rows.append(_ticket_row(f"CT{i}", f"CO{i}", shop, "CB", rnd.choice(("refund_only", "return_refund")),
+                                    "refunded", ended - took, ended))
+        conn.execute(insert(t.orders), [_order_row(x["order_id"], x["shop_id"], "CB", x["created_at"]) for x in rows])
+        conn.execute(insert(t.tickets), rows)
+    with engine.connect() as conn:
+        for shop in SHOPS[:3]:
+            assert counted.metrics_for(conn, shop, at, 30 * D) == scanned.metrics_for(conn, shop, at, 30 * D), shop
+        same = {"kuaishou": 30 * D}
+        assert counted.metrics_all(conn, same.__getitem__, at) == scanned.metrics_all(conn, same.__getitem__, at)

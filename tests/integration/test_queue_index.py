@@ -1,4 +1,4 @@
-"""The work queue reads a shop's page off ix_tickets_shop_next (migration 0012), in its own order,
+"""The work queue reads a shop's page off ix_tickets_shop_next (migration 0014), in its own order,
 instead of sorting every ticket of the shop: checked on the statement the view really runs."""
 
 from __future__ import annotations

@@ -2,8 +2,7 @@
 
 The 30-day metrics of merchant governance (KS-GOV-2) were counted by scanning a shop's tickets,
 overdue records, interventions and events at every evaluation. They are now read from counters per
-shop and UTC+8 day and per hour (gov_daily, gov_hourly), a histogram of handling seconds per hour
-(gov_handling) and the interventions that repeat a ticket's (gov_iv_repeats), which triggers on the
+shop and UTC+8 day and per hour (gov_daily, gov_hourly), each handled ticket's handling seconds (gov_handling) and the interventions that repeat a ticket's (gov_iv_repeats), which triggers on the
 four counted tables keep in step in the writer's own statement; two indexes serve the rows read at
 the window's partial end hours. This
 migration creates them, installs the triggers (shouhou.adapters.counts_sql: a later change to the
@@ -58,15 +57,15 @@ def upgrade() -> None:
         op.create_index(f"ix_{table}_{bucket.name}", table, [bucket.name])
     op.create_table(
         "gov_handling",
+        sa.Column("ticket_id", sa.String(64), nullable=False),
         sa.Column("shop_id", sa.String(64), nullable=False),
-        sa.Column("hour", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("hour", sa.Integer(), nullable=False),
         sa.Column("type", sa.String(16), nullable=False),
-        sa.Column("s", sa.Integer(), autoincrement=False, nullable=False),
-        sa.Column("n", sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint("shop_id", "hour", "type", "s", name=op.f("pk_gov_handling")),
+        sa.Column("s", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("ticket_id", name=op.f("pk_gov_handling")),
     )
     op.create_index("ix_gov_handling_hour", "gov_handling", ["hour"])
-    op.create_index("ix_gov_handling_rank", "gov_handling", ["shop_id", "type", "s", "hour", "n"])
+    op.create_index("ix_gov_handling_rank", "gov_handling", ["shop_id", "type", "s", "hour"])
     op.create_table(
         "gov_iv_repeats",
         sa.Column("ticket_id", sa.String(64), nullable=False),

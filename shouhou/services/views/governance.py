@@ -160,7 +160,7 @@ def report(uow: SqlUnitOfWork, actor: Actor, policies: PolicyRegistry, at: datet
         pv = packs[policy]
         current = in_force.get(shop_id, [])
         points = sum(x.points for x in current if x.measure == "point_deduction")
-        sc = g.score(m, pv.governance.score, points)
+        sc = g.score(m, pv.governance.score, points, shown=False)
         names = g.in_force(current) if current else []
         d = m.as_dict()
         rows.append({

@@ -23,7 +23,23 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, cast, func, literal_column, null, select, union_all
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Integer,
+    String,
+    bindparam,
+    cast,
+    column,
+    func,
+    literal_column,
+    null,
+    select,
+    union_all,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.sql import visitors
+from sqlalchemy.sql.elements import BindParameter
 
 from ..clock import SHANGHAI
 from ..domain import governance as g
@@ -112,13 +128,7 @@ def _families(conn: Connection, start: datetime, end: datetime, scope: str, hand
         _newest(row, _aware(last_overdue))
         _newest(row, _aware(last_against))
     for shop, kind, n, last in conn.execute(q["ends"], args).all():
-        row = out[shop]
-        if kind == "#repeats":
-            row["interventions"] = row.get("interventions", 0) - int(n)
-            continue
-        name = kind[1:] if kind.startswith("#") else OVERDUE_COLUMNS.get(kind, "exchange_overdue")
-        row[name] = row.get(name, 0) + int(n)
-        _newest(row, _aware(last))
+        _add_end(out[shop], kind, n, last)
     if not handling:
         return out
     for shop, kind, n, p50, p95 in percentiles(conn.execute(q["handling"], args).all()):
@@ -127,6 +137,16 @@ def _families(conn: Connection, start: datetime, end: datetime, scope: str, hand
         row[f"{kind}_median_s"] = p50
         row[f"{kind}_p95_s"] = p95
     return out
+
+
+def _add_end(row: dict[str, Any], kind: str, n: Any, last: Any) -> None:
+    """A row of the partial hours' counts into a shop's figures."""
+    if kind == "#repeats":
+        row["interventions"] = row.get("interventions", 0) - int(n)
+        return
+    name = kind[1:] if kind.startswith("#") else OVERDUE_COLUMNS.get(kind, "exchange_overdue")
+    row[name] = row.get(name, 0) + int(n)
+    _newest(row, _aware(last))
 
 
 def _newest(row: dict[str, Any], at: datetime | None) -> None:
@@ -144,6 +164,55 @@ def metrics_for(conn: Connection, shop_id: str, at: datetime, window: timedelta,
     start = at - window
     rows = _families(conn, start, at, "shop", handling, shop=shop_id)
     return _metrics(shop_id, start, at, rows.get(shop_id, {}))
+
+
+def metrics_at(conn: Connection, ends_at: dict[str, datetime], window: timedelta,
+               handling: bool = True) -> dict[str, g.Metrics]:
+    """Several shops' metrics, each over its own window (ends_at[shop] - window, ends_at[shop]]: what a
+    sweep's batch needs, the shops evaluated at their own last records. On PostgreSQL, the counter
+    statements run once for all of them (each shop's window bounds joined to its rows); elsewhere (an
+    in-process SQLite has no round trips to save) and for the handling times, shop by shop."""
+    if conn.dialect.name != "postgresql" or len(ends_at) < 2:
+        return {s: metrics_for(conn, s, at, window, handling) for s, at in ends_at.items()}
+    shops = sorted(ends_at)
+    cuts = [{**cut(ends_at[s] - window, ends_at[s]), "shop": s} for s in shops]
+    args = {f"p_{k}": [c[k] for c in cuts] for k in _WINDOW}
+    out: dict[str, dict[str, Any]] = {s: {} for s in shops}
+    q = _joined()
+    for shop, *counts, last_overdue, last_against in conn.execute(q["daily"], args).all():
+        row = out[shop]
+        row.update((name, int(n or 0)) for name, n in zip(COUNTS, counts, strict=True))
+        _newest(row, _aware(last_overdue))
+        _newest(row, _aware(last_against))
+    for shop, kind, n, last in conn.execute(q["ends"], args).all():
+        _add_end(out[shop], kind, n, last)
+    if handling:  # (its ranks are taken per shop: left to the one-shop statement)
+        for s in shops:
+            one = {**cut(ends_at[s] - window, ends_at[s]), "shop": s}
+            for _shop, kind, n, p50, p95 in percentiles(conn.execute(_statements("postgresql", "shop")["handling"],
+                                                                      one).all()):
+                out[s].update({f"{kind}_handled": n, f"{kind}_median_s": p50, f"{kind}_p95_s": p95})
+    return {s: _metrics(s, ends_at[s] - window, ends_at[s], out[s]) for s in shops}
+
+
+_WINDOW: dict[str, Any] = {"shop": String(), "start": t.Instant(), "end": t.Instant(), "d1": ct.gov_daily.c.day.type,
+                           "d2": ct.gov_daily.c.day.type, "ha": t.Instant(), "hb": t.Instant(),
+                           **{k: Integer() for k in ("h1", "h2", "hl", "hr", "l1", "l2", "r1", "r2")}}
+
+
+@functools.cache
+def _joined() -> dict[str, Any]:
+    """The one-shop counter statements with their window's parameters taken from `p`, one row per shop
+    (a CTE: unnest of one array per parameter, read once), joined in each of their SELECTs: `shop_id =
+    p.shop AND day >= p.d1 ...`, one run for every shop of a batch."""
+    p = select(func.unnest(*(bindparam(f"p_{k}", type_=ARRAY(typ)) for k, typ in _WINDOW.items()))
+               .table_valued(*(column(k, typ) for k, typ in _WINDOW.items())).render_derived()).cte("p")
+
+    def joined(element: Any, **_kw: Any) -> Any:
+        return p.c[element.key] if isinstance(element, BindParameter) and element.key in _WINDOW else None
+
+    one = _statements("postgresql", "shop")
+    return {name: visitors.replacement_traverse(one[name], {}, joined) for name in ("daily", "ends")}
 
 
 def metrics_all(conn: Connection, window_of: Callable[[str], timedelta], at: datetime) -> dict[str, g.Metrics]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from ..adapters import tables as t
 from ..adapters.uow import SqlUnitOfWork
@@ -160,24 +160,49 @@ def evaluate_on_records(uow: SqlUnitOfWork, ctx: Context, events: Sequence[Event
     for e in events:
         if e.shop_id:
             records.setdefault(e.shop_id, []).append((e.at, e.type))
+    last = _metrics_at_last(uow, ctx, {shop: max(at for at, _ in recs) for shop, recs in records.items()})
     for shop_id, shop_records in records.items():
-        evaluate_records(uow, ctx, shop_id, shop_records)
+        evaluate_records(uow, ctx, shop_id, shop_records, last.get(shop_id))
 
 
-def evaluate_records(uow: SqlUnitOfWork, ctx: Context, shop_id: str,
-                     records: Sequence[tuple[datetime, str]]) -> list[g.MeasureInstance]:
+def _metrics_at_last(uow: SqlUnitOfWork, ctx: Context, last: dict[str, datetime]) -> dict[str, g.Metrics]:
+    """What evaluating many shops (a sweep's batch) reads, read for all of them at once: their rows
+    (locked: lock_shops took the locks already), their measures, and their metrics at their last
+    record, grouped by the window and figures their packs read. A few statements for a batch instead
+    of a few per shop."""
+    if len(last) < 2:
+        return {}
+    uow.shops.get_many(last, lock=True)
+    uow.measures.of_shops(last)
+    wanted: dict[tuple[timedelta, bool], dict[str, datetime]] = {}
+    for shop_id, at in last.items():
+        shop = uow.shops.get(shop_id)
+        if shop is None:
+            continue
+        gov = ctx.policies.in_force(shop.policy, at).governance
+        wanted.setdefault((gov.window.delta, bool(gov.metrics_read() & g.HANDLING)), {})[shop_id] = at
+    out: dict[str, g.Metrics] = {}
+    for (window, handling), ends_at in wanted.items():
+        out.update(uow.metrics_at(ends_at, window, handling))
+    return out
+
+
+def evaluate_records(uow: SqlUnitOfWork, ctx: Context, shop_id: str, records: Sequence[tuple[datetime, str]],
+                     at_last: g.Metrics | None = None) -> list[g.MeasureInstance]:
     """The records one transaction made for one shop (a sweep catching up may make dozens), each
     judged at its own time. Evaluating at every record would run the metric queries once per record;
     instead the metrics are checked at the last record, and where a rung is reached the earliest
     record that reaches it is found by bisection (along one batch the shop's record only grows), so
     each measure starts at the record that brought it. The shop is then evaluated at its last record.
-    Returns the measures applied."""
+    `at_last`, when given, is the metrics at the last record, read already. Returns the measures
+    applied."""
     times = sorted(set(records))
     applied: list[g.MeasureInstance] = []
-    last: g.Metrics | None = None  # the metrics at the last record, when no rung is reached there
+    # the metrics at the last record, when no rung is reached there (given: good until a measure starts)
+    last = at_last if at_last is not None and times and at_last.end == times[-1][0] else None
     i = 0
     while i < len(times) - 1:
-        reached, metrics = _reaches_rung(uow, ctx, shop_id, times[-1][0])
+        reached, metrics = _reaches_rung(uow, ctx, shop_id, times[-1][0], last)
         if not reached:
             last = metrics
             break
@@ -190,6 +215,7 @@ def evaluate_records(uow: SqlUnitOfWork, ctx: Context, shop_id: str,
                 lo = mid + 1
         at, cause = times[lo]
         applied += evaluate(uow, ctx, shop_id, at, cause)
+        last = None  # (what the measure did may change the figures after it)
         i = lo + 1
     if times and i < len(times):  # (i == len(times): just evaluated at the last record)
         at, cause = times[-1]
@@ -197,9 +223,10 @@ def evaluate_records(uow: SqlUnitOfWork, ctx: Context, shop_id: str,
     return applied
 
 
-def _reaches_rung(uow: SqlUnitOfWork, ctx: Context, shop_id: str, at: datetime) -> tuple[bool, g.Metrics]:
+def _reaches_rung(uow: SqlUnitOfWork, ctx: Context, shop_id: str, at: datetime,
+                  known: g.Metrics | None = None) -> tuple[bool, g.Metrics]:
     """Whether evaluating the shop at `at` would apply a measure (measures whose end has come by then
-    counted as ended), without changing anything; and the metrics at `at`."""
+    counted as ended), without changing anything; and the metrics at `at` (`known`, if they are)."""
     shop = uow.shops.get(shop_id)
     if shop is None:
         raise not_found("shop", shop_id)
@@ -207,7 +234,9 @@ def _reaches_rung(uow: SqlUnitOfWork, ctx: Context, shop_id: str, at: datetime) 
     history = [dataclasses.replace(m, status="ended", ended_at=m.ends_at, pending_events=[])
                if m.runs_out_by(at) else m
                for m in uow.measures.of_shop(shop_id)]
-    metrics = uow.metrics(shop_id, at, gov.window.delta, bool(gov.metrics_read() & g.HANDLING))
+    handling = bool(gov.metrics_read() & g.HANDLING)
+    metrics = known if known is not None and known.end == at and known.start == at - gov.window.delta \
+        else uow.metrics(shop_id, at, gov.window.delta, handling)
     return bool(g.due_measures(metrics, gov, history)), metrics
 
 

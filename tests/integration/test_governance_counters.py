@@ -191,6 +191,16 @@ def test_the_counters_give_exactly_the_figures_of_the_scanning_sql(engine: Engin
             assert counted.metrics_all(conn, same.__getitem__, at) == scanned.metrics_all(conn, same.__getitem__, at)
             assert counted.metrics_all(conn, per_policy.__getitem__, at) == scanned.metrics_all(
                 conn, per_policy.__getitem__, at)
+        # a sweep's batch: several shops at once, each at its own instant (one statement on PostgreSQL)
+        for handling in (False, True):
+            probes = _probes(rnd, rows)
+            ends_at = {shop: probes[i][0] for i, shop in enumerate(SHOPS)}
+            window = probes[0][1]
+            got = counted.metrics_at(conn, ends_at, window, handling)
+            for shop, at in ends_at.items():
+                assert got[shop] == counted.metrics_for(conn, shop, at, window, handling), (shop, at, window)
+                if handling:
+                    assert got[shop] == scanned.metrics_for(conn, shop, at, window), (shop, at, window)
         kept = _counters(conn)
     with engine.begin() as conn:
         counts_sql.rebuild(conn)

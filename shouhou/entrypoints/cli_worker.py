@@ -90,8 +90,9 @@ def run_worker(shouhou: Shouhou, interval: float, batch: int, url: str) -> None:
                 fired = 0
             if fired:
                 log.info("fired %d", fired)
-            dispatch_round(dispatcher)
-            stop.wait(interval)
+            if not stop.is_set():  # (told to stop: the outbox waits for the next start, or another worker)
+                dispatch_round(dispatcher)
+                stop.wait(interval)
     except KeyboardInterrupt:
         log.info("stopped at once; the batch in progress rolled back")
         raise typer.Exit(130) from None

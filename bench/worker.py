@@ -12,10 +12,14 @@ on a fresh copy of the template (CREATE DATABASE … TEMPLATE):
   event, an overdue_records row) and its shop evaluated for KS-GOV-3 in the same transaction, plus
   whatever else shouhou does (heartbeats, payout sweep, webhooks outbox placement is not involved).
 - raw: one psycopg connection does, per batch of B due rows, what that costs at the least: select the
-  due ids (FOR UPDATE SKIP LOCKED through the partial index), update the ticket rows, insert the two
-  events and the overdue row per ticket, and read each batch shop's 30-day overdue and application
-  counts (the figures KS-GOV-3's ladder is decided on). It writes no measures: with these rows none is
-  reached in shouhou either (checked: no `measure_applied` event), so the writes are the same.
+  due ids (FOR UPDATE SKIP LOCKED through the partial index), lock the batch's shops in id order,
+  update the ticket rows, insert the two events and the overdue row per ticket (the same triggers
+  keep the same governance counters: it is the same schema), read each batch shop's 30-day figures
+  at its last record with the same counter SQL shouhou runs (adapters.metrics.batch_statements), and
+  write each shop's score (domain.governance.score, a pure function), evaluation time and next
+  evaluation. It applies no measure: with these rows none is reached in shouhou either (checked: no
+  `measure_applied` event), and the shops must end with the same governance columns in every run
+  (checked), so the writes are the same.
 
 Throughput is fired actions over the span from the first firing to the last (process start-up is not
 counted); lateness is each event's recorded time minus its due time (with --spread > 0). Checks every
@@ -39,11 +43,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
+from sqlalchemy.dialects import postgresql
 
 from shouhou.adapters.db import make_engine, migrate
+from shouhou.adapters.metrics import COUNTS, WINDOW_PARAMS, batch_statements
+from shouhou.adapters.metrics_window import cut
 from shouhou.adapters.uow import SqlUnitOfWork
 from shouhou.clock import SHANGHAI, VirtualClock
 from shouhou.domain import aftersales
+from shouhou.domain import governance as g
 from shouhou.domain.actors import Actor
 from shouhou.domain.orders import Order
 from shouhou.domain.shops import Buyer, Shop
@@ -131,6 +139,8 @@ def figures(url: str, due: int) -> dict[str, Any]:
                             ).fetchone()
         overdue = conn.execute("SELECT count(*) FROM overdue_records").fetchone()[0]  # type: ignore[index]
         measures = conn.execute("SELECT count(*) FROM events WHERE type = 'measure_applied'").fetchone()[0]  # type: ignore[index]
+        shops = conn.execute("SELECT md5(string_agg(concat_ws('|', id, score, governance_evaluated_at, "
+                             "governance_due_at), ',' ORDER BY id)) FROM shops").fetchone()[0]  # type: ignore[index]
         early = conn.execute("SELECT count(*) FROM events e JOIN tickets t ON t.id = e.ticket_id "
                              "WHERE e.type = 'auto_approved' AND t.id >= %s", (f"T{due:08d}",)).fetchone()[0]  # type: ignore[index]
     assert once is not None
@@ -141,7 +151,7 @@ def figures(url: str, due: int) -> dict[str, Any]:
     def q(p: float) -> float:
         return late[min(len(late) - 1, int(p * len(late)))] if late else float("nan")
     return {"fired": len(rows), "distinct": once[0], "overdue_rows": overdue, "measures": measures,
-            "fired_early": early, "per_s": len(rows) / span if span > 0 else float("nan"),
+            "fired_early": early, "shops_digest": shops, "per_s": len(rows) / span if span > 0 else float("nan"),
             "lateness_p50_s": round(q(0.50), 3), "lateness_p99_s": round(q(0.99), 3),
             "lateness_max_s": round(late[-1], 3) if late else None}
 
@@ -172,12 +182,25 @@ def run_workers(url: str, n: int, due: int, batch: int, spread: float, timeout: 
     return out
 
 
+def governance_reads() -> tuple[list[str], dict[str, Any]]:
+    """KS-GOV-3's reads for a batch of shops, each at its own last record: the same SQL shouhou runs
+    (adapters.metrics' counter statements, compiled for psycopg), and its constant parameters."""
+    out, fixed = [], {}
+    for q in batch_statements().values():
+        compiled = q.compile(dialect=postgresql.dialect())
+        out.append(str(compiled))
+        fixed.update({k: v for k, v in compiled.params.items() if not k.startswith("p_")})
+    return out, fixed
+
+
 def run_raw(url: str, due: int, batch: int, spread: float, timeout: float) -> dict[str, Any]:
     """The least the same firing costs: see the module's docstring."""
+    gov = PolicyRegistry.default().get(PACK).at(datetime.now(UTC)).governance
+    window, daily = gov.window.delta, gov.evaluation.delta
+    reads, fixed = governance_reads()
     conn = psycopg.connect(url)
     stop_at = time.monotonic() + spread + timeout
     fired = 0
-    window = timedelta(days=30)
     while fired < due and time.monotonic() < stop_at:
         now = datetime.now(UTC)
         with conn.transaction():
@@ -186,6 +209,7 @@ def run_raw(url: str, due: int, batch: int, spread: float, timeout: float) -> di
                 "due_at <= %s ORDER BY due_at, id LIMIT %s FOR UPDATE SKIP LOCKED", (now, batch)).fetchall()
             if rows:
                 tickets, events, overdue = [], [], []
+                last: dict[str, datetime] = {}
                 for ident, at, cause, order_id, shop_id in rows:
                     nxt = at + SHIPS
                     tickets.append(("awaiting_return", nxt, "auto_close", "KS-RR-2", ADDRESS, now, ident))
@@ -196,7 +220,9 @@ def run_raw(url: str, due: int, batch: int, spread: float, timeout: float) -> di
                     events.append((at, "system", "overdue_recorded", shop_id, order_id, ident, None, None, "KS-GOV-1",
                                    json.dumps({"overdue_type": "return_refund_overdue", "cause": cause}), now))
                     overdue.append((shop_id, ident, order_id, "return_refund_overdue", "KS-GOV-1", cause, at))
+                    last[shop_id] = max(at, last.get(shop_id, at))
                 with conn.cursor() as cur:
+                    cur.execute("SELECT id FROM shops WHERE id = ANY(%s) ORDER BY id FOR UPDATE", (sorted(last),))
                     cur.executemany("UPDATE tickets SET status = %s, due_at = %s, due_action = %s, due_rule = %s, "
                                     "return_address = %s, updated_at = %s WHERE id = %s", tickets)
                     cur.executemany("INSERT INTO events (at, actor, type, shop_id, order_id, ticket_id, from_status, "
@@ -204,11 +230,23 @@ def run_raw(url: str, due: int, batch: int, spread: float, timeout: float) -> di
                                     "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)", events)
                     cur.executemany("INSERT INTO overdue_records (shop_id, ticket_id, order_id, type, rule, "
                                     "cause_rule, at) VALUES (%s, %s, %s, %s, %s, %s, %s)", overdue)
-                shops = sorted({r[4] for r in rows})
-                conn.execute("SELECT shop_id, count(*) FROM overdue_records WHERE shop_id = ANY(%s) AND at > %s "
-                             "GROUP BY shop_id", (shops, now - window)).fetchall()
-                conn.execute("SELECT shop_id, count(*) FROM tickets WHERE shop_id = ANY(%s) AND created_at > %s "
-                             "GROUP BY shop_id", (shops, now - window)).fetchall()
+                    # KS-GOV-3: each shop's 30-day figures at its last record, its score, its next evaluation
+                    shops = sorted(last)
+                    cuts = [{**cut(last[s] - window, last[s]), "shop": s} for s in shops]
+                    args = {**fixed, **{f"p_{k}": [c[k] for c in cuts] for k in WINDOW_PARAMS}}
+                    counted: dict[str, dict[str, Any]] = {s: {} for s in shops}
+                    for shop, *counts, _lo, _la in cur.execute(reads[0], args).fetchall():
+                        counted[shop].update(zip(COUNTS, counts, strict=True))
+                    for shop, kind, n, _last in cur.execute(reads[1], args).fetchall():
+                        name = "return_refund_overdue" if kind == "return_refund_overdue" else kind.lstrip("#")
+                        if name in COUNTS:
+                            counted[shop][name] = counted[shop].get(name, 0) + n
+                    cur.executemany("UPDATE shops SET score = %s, governance_evaluated_at = %s, governance_due_at = %s "
+                                    "WHERE id = %s", [
+                                        (g.score(g.Metrics(shop_id=s, start=last[s] - window, end=last[s],
+                                                           **{k: int(v or 0) for k, v in counted[s].items()}),
+                                                 gov.score, 0, shown=False).value, last[s], last[s] + daily, s)
+                                        for s in shops])
                 fired += len(rows)
         if not rows:
             time.sleep(0.05)
@@ -262,6 +300,9 @@ def main() -> None:
     for label, r in results.items():
         assert r["fired"] == r["distinct"] == r["overdue_rows"] or r["unfired"] > 0, (label, r)
         assert r["fired_early"] == 0, (label, r)
+    if all(r["unfired"] == 0 for r in results.values()):  # the same work: the shops end the same
+        digests = {k: r["shops_digest"] for k, r in results.items()}
+        assert len(set(digests.values())) == 1, f"the shops' governance columns differ: {digests}"
     one, two, raw = results["1 worker"]["per_s"], results["2 workers"]["per_s"], results["raw"]["per_s"]
     print(f"{'':>10}  {'actions/s':>10}  {'p50 late':>9}  {'p99 late':>9}  unfired  measures", file=sys.stderr)
     for label, r in results.items():

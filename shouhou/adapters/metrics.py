@@ -176,9 +176,9 @@ def metrics_at(conn: Connection, ends_at: dict[str, datetime], window: timedelta
         return {s: metrics_for(conn, s, at, window, handling) for s, at in ends_at.items()}
     shops = sorted(ends_at)
     cuts = [{**cut(ends_at[s] - window, ends_at[s]), "shop": s} for s in shops]
-    args = {f"p_{k}": [c[k] for c in cuts] for k in _WINDOW}
+    args = {f"p_{k}": [c[k] for c in cuts] for k in WINDOW_PARAMS}
     out: dict[str, dict[str, Any]] = {s: {} for s in shops}
-    q = _joined()
+    q = batch_statements()
     for shop, *counts, last_overdue, last_against in conn.execute(q["daily"], args).all():
         row = out[shop]
         row.update((name, int(n or 0)) for name, n in zip(COUNTS, counts, strict=True))
@@ -195,21 +195,21 @@ def metrics_at(conn: Connection, ends_at: dict[str, datetime], window: timedelta
     return {s: _metrics(s, ends_at[s] - window, ends_at[s], out[s]) for s in shops}
 
 
-_WINDOW: dict[str, Any] = {"shop": String(), "start": t.Instant(), "end": t.Instant(), "d1": ct.gov_daily.c.day.type,
+WINDOW_PARAMS: dict[str, Any] = {"shop": String(), "start": t.Instant(), "end": t.Instant(), "d1": ct.gov_daily.c.day.type,
                            "d2": ct.gov_daily.c.day.type, "ha": t.Instant(), "hb": t.Instant(),
                            **{k: Integer() for k in ("h1", "h2", "hl", "hr", "l1", "l2", "r1", "r2")}}
 
 
 @functools.cache
-def _joined() -> dict[str, Any]:
+def batch_statements() -> dict[str, Any]:
     """The one-shop counter statements with their window's parameters taken from `p`, one row per shop
     (a CTE: unnest of one array per parameter, read once), joined in each of their SELECTs: `shop_id =
     p.shop AND day >= p.d1 ...`, one run for every shop of a batch."""
-    p = select(func.unnest(*(bindparam(f"p_{k}", type_=ARRAY(typ)) for k, typ in _WINDOW.items()))
-               .table_valued(*(column(k, typ) for k, typ in _WINDOW.items())).render_derived()).cte("p")
+    p = select(func.unnest(*(bindparam(f"p_{k}", type_=ARRAY(typ)) for k, typ in WINDOW_PARAMS.items()))
+               .table_valued(*(column(k, typ) for k, typ in WINDOW_PARAMS.items())).render_derived()).cte("p")
 
     def joined(element: Any, **_kw: Any) -> Any:
-        return p.c[element.key] if isinstance(element, BindParameter) and element.key in _WINDOW else None
+        return p.c[element.key] if isinstance(element, BindParameter) and element.key in WINDOW_PARAMS else None
 
     one = _statements("postgresql", "shop")
     return {name: visitors.replacement_traverse(one[name], {}, joined) for name in ("daily", "ends")}

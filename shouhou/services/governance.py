@@ -88,7 +88,7 @@ def _after_change(uow: SqlUnitOfWork, ctx: Context, shop: Shop, actor: Actor) ->
     history = uow.measures.of_shop(shop.id)
     _settle_effects(uow, ctx, shop, pv, history, ctx.now, actor.label)
     metrics = uow.metrics(shop.id, ctx.now, pv.governance.window.delta)
-    shop.score = g.score(metrics, pv.governance.score, shop.points).value
+    shop.score = g.score(metrics, pv.governance.score, shop.points, shown=False).value
     active = [m for m in history if m.active]
     due_times = [m.ends_at for m in active if m.ends_at is not None]
     if shop.governance_due_at is not None:
@@ -137,7 +137,7 @@ def evaluate(uow: SqlUnitOfWork, ctx: Context, shop_id: str, at: datetime, cause
         applied.append(inst)
     _settle_effects(uow, ctx, shop, pv, history, at, "system")
     points = sum(m.points for m in history if m.active and m.measure == "point_deduction")
-    shop.score = g.score(metrics, gov.score, points).value
+    shop.score = g.score(metrics, gov.score, points, shown=False).value
     shop.governance_evaluated_at = at
     active = [m for m in history if m.active]
     watched = metrics.overdue > 0 or metrics.rulings > 0 or bool(active)

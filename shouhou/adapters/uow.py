@@ -31,7 +31,7 @@ from . import metrics as m
 from . import operations as ops
 from . import remedies_table as rt
 from . import tables as t
-from .rows import TIMELINE, by_column, insert_entries
+from .rows import TIMELINE, Query, by_column, insert_entries
 from .rows import columns as _columns
 from .rows import event_row as _event_row
 from .rows import from_row as _from_row
@@ -82,6 +82,11 @@ class Repository(Generic[A]):
         query = by_column(self.table, "id", lock and self.uow.dialect == "postgresql")
         found = self._load(query.rows(self.uow.conn, value=ident))
         return found[0] if found else None
+
+    def select(self, query: Query, **params: Any) -> list[A]:
+        """The rows of a compiled `select(table)` (rows.Query) (after writing what this repository added)."""
+        self._write_new()
+        return self._load(query.rows(self.uow.conn, **params))
 
     def find_by(self, column: str, value: Any) -> list[A]:
         """The rows whose `column` equals `value` (after writing what this repository added)."""

@@ -11,7 +11,7 @@ from sqlalchemy import Table, and_, func, insert, select, update
 from sqlalchemy.sql.expression import bindparam
 
 from ..domain.governance import MeasureAppeal, MeasureInstance
-from .rows import by_column
+from .rows import Query, by_column
 from .rows import columns as _columns
 from .rows import from_row as _from_row
 from .rows import to_row as _to_row
@@ -63,6 +63,11 @@ class Repository(Generic[A]):
         query = by_column(self.table, "id", lock and self.uow.dialect == "postgresql")
         found = self._load(query.rows(self.uow.conn, value=ident))
         return found[0] if found else None
+
+    def select(self, query: Query, **params: Any) -> list[A]:
+        """The rows of a compiled `select(table)` (rows.Query) (after writing what this repository added)."""
+        self._write_new()
+        return self._load(query.rows(self.uow.conn, **params))
 
     def find_by(self, column: str, value: Any) -> list[A]:
         """The rows whose `column` equals `value` (after writing what this repository added)."""

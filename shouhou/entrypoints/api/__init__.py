@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from ...config import Settings
 from ...services.app import Shouhou
 from .. import web
-from . import edge, event_docs, idempotency, telemetry
+from . import edge, event_docs, hot_reads, idempotency, telemetry
 from .errors import ERRORS
 from .errors import install as install_error_handling
 from .responses import SafeJSONResponse
@@ -22,11 +22,13 @@ from .worker import lifespan
 
 def create_app(shouhou: Shouhou, *, worker: bool = False, worker_interval: float = 1.0,
                worker_batch: int = 200, settings: Settings | None = None,
-               instruments: telemetry.Instruments | None = None, access_log: bool = False) -> FastAPI:
+               instruments: telemetry.Instruments | None = None, access_log: bool = False,
+               hot_lanes: bool = True) -> FastAPI:
     """The API over `shouhou`; with `worker`, a deadline worker sweeps every `worker_interval`
     seconds, `worker_batch` due actions at a time, while the app runs. The edge's settings (body
     limit, rate limits, CORS) come from `settings`, or from the environment (SHOUHOU_*) without it.
-    Metrics go to `instruments` (the process's own unless given); `access_log`: a log line per request."""
+    Metrics go to `instruments` (the process's own unless given); `access_log`: a log line per request.
+    `hot_lanes`: the two hot reads skip FastAPI's parameter solving when they can (hot_reads.py)."""
     settings = settings or Settings()
     instruments = instruments or telemetry.Instruments.for_process()
     app = FastAPI(
@@ -47,6 +49,8 @@ def create_app(shouhou: Shouhou, *, worker: bool = False, worker_interval: float
     telemetry.install(app, shouhou, instruments, access_log)  # outermost: every answer has its id
     for router in ROUTERS:
         include(app, router)
+    if hot_lanes:
+        hot_reads.install(app)
     web.install(app)
     event_docs.install(app)
     return app

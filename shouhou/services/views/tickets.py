@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_
+from sqlalchemy import and_, bindparam, false, func, select
 
 from ...adapters import tables as t
+from ...adapters.rows import Query
 from ...adapters.uow import SqlUnitOfWork
 from ...domain.actors import Actor
 from ...domain.lines import OrderLine
@@ -122,28 +124,47 @@ def list_tickets(
 ) -> dict[str, Any]:
     """The work queue: tickets the actor may see, soonest deadline first (no deadline last), then
     oldest first."""
-    c = t.tickets.c
-    conds: list[Any] = scope(actor, c.shop_id, c.buyer_id)
     for s in statuses or []:
         if s not in STATUSES:
             raise refuse("invalid_input", f"未知的状态 {s}", f"unknown status {s!r}; one of {list(STATUSES)}")
     if type_ is not None and type_ not in TICKET_TYPES:
         raise refuse("invalid_input", f"未知的售后类型 {type_}", f"unknown type {type_!r}")
+    seen = "all" if actor.is_platform else "shop" if actor.is_staff else "buyer" if actor.is_buyer else "none"
+    params: dict[str, Any] = {"seen": actor.shop_id if seen == "shop" else actor.id, "limit": limit, "offset": offset,
+                              "type": type_, "reason": reason, "shop": shop, "order": order, "due_before": due_before}
+    params.update((f"status_{i}", s) for i, s in enumerate(statuses or []))
+    count, page = queue_queries(seen, len(statuses or []), over_period, *(bool(params[k]) for k in FILTERS),
+                                due_before is not None)
+    filled = {k: v for k, v in params.items() if v is not None}
+    total = int(count.scalar(uow.conn, **{k: v for k, v in filled.items() if k not in ("limit", "offset")}))
+    rows = uow.tickets.select(page, **filled)
+    return {"items": [ticket_summary(x) for x in rows], "total": total, "limit": limit, "offset": offset}
+
+
+FILTERS = ("type", "reason", "shop", "order")  # the queue's filters by equality (an empty one filters nothing)
+
+
+@functools.cache
+def queue_queries(seen: str, statuses: int, over_period: bool | None, type_: bool, reason: bool, shop: bool,
+                  order: bool, due_before: bool) -> tuple[Query, Query]:
+    """The queue's count and page for one shape of request, compiled once (rows.Query): `seen` is
+    what the actor may see (access.scope's rule: all, a shop's, a buyer's own, none), then which
+    filters are given; their values are the parameters seen, status_0…, type, reason, shop, order,
+    due_before, limit and offset."""
+    c = t.tickets.c
+    scoped: dict[str, list[Any]] = {"all": [], "shop": [c.shop_id == bindparam("seen")], "none": [false()],
+                                    "buyer": [c.buyer_id == bindparam("seen")]}
+    conds = scoped[seen]
     if statuses:
-        conds.append(c.status.in_(statuses))
-    if type_:
-        conds.append(c.type == type_)
-    if reason:
-        conds.append(c.reason == reason)
+        conds.append(c.status.in_([bindparam(f"status_{i}") for i in range(statuses)]))
+    conds += [c[column] == bindparam(name) for name, column, given in
+              (("type", "type", type_), ("reason", "reason", reason), ("shop", "shop_id", shop),
+               ("order", "order_id", order)) if given]
     if over_period is not None:
         conds.append(c.over_period.is_(over_period))
-    if shop:
-        conds.append(c.shop_id == shop)
-    if order:
-        conds.append(c.order_id == order)
-    if due_before is not None:
-        conds.append(and_(c.due_at.is_not(None), c.due_at <= due_before))
-    total = uow.tickets.count(*conds)
-    rows = uow.tickets.where(
-        *conds, order_by=(c.due_at.is_(None), c.due_at, c.created_at, c.id), limit=limit, offset=offset)
-    return {"items": [ticket_summary(x) for x in rows], "total": total, "limit": limit, "offset": offset}
+    if due_before:
+        conds.append(and_(c.due_at.is_not(None), c.due_at <= bindparam("due_before")))
+    count = select(func.count()).select_from(t.tickets).where(*conds)
+    page = (select(t.tickets).where(*conds).order_by(c.due_at.is_(None), c.due_at, c.created_at, c.id)
+            .limit(bindparam("limit")).offset(bindparam("offset")))
+    return Query(count), Query(page)

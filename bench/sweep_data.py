@@ -1,0 +1,345 @@
+"""The sweep benchmark's data set (see bench/sweep.py), on SQLite or PostgreSQL, and its copies.
+
+The shape (`plan`): `shops` shops, `buyers` buyers and `tickets` return & refund tickets pending
+review (KS-RR-1), each on its own signed order, applied within the last 48 hours, except `due` of
+them applied 48 to 72 hours ago (their review ran out: the sweep auto-approves them). The due ones
+are dealt to the shops in turn, at most four a shop, so that no KS-GOV-3 rung is reached (the first
+wants five overdue records) and the sweep's governance work is the same on both sides: evaluate,
+score, set the next evaluation; the raw baseline writes no measures (it stops if one is due). The
+other tickets go to shops at random.
+
+Two loaders write the same rows:
+
+- `load_domain`: every order and ticket made by the domain (Order.schedule, aftersales.apply) and
+  written through the unit of work, 10,000 per transaction, the counting triggers on: what the
+  benchmark always did.
+- `load_bulk`, for a million tickets (the domain costs about 180 us a ticket in Python, the unit of
+  work as much again): `TEMPLATES` applications made by the domain, each cloned for its share of
+  the rows with its ids, shop and buyer replaced and every instant moved by the same amount (the
+  pack's review and shipping deadlines are exact durations, so a moved application is the
+  application made at the moved time), stored through the columns' own bind processing and written
+  by executemany (SQLite) or COPY (PostgreSQL) with the counting triggers off, then the counters
+  rebuilt from the rows set-based. A sample of clones is checked equal, row for row, to the domain
+  making the same application at its time.
+
+Either way the schema is Alembic's (`migrate`), and the planner's statistics are taken after
+loading: ANALYZE on SQLite, VACUUM ANALYZE on PostgreSQL, as autovacuum would after a load.
+"""
+
+from __future__ import annotations
+
+import functools
+import random
+import sqlite3
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from sqlalchemy import Engine, Table, text
+
+from shouhou.adapters import counts_sql
+from shouhou.adapters import tables as t
+from shouhou.adapters.db import make_engine, migrate
+from shouhou.adapters.rows import columns, event_row, to_row
+from shouhou.adapters.uow import SqlUnitOfWork
+from shouhou.clock import SHANGHAI, VirtualClock
+from shouhou.domain import aftersales
+from shouhou.domain.actors import Actor
+from shouhou.domain.orders import Order
+from shouhou.domain.shops import Buyer, Shop
+from shouhou.policies import PolicyRegistry, PolicyVersion
+
+NOW = datetime(2026, 3, 20, 12, 0, tzinfo=SHANGHAI)
+PACK = "kuaishou"
+REVIEW = timedelta(hours=48)  # KS-RR-1
+ADDRESS = "浙江省杭州市西湖区退货仓 1 号"
+TEMPLATES = 512  # domain-made applications the bulk loader clones (one amount each)
+PER_SHOP = 4  # due tickets a shop gets at most: KS-GOV-3's first rung wants 5 overdue records
+CHUNK = 20_000
+
+
+@dataclass(frozen=True)
+class Spec:
+    tickets: int
+    due: int
+    shops: int
+    buyers: int
+    seed: int
+
+
+def amount(j: int) -> int:
+    return 1_000 + (j * 7_919) % 99_000  # the template's order amount, fen
+
+
+def plan(spec: Spec) -> Iterator[tuple[int, str, str, datetime]]:
+    """Every ticket: (number, shop, buyer, applied at)."""
+    rng = random.Random(spec.seed)
+    rank = {i: k for k, i in enumerate(sorted(rng.sample(range(spec.tickets), spec.due)))}
+    for i in range(spec.tickets):
+        k = rank.get(i)
+        if k is not None:  # due: applied 48-72 h ago, dealt to the shops in turn
+            shop, ago = k % spec.shops, REVIEW + timedelta(seconds=rng.randrange(1, 24 * 3600))
+        else:
+            shop, ago = rng.randrange(spec.shops), timedelta(seconds=rng.randrange(1, int(REVIEW.total_seconds())))
+        yield i, f"S{shop:05d}", f"B{rng.randrange(spec.buyers):06d}", NOW - ago
+
+
+@functools.cache
+def policy() -> PolicyVersion:
+    return PolicyRegistry.default().get(PACK).at(NOW)
+
+
+def make(i: int, shop: str, buyer: str, applied: datetime) -> tuple[Order, Any]:
+    """One signed order and its return & refund application, by the domain."""
+    pv = policy()
+    signed = applied - timedelta(hours=1)
+    order = Order(id=f"O{i:07d}", shop_id=shop, buyer_id=buyer, policy=PACK, policy_version=pv.version,
+                  amount_fen=amount(i % TEMPLATES), freight_fen=0, payment="online", kind="normal", marketing=False,
+                  goods="physical", category="general", no_reason_return=True, commission={},
+                  created_at=signed - timedelta(days=2), status="signed", shipped_at=signed - timedelta(days=1),
+                  signed_at=signed)
+    order.schedule(pv)
+    ticket = aftersales.apply(f"T{i:07d}", order, Actor("buyer", buyer), pv, applied, "return_refund",
+                              "not_as_described", None, [], None)
+    return order, ticket
+
+
+def rows_of(order: Order, ticket: Any) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
+    """The rows the unit of work writes for them (the events recorded at NOW, the virtual clock)."""
+    events = [event_row(e, NOW) for x in (order, ticket) for e in x.drain_events()]
+    return to_row(order, columns(t.orders)), to_row(ticket, columns(t.tickets)), events
+
+
+def setup(url: str, spec: Spec) -> Engine:
+    """The schema (Alembic's), the shops and the buyers."""
+    migrate(url)
+    engine = make_engine(url)
+    with SqlUnitOfWork(engine, VirtualClock(NOW)) as uow:
+        for s in range(spec.shops):
+            uow.shops.add(Shop(id=f"S{s:05d}", name=f"店铺 {s}", policy=PACK, status="normal", wallet_fen=10**7,
+                               deposit_fen=10**6, wallet_opened_at=NOW - timedelta(days=400),
+                               created_at=NOW - timedelta(days=400), return_address=ADDRESS))
+        for b in range(spec.buyers):
+            uow.buyers.add(Buyer(id=f"B{b:06d}", name=f"买家 {b}"))
+        uow.commit()
+    return engine
+
+
+def load_domain(url: str, spec: Spec) -> None:
+    engine = setup(url, spec)
+    rows = plan(spec)
+    for start in range(0, spec.tickets, 10_000):
+        with SqlUnitOfWork(engine, VirtualClock(NOW)) as uow:
+            for i, shop, buyer, applied in rows:
+                order, ticket = make(i, shop, buyer, applied)
+                uow.orders.add(order)
+                uow.tickets.add(ticket)
+                if i + 1 >= min(start + 10_000, spec.tickets):
+                    break
+            uow.commit()
+    analyze(engine)
+    engine.dispose()
+
+
+# -- the bulk loader --------------------------------------------------------------------------------
+
+def _moved(v: Any, delta: timedelta, ids: dict[str, str], isos: dict[str, str]) -> Any:
+    if isinstance(v, datetime):
+        return v + delta
+    if isinstance(v, str):
+        return ids.get(v) or isos.get(v) or v
+    if isinstance(v, dict):
+        return {k: _moved(x, delta, ids, isos) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_moved(x, delta, ids, isos) for x in v]
+    return v
+
+
+class Template:
+    """Application j made by the domain at NOW - 1 day under placeholder ids, cloned at any time."""
+
+    def __init__(self, j: int) -> None:
+        self.at = NOW - timedelta(days=1)
+        self.order, self.ticket, self.events = rows_of(*make(j, "S~", "B~", self.at))
+        self.marks = {f"O{j:07d}": "o", f"T{j:07d}": "t", "S~": "s", "B~": "b", "buyer:B~": "a"}
+        self.times = {v.isoformat(): v for r in (self.order, self.ticket, *self.events)
+                      for k, v in r.items() if isinstance(v, datetime) and k != "recorded_at"}
+
+    def clone(self, i: int, shop: str, buyer: str, applied: datetime) -> tuple[dict[str, Any], ...]:
+        delta = applied - self.at
+        names = {"o": f"O{i:07d}", "t": f"T{i:07d}", "s": shop, "b": buyer, "a": f"buyer:{buyer}"}
+        ids = {k: names[v] for k, v in self.marks.items()}
+        isos = {k: (v + delta).isoformat() for k, v in self.times.items()}
+        return tuple({k: v if k == "recorded_at" else _moved(v, delta, ids, isos) for k, v in r.items()}
+                     for r in (self.order, self.ticket, *self.events))  # (recorded by the loader, at NOW)
+
+
+def _storer(table: Table, dialect: Any) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+    """A row as the database stores it: each value through its column type's bind processing, as
+    SQLAlchemy's INSERT would (Instant: naive UTC text on SQLite; JSON as text, or psycopg's Json)."""
+    cols = [c for c in table.columns if not (c.primary_key and c.autoincrement is True)]
+    procs = [(c.name, c.type.dialect_impl(dialect).bind_processor(dialect)) for c in cols]
+    return lambda row: tuple(row.get(n) if p is None else p(row.get(n)) for n, p in procs)
+
+
+def _insert_sql(table: Table, pg: bool) -> str:
+    cols = [c.name for c in table.columns if not (c.primary_key and c.autoincrement is True)]
+    if pg:
+        return f"COPY {table.name} ({', '.join(cols)}) FROM STDIN"
+    return f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+
+
+def load_bulk(url: str, spec: Spec, check_every: int = 100_000) -> None:
+    engine = setup(url, spec)
+    dialect, pg = engine.dialect, engine.dialect.name == "postgresql"
+    with engine.begin() as conn:
+        counts_sql.uninstall(conn)
+    templates = [Template(j) for j in range(TEMPLATES)]
+    tables = (t.orders, t.tickets, t.events)
+    store = [_storer(x, dialect) for x in tables]
+    sql = [_insert_sql(x, pg) for x in tables]
+    raw: Any = psycopg.connect(url.replace("+psycopg", ""), autocommit=True) if pg else \
+        sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+    if not pg:
+        raw.execute("PRAGMA synchronous=OFF")
+    batch: list[list[tuple[Any, ...]]] = [[], [], []]
+
+    def flush() -> None:
+        if pg:
+            with raw.transaction(), raw.cursor() as cur:
+                for q, rows in zip(sql, batch, strict=True):
+                    with cur.copy(q) as cp:
+                        for r in rows:
+                            cp.write_row(r)
+        else:
+            raw.execute("BEGIN")
+            for q, rows in zip(sql, batch, strict=True):
+                raw.executemany(q, rows)
+            raw.execute("COMMIT")
+        for rows in batch:
+            rows.clear()
+
+    for i, shop, buyer, applied in plan(spec):
+        order, ticket, *events = templates[i % TEMPLATES].clone(i, shop, buyer, applied)
+        if i % check_every == 0 or i < 3:  # a clone is what the domain makes at its time
+            want = rows_of(*make(i, shop, buyer, applied))
+            if (order, ticket, events) != (want[0], want[1], want[2]):
+                sys.exit(f"bulk loader: ticket {i} differs from the domain's:\n{(order, ticket, events)}\n{want}")
+        batch[0].append(store[0](order))
+        batch[1].append(store[1](ticket))
+        batch[2].extend(store[2](e) for e in events)
+        if len(batch[1]) >= CHUNK:
+            flush()
+            print(f"  {i + 1:,} tickets", end="\r", file=sys.stderr)
+    flush()
+    raw.close()
+    with engine.begin() as conn:
+        counts_sql.install(conn)
+        counts_sql.rebuild(conn)
+    analyze(engine)
+    engine.dispose()
+
+
+def analyze(engine: Engine) -> None:
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE"))
+    else:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("ANALYZE")
+            conn.commit()
+
+
+# -- where the data lives: a SQLite file or a PostgreSQL database, and two copies ---------------------
+
+class Place:
+    """The loaded database ("base") and its two copies ("shouhou", "raw")."""
+
+    kind: str
+
+    def url(self, which: str) -> str:  # SQLAlchemy's URL
+        raise NotImplementedError
+
+    def fresh(self) -> None:
+        raise NotImplementedError
+
+    def copy(self) -> None:
+        raise NotImplementedError
+
+    def drop(self) -> None:
+        raise NotImplementedError
+
+
+class SqliteFiles(Place):
+    kind = "sqlite"
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def path(self, which: str) -> Path:
+        return self.folder / f"sweep_{which}.db"
+
+    def url(self, which: str) -> str:
+        return f"sqlite:///{self.path(which)}"
+
+    def fresh(self) -> None:
+        for which in ("base", "shouhou", "raw"):
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{self.path(which)}{suffix}").unlink(missing_ok=True)
+
+    drop = fresh
+
+    def copy(self) -> None:
+        for which in ("shouhou", "raw"):
+            with sqlite3.connect(self.path("base")) as a, sqlite3.connect(self.path(which)) as b:
+                a.backup(b)
+            a.close()
+            b.close()
+
+
+class PostgresDatabases(Place):
+    """The database named by the URL holds the load; <name>_shouhou and <name>_raw are its copies
+    (CREATE DATABASE ... TEMPLATE). All three are dropped and made again."""
+
+    kind = "postgresql"
+
+    def __init__(self, url: str) -> None:
+        self.server, _, self.name = url.replace("postgresql+psycopg://", "postgresql://", 1).rpartition("/")
+
+    def dbname(self, which: str) -> str:
+        return self.name if which == "base" else f"{self.name}_{which}"
+
+    def url(self, which: str) -> str:
+        return f"{self.server}/{self.dbname(which)}".replace("postgresql://", "postgresql+psycopg://", 1)
+
+    def _recreate(self, which: str, template: str | None = None) -> None:
+        with psycopg.connect(f"{self.server}/postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{self.dbname(which)}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{self.dbname(which)}"' + (f' TEMPLATE "{template}"' if template else ""))
+
+    def fresh(self) -> None:
+        self._recreate("base")
+
+    def drop(self) -> None:
+        with psycopg.connect(f"{self.server}/postgres", autocommit=True) as conn:
+            for which in ("base", "shouhou", "raw"):
+                conn.execute(f'DROP DATABASE IF EXISTS "{self.dbname(which)}" WITH (FORCE)')
+
+    def copy(self) -> None:
+        for which in ("shouhou", "raw"):
+            self._recreate(which, self.name)
+
+
+def load(place: Place, spec: Spec, bulk: bool) -> float:
+    """Load the data set into the place's base and copy it twice; returns the seconds loading took."""
+    place.fresh()
+    started = time.perf_counter()
+    (load_bulk if bulk else load_domain)(place.url("base"), spec)
+    took = time.perf_counter() - started
+    place.copy()
+    return took

@@ -29,18 +29,19 @@ loading: ANALYZE on SQLite, VACUUM ANALYZE on PostgreSQL, as autovacuum would af
 from __future__ import annotations
 
 import functools
+import json
 import random
 import sqlite3
 import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import psycopg
-from sqlalchemy import Engine, Table, text
+from sqlalchemy import JSON, Engine, Table, text
 
 from shouhou.adapters import counts_sql
 from shouhou.adapters import tables as t
@@ -148,65 +149,116 @@ def load_domain(url: str, spec: Spec) -> None:
 
 # -- the bulk loader --------------------------------------------------------------------------------
 
-def _moved(v: Any, delta: timedelta, ids: dict[str, str], isos: dict[str, str]) -> Any:
-    if isinstance(v, datetime):
-        return v + delta
-    if isinstance(v, str):
-        return ids.get(v) or isos.get(v) or v
-    if isinstance(v, dict):
-        return {k: _moved(x, delta, ids, isos) for k, x in v.items()}
-    if isinstance(v, list):
-        return [_moved(x, delta, ids, isos) for x in v]
-    return v
+TABLES = (t.orders, t.tickets, t.events)  # what one application writes: its order, its ticket, its events
 
 
-class Template:
-    """Application j made by the domain at NOW - 1 day under placeholder ids, cloned at any time."""
-
-    def __init__(self, j: int) -> None:
-        self.at = NOW - timedelta(days=1)
-        self.order, self.ticket, self.events = rows_of(*make(j, "S~", "B~", self.at))
-        self.marks = {f"O{j:07d}": "o", f"T{j:07d}": "t", "S~": "s", "B~": "b", "buyer:B~": "a"}
-        self.times = {v.isoformat(): v for r in (self.order, self.ticket, *self.events)
-                      for k, v in r.items() if isinstance(v, datetime) and k != "recorded_at"}
-
-    def clone(self, i: int, shop: str, buyer: str, applied: datetime) -> tuple[dict[str, Any], ...]:
-        delta = applied - self.at
-        names = {"o": f"O{i:07d}", "t": f"T{i:07d}", "s": shop, "b": buyer, "a": f"buyer:{buyer}"}
-        ids = {k: names[v] for k, v in self.marks.items()}
-        isos = {k: (v + delta).isoformat() for k, v in self.times.items()}
-        return tuple({k: v if k == "recorded_at" else _moved(v, delta, ids, isos) for k, v in r.items()}
-                     for r in (self.order, self.ticket, *self.events))  # (recorded by the loader, at NOW)
+def stored_columns(table: Table) -> list[str]:
+    """The columns a loader writes: all but an autoincrement key."""
+    return [c.name for c in table.columns if not (c.primary_key and c.autoincrement is True)]
 
 
 def _storer(table: Table, dialect: Any) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
     """A row as the database stores it: each value through its column type's bind processing, as
-    SQLAlchemy's INSERT would (Instant: naive UTC text on SQLite; JSON as text, or psycopg's Json)."""
-    cols = [c for c in table.columns if not (c.primary_key and c.autoincrement is True)]
-    procs = [(c.name, c.type.dialect_impl(dialect).bind_processor(dialect)) for c in cols]
-    return lambda row: tuple(row.get(n) if p is None else p(row.get(n)) for n, p in procs)
+    SQLAlchemy's INSERT does (Instant: naive UTC text on SQLite, UTC on PostgreSQL); JSON as the
+    text SQLAlchemy's default serializer (json.dumps) makes, which COPY takes."""
+    names = stored_columns(table)
+    procs: list[Any] = [table.c[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names]
+    for k, n in enumerate(names):
+        typ = table.c[n].type
+        if dialect.name == "postgresql" and typ._type_affinity is JSON:  # noqa: SLF001 - not psycopg's Json
+            bind = getattr(typ, "process_bind_param", None)
+            procs[k] = (lambda v, b=bind: json.dumps(b(v, dialect) if b else v))
+    return lambda row: tuple(row.get(n) if p is None else p(row.get(n)) for n, p in zip(names, procs, strict=True))
+
+
+class Template:
+    """Application j made by the domain at NOW - 1 day under placeholder ids, kept as the stored rows
+    it writes, with where its ids and instants are: a clone replaces those and nothing else (its
+    instants moved by the same amount; `recorded_at`, the loader's NOW, stays)."""
+
+    def __init__(self, j: int, store: list[Callable[[dict[str, Any]], tuple[Any, ...]]], pg: bool) -> None:
+        self.at, self.pg = NOW - timedelta(days=1), pg
+        order, ticket, events = rows_of(*make(j, "S~", "B~", self.at))
+        marks = {f"O{j:07d}": "o", f"T{j:07d}": "t", "S~": "s", "B~": "b", "buyer:B~": "a"}
+        self.rows: list[tuple[tuple[Any, ...], list[tuple[int, str, Any]]]] = []
+        for k, row in zip((0, 1, *[2] * len(events)), (order, ticket, *events), strict=True):
+            stored = store[k](row)
+            isos = {x.isoformat(): x for r in (order, ticket, row) for c, x in r.items()
+                    if isinstance(x, datetime) and c != "recorded_at"}
+            slots: list[tuple[int, str, Any]] = []
+            for pos, (col, v) in enumerate(zip(stored_columns(TABLES[k]), stored, strict=True)):
+                raw = row.get(col)
+                if isinstance(raw, datetime) and col != "recorded_at":
+                    base = raw.astimezone(UTC)
+                    slots.append((pos, "at", base if pg else base.replace(tzinfo=None)))
+                elif isinstance(raw, str) and raw in marks:
+                    slots.append((pos, "id", marks[raw]))
+                elif isinstance(v, str) and isinstance(raw, dict | list | tuple) and (
+                        any(iso in v for iso in isos) or any(f'"{m}"' in v for m in marks)):
+                    slots.append((pos, "json", (v, {iso: x for iso, x in isos.items() if iso in v}, marks)))
+            self.rows.append((stored, slots))
+
+    def clone(self, i: int, shop: str, buyer: str, applied: datetime) -> list[tuple[Any, ...]]:
+        """The stored rows of the same application made at `applied` for ticket i."""
+        delta = applied - self.at
+        names = {"o": f"O{i:07d}", "t": f"T{i:07d}", "s": shop, "b": buyer, "a": f"buyer:{buyer}"}
+        out = []
+        for stored, slots in self.rows:
+            row = list(stored)
+            for pos, kind, x in slots:
+                if kind == "at":
+                    row[pos] = x + delta if self.pg else (x + delta).isoformat(sep=" ", timespec="microseconds")
+                elif kind == "id":
+                    row[pos] = names[x]
+                else:
+                    text_, isos, marks = x
+                    for iso, at in isos.items():
+                        text_ = text_.replace(iso, (at + delta).isoformat())
+                    for mark, name in marks.items():
+                        text_ = text_.replace(f'"{mark}"', f'"{names[name]}"')
+                    row[pos] = text_
+            out.append(tuple(row))
+        return out
 
 
 def _insert_sql(table: Table, pg: bool) -> str:
-    cols = [c.name for c in table.columns if not (c.primary_key and c.autoincrement is True)]
+    cols = stored_columns(table)
     if pg:
         return f"COPY {table.name} ({', '.join(cols)}) FROM STDIN"
     return f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
 
 
-def load_bulk(url: str, spec: Spec, check_every: int = 100_000) -> None:
+def _drop_indexes(raw: Any, pg: bool) -> list[str]:
+    """Drop the secondary indexes of the tables loaded (not those of keys and constraints); returns
+    the statements that make them again."""
+    names = [x.name for x in TABLES]
+    if pg:
+        found = raw.execute(
+            "SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
+            "JOIN pg_class tb ON tb.oid = x.indrelid WHERE tb.relname = ANY(%s) "
+            "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)", (names,)).fetchall()
+    else:
+        found = raw.execute(f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+                            f"AND tbl_name IN ({', '.join('?' * len(names))})", names).fetchall()
+    for name, _ddl in found:
+        raw.execute(f'DROP INDEX "{name}"')
+    return [ddl for _name, ddl in found]
+
+
+def load_bulk(url: str, spec: Spec, check_every: int = 50_000) -> None:
     engine = setup(url, spec)
     dialect, pg = engine.dialect, engine.dialect.name == "postgresql"
     with engine.begin() as conn:
         counts_sql.uninstall(conn)
-    templates = [Template(j) for j in range(TEMPLATES)]
-    tables = (t.orders, t.tickets, t.events)
-    store = [_storer(x, dialect) for x in tables]
-    sql = [_insert_sql(x, pg) for x in tables]
+    store = [_storer(x, dialect) for x in TABLES]
+    templates = [Template(j, store, pg) for j in range(TEMPLATES)]
+    sql = [_insert_sql(x, pg) for x in TABLES]
     raw: Any = psycopg.connect(url.replace("+psycopg", ""), autocommit=True) if pg else \
         sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
-    if not pg:
+    if not pg:  # a benchmark file, made again at will: no fsync; and room for the indexes' pages
         raw.execute("PRAGMA synchronous=OFF")
+        raw.execute("PRAGMA cache_size=-1000000")
+    indexes = _drop_indexes(raw, pg)
     batch: list[list[tuple[Any, ...]]] = [[], [], []]
 
     def flush() -> None:
@@ -226,17 +278,21 @@ def load_bulk(url: str, spec: Spec, check_every: int = 100_000) -> None:
 
     for i, shop, buyer, applied in plan(spec):
         order, ticket, *events = templates[i % TEMPLATES].clone(i, shop, buyer, applied)
-        if i % check_every == 0 or i < 3:  # a clone is what the domain makes at its time
-            want = rows_of(*make(i, shop, buyer, applied))
-            if (order, ticket, events) != (want[0], want[1], want[2]):
-                sys.exit(f"bulk loader: ticket {i} differs from the domain's:\n{(order, ticket, events)}\n{want}")
-        batch[0].append(store[0](order))
-        batch[1].append(store[1](ticket))
-        batch[2].extend(store[2](e) for e in events)
+        if i % check_every == 0 or i < TEMPLATES:  # a clone is what the domain makes at its time, stored
+            o, tk, evs = rows_of(*make(i, shop, buyer, applied))
+            want = [store[0](o), store[1](tk), *(store[2](e) for e in evs)]
+            if [order, ticket, *events] != want:
+                sys.exit(f"bulk loader: ticket {i} differs from the domain's:\n{[order, ticket, *events]}\n{want}")
+        batch[0].append(order)
+        batch[1].append(ticket)
+        batch[2].extend(events)
         if len(batch[1]) >= CHUNK:
             flush()
-            print(f"  {i + 1:,} tickets", end="\r", file=sys.stderr)
+            print(f"  {i + 1:,} tickets", end="\r", file=sys.stderr, flush=True)
     flush()
+    print(file=sys.stderr)
+    for ddl in indexes:  # made again, the same, from the rows: sorting beats inserting
+        raw.execute(ddl)
     raw.close()
     with engine.begin() as conn:
         counts_sql.install(conn)

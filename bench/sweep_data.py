@@ -58,6 +58,7 @@ from shouhou.policies import PolicyRegistry, PolicyVersion
 NOW = datetime(2026, 3, 20, 12, 0, tzinfo=SHANGHAI)
 PACK = "kuaishou"
 REVIEW = timedelta(hours=48)  # KS-RR-1
+FIRST_DUE = NOW - timedelta(hours=24)  # the due ones fall due in (FIRST_DUE, NOW)
 ADDRESS = "浙江省杭州市西湖区退货仓 1 号"
 TEMPLATES = 512  # domain-made applications the bulk loader clones (one amount each)
 PER_SHOP = 4  # due tickets a shop gets at most: KS-GOV-3's first rung wants 5 overdue records
@@ -334,11 +335,11 @@ class Place:
 class SqliteFiles(Place):
     kind = "sqlite"
 
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
+    def __init__(self, folder: Path, tag: str = "") -> None:
+        self.folder, self.tag = folder, tag
 
     def path(self, which: str) -> Path:
-        return self.folder / f"sweep_{which}.db"
+        return self.folder / f"sweep{self.tag}_{which}.db"
 
     def url(self, which: str) -> str:
         return f"sqlite:///{self.path(which)}"
@@ -364,8 +365,9 @@ class PostgresDatabases(Place):
 
     kind = "postgresql"
 
-    def __init__(self, url: str) -> None:
-        self.server, _, self.name = url.replace("postgresql+psycopg://", "postgresql://", 1).rpartition("/")
+    def __init__(self, url: str, tag: str = "") -> None:
+        self.server, _, name = url.replace("postgresql+psycopg://", "postgresql://", 1).rpartition("/")
+        self.name = name + tag
 
     def dbname(self, which: str) -> str:
         return self.name if which == "base" else f"{self.name}_{which}"

@@ -1,21 +1,39 @@
-"""Benchmark: the deadline sweep (Shouhou.tick) against a raw sqlite3 baseline doing the same row changes.
+"""Benchmark: the deadline sweep (Shouhou.tick) against a raw driver baseline doing the same writes and
+the same governance reads, on SQLite and on PostgreSQL.
 
-Builds a fresh SQLite file database with `--tickets` open return & refund tickets pending review (each
-with its signed order; shops and buyers), of which `--due` have passed their KS-RR-1 review deadline.
-Then, on two copies of that file:
+On each database (`--only sqlite|postgres`, default both) the data set of bench/sweep_data is loaded
+once: `--tickets` open return & refund tickets pending review, each on its signed order, over
+`--shops` shops, of which `--due` have passed their KS-RR-1 review deadline (at most four a shop, so
+that no KS-GOV-3 rung is reached), through the domain and the unit of work (`--bulk`: domain-made
+applications cloned, for a million tickets). Then ANALYZE (SQLite) or VACUUM ANALYZE (PostgreSQL),
+as autovacuum would after a load, and two copies (SQLite's backup; CREATE DATABASE ... TEMPLATE):
 
-- shouhou: `Shouhou.tick(now, batch)` fires the due ones (auto-approve → awaiting_return, an
-  `auto_approved` and an `overdue_recorded` event and an overdue_records row each, plus whatever
-  else shouhou does in the same transactions);
-- raw: plain sqlite3 does the same row changes in batches of the same size, one transaction each:
-  select the due ids through the partial index, update the ticket rows, insert the two event rows
-  and the overdue row per ticket (orders are untouched: auto-approving a return changes no order).
+- shouhou: `Shouhou.tick(until, batch)` fires the due ones: auto-approve (awaiting_return, an
+  `auto_approved` and an `overdue_recorded` event, an overdue_records row, the counters the
+  triggers keep) and, in the same transaction, KS-GOV-3 for each shop of the batch at its newest
+  record (its 30-day metrics from the counters; its score, last evaluation and next evaluation);
+- raw: sqlite3 or psycopg does the same writes and the same governance reads and shop updates by
+  hand, in batches of the same size (bench/sweep_raw says what, statement by statement).
 
-Both runs are checked: exactly `--due` fired and the rest still pending, and the tickets end in the
-same state in both files. Prints the times, tickets per second and the ratio (shouhou / raw).
+The two sides take turns: the 24 hours in which the due ones fell due are cut in `--slices`, and each
+side sweeps a slice in turn (the order reversed every other slice), so that what else the machine
+does falls on both alike. Each side's time is the sum of its turns. Then the two copies are compared
+row for row: the tickets moved on, the new events (all but their ids), the overdue records, the
+shops (their governance columns), the measures (none), the counters, and every table's row count;
+the bench exits non-zero if they differ. Prints the rows each side added, the times, actions per
+second and the ratio shouhou / raw (throughput); `--profile N` prints where shouhou's time went.
 
-    python -m bench.sweep                     # 100,000 tickets, 10,000 due, batch 200
-    python -m bench.sweep --tickets 20000 --due 2000 --batch 500 --profile 25
+`--scale` loads `--tickets` and ten times as many (100,000 and 1,000,000 by default, the same
+`--due`) with the bulk loader, runs the four sides in turns, and reports the cost per fired action at
+the larger over the smaller. The goals (issue 15): on SQLite, shouhou at >= 50 % of the raw
+baseline's throughput; per action at 1M open <= 1.2 x at 100k, on both databases. The last line is
+one JSON object {"bench": "sweep", "ratio", "goal", "holds", ...}: `ratio` is SQLite's (the lowest of
+its runs; PostgreSQL's when SQLite did not run), each database's figures beside it.
+
+    python -m bench.sweep --quick              # 20,000 tickets, 2,000 due, both databases: < 2 minutes
+    python -m bench.sweep                      # 100,000 tickets, 10,000 due, 2,500 shops, batch 200
+    python -m bench.sweep --scale --only sqlite
+    python -m bench.sweep --only postgres --due 2000 --tickets 20000 --shops 500 --profile 25
 """
 
 from __future__ import annotations
@@ -25,246 +43,186 @@ import cProfile
 import io
 import json
 import pstats
-import random
-import sqlite3
-import sys
 import tempfile
 import time
-from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, func, select
-
-from shouhou.adapters import tables as t
-from shouhou.adapters.db import create_schema, make_engine
-from shouhou.adapters.uow import SqlUnitOfWork
-from shouhou.clock import SHANGHAI, VirtualClock
-from shouhou.domain import aftersales
-from shouhou.domain.actors import Actor
-from shouhou.domain.orders import Order
-from shouhou.domain.shops import Buyer, Shop
+from bench import sweep_check as chk
+from bench.sweep_data import FIRST_DUE, NOW, PER_SHOP, Place, PostgresDatabases, Spec, SqliteFiles, load
+from bench.sweep_raw import Raw
+from shouhou.adapters.db import make_engine
+from shouhou.clock import VirtualClock
 from shouhou.policies import PolicyRegistry
 from shouhou.services.app import Shouhou
 
-NOW = datetime(2026, 3, 20, 12, 0, tzinfo=SHANGHAI)
-PACK = "kuaishou"
-REVIEW = timedelta(hours=48)  # KS-RR-1
-SHIPS = timedelta(days=10)  # KS-RR-2: what an auto-approved ticket waits for next
-ADDRESS = "浙江省杭州市西湖区退货仓 1 号"
-SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores a DateTime on SQLite (naive UTC)
+DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/shouhou_bench_sweep"
+GOAL, SCALE_GOAL = 0.5, 1.2
 
 
-def build(path: Path, tickets: int, due: int, shops: int, buyers: int, seed: int) -> None:
-    """A fresh database: shops, buyers, and one signed order per ticket, each ticket applied through
-    the domain (aftersales.apply) and written through the unit of work, 10,000 per transaction."""
-    rng = random.Random(seed)
-    engine = make_engine(f"sqlite:///{path}")
-    create_schema(engine)
-    policies = PolicyRegistry.default()
-    pv = policies.get(PACK).at(NOW)
-    clock = VirtualClock(NOW)
-    with SqlUnitOfWork(engine, clock) as uow:
-        for s in range(shops):
-            uow.shops.add(Shop(id=f"S{s:04d}", name=f"店铺 {s}", policy=PACK, status="normal", wallet_fen=10**7,
-                               deposit_fen=10**6, wallet_opened_at=NOW - timedelta(days=400),
-                               created_at=NOW - timedelta(days=400), return_address=ADDRESS))
-        for b in range(buyers):
-            uow.buyers.add(Buyer(id=f"B{b:06d}", name=f"买家 {b}"))
-        uow.commit()
-    due_ids = set(rng.sample(range(tickets), due))
-    for start in range(0, tickets, 10_000):
-        with SqlUnitOfWork(engine, clock) as uow:
-            for i in range(start, min(start + 10_000, tickets)):
-                # Due ones were applied 48-72 h ago; the others less than 48 h ago.
-                ago = REVIEW + timedelta(seconds=rng.randrange(1, 24 * 3600)) if i in due_ids \
-                    else timedelta(seconds=rng.randrange(1, int(REVIEW.total_seconds())))
-                applied = NOW - ago
-                signed = applied - timedelta(hours=1)
-                buyer = f"B{rng.randrange(buyers):06d}"
-                order = Order(
-                    id=f"O{i:07d}", shop_id=f"S{i % shops:04d}", buyer_id=buyer, policy=PACK,
-                    policy_version=pv.version, amount_fen=rng.randrange(1_000, 100_000), freight_fen=0,
-                    payment="online", kind="normal", marketing=False, goods="physical", category="general",
-                    no_reason_return=True, commission={}, created_at=signed - timedelta(days=2),
-                    status="signed", shipped_at=signed - timedelta(days=1), signed_at=signed,
-                )
-                order.schedule(pv)
-                ticket = aftersales.apply(f"T{i:07d}", order, Actor("buyer", buyer), pv, applied, "return_refund",
-                                          "not_as_described", None, [], None)
-                uow.orders.add(order)
-                uow.tickets.add(ticket)
-            uow.commit()
-    engine.dispose()
+class Side:
+    """One side of a run on its own copy: `step(until)` fires what is due by then; the time spent in
+    steps is the side's time."""
+
+    def __init__(self, label: str, step: Callable[[datetime], int], close: Callable[[], None]) -> None:
+        self.label, self._step, self.close = label, step, close
+        self.fired, self.seconds = 0, 0.0
+
+    def step(self, until: datetime) -> None:
+        started = time.perf_counter()
+        self.fired += self._step(until)
+        self.seconds += time.perf_counter() - started
 
 
-def copy(src: Path, dst: Path) -> None:
-    with sqlite3.connect(src) as a, sqlite3.connect(dst) as b:
-        a.backup(b)
-
-
-def run_shouhou(path: Path, batch: int, profile: int) -> tuple[int, float, str]:
-    engine = make_engine(f"sqlite:///{path}")
+def shouhou_side(label: str, url: str, batch: int, prof: cProfile.Profile | None) -> Side:
+    engine = make_engine(url)
     app = Shouhou.with_fakes(engine, VirtualClock(NOW), PolicyRegistry.default())
-    prof = cProfile.Profile() if profile else None
-    started = time.perf_counter()
-    if prof:
-        prof.enable()
-    fired = app.tick(NOW, batch=batch)
-    if prof:
-        prof.disable()
-    took = time.perf_counter() - started
-    engine.dispose()
-    report = ""
-    if prof:
-        out = io.StringIO()
-        stats = pstats.Stats(prof, stream=out)
-        stats.sort_stats("cumulative").print_stats(profile)
-        stats.sort_stats("tottime").print_stats(profile)
-        report = out.getvalue()
-    return fired, took, report
+
+    def step(until: datetime) -> int:
+        if prof:
+            prof.enable()
+        try:
+            return app.tick(until, batch=batch)
+        finally:
+            if prof:
+                prof.disable()
+    return Side(label, step, engine.dispose)
 
 
-def _stamp(at: datetime) -> str:
-    return at.astimezone(UTC).strftime(SQLITE_TIME)
+def raw_side(label: str, url: str, batch: int) -> Side:
+    raw = Raw(url)
+    return Side(label, lambda until: raw.sweep(until, batch), raw.close)
 
 
-def _instant(raw: str) -> datetime:
-    return datetime.fromisoformat(raw).replace(tzinfo=UTC)
+def interleave(sides: list[Side], slices: int) -> None:
+    """The due window cut in `slices`: each side sweeps a slice in turn (the order reversed every
+    other slice), so that what else the machine does falls on every side alike."""
+    for k in range(slices):
+        until = NOW if k == slices - 1 else FIRST_DUE + (NOW - FIRST_DUE) * (k + 1) / slices
+        for side in sides if k % 2 == 0 else sides[::-1]:
+            side.step(until)
+    for side in sides:
+        side.close()
 
 
-def run_raw(path: Path, batch: int) -> tuple[int, float]:
-    """The same row changes as an auto-approve of a return, in plain sqlite3."""
-    conn = sqlite3.connect(path, isolation_level=None)
-    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=30000"):
-        conn.execute(f"PRAGMA {pragma}")
-    now, recorded = _stamp(NOW), _stamp(datetime.now(UTC))
-    fired = 0
-    started = time.perf_counter()
-    while True:
-        conn.execute("BEGIN IMMEDIATE")
-        rows = conn.execute(
-            "SELECT id, due_at, due_rule, order_id, shop_id FROM tickets"
-            " WHERE due_at IS NOT NULL AND due_at <= ? ORDER BY due_at, id LIMIT ?", (now, batch),
-        ).fetchall()
-        if not rows:
-            conn.execute("COMMIT")
-            break
-        tickets: list[tuple[Any, ...]] = []
-        events: list[tuple[Any, ...]] = []
-        overdue: list[tuple[Any, ...]] = []
-        for ident, due_raw, cause, order_id, shop_id in rows:
-            at = _instant(due_raw)
-            nxt = at + SHIPS
-            tickets.append(("awaiting_return", _stamp(nxt), "auto_close", "KS-RR-2", ADDRESS, due_raw, ident))
-            body = {"return_address": ADDRESS,
-                    "due": {"at": nxt.astimezone(SHANGHAI).isoformat(), "action": "auto_close", "rule": "KS-RR-2"}}
-            events.append((due_raw, "system", "auto_approved", shop_id, order_id, ident, "pending_review",
-                           "awaiting_return", cause, json.dumps(body, ensure_ascii=False), recorded))
-            events.append((due_raw, "system", "overdue_recorded", shop_id, order_id, ident, None, None, "KS-GOV-1",
-                           json.dumps({"overdue_type": "return_refund_overdue", "cause": cause}), recorded))
-            overdue.append((shop_id, ident, order_id, "return_refund_overdue", "KS-GOV-1", cause, due_raw))
-        conn.executemany("UPDATE tickets SET status = ?, due_at = ?, due_action = ?, due_rule = ?,"
-                         " return_address = ?, updated_at = ? WHERE id = ?", tickets)
-        conn.executemany("INSERT INTO events (at, actor, type, shop_id, order_id, ticket_id, from_status, to_status,"
-                         " rule, payload, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", events)
-        conn.executemany("INSERT INTO overdue_records (shop_id, ticket_id, order_id, type, rule, cause_rule, at)"
-                         " VALUES (?, ?, ?, ?, ?, ?, ?)", overdue)
-        conn.execute("COMMIT")
-        fired += len(rows)
-    took = time.perf_counter() - started
-    conn.close()
-    return fired, took
+def prepare(place: Place, spec: Spec, bulk: bool) -> dict[str, Any]:
+    print(f"{place.kind}: loading {spec.tickets:,} open tickets over {spec.shops:,} shops, {spec.due:,} due "
+          f"({'bulk' if bulk else 'domain'} loader) ...", flush=True)
+    loaded = load(place, spec, bulk)
+    print(f"  loaded in {loaded:.1f} s (ANALYZE and the two copies after)", flush=True)
+    return {"load_s": round(loaded, 1), "before": chk.census(place.url("base"))}
 
 
-def census(path: Path) -> dict[str, Any]:
-    """What the files hold after a run: tickets by status, events by type, row counts, ticket states."""
-    engine: Engine = make_engine(f"sqlite:///{path}")
-    with engine.connect() as conn:
-        out = {
-            "status": Counter(dict(conn.execute(select(t.tickets.c.status, func.count()).group_by(t.tickets.c.status)).all())),
-            "events": Counter(dict(conn.execute(select(t.events.c.type, func.count()).group_by(t.events.c.type)).all())),
-            "rows": {tb.name: conn.execute(select(func.count()).select_from(tb)).scalar_one()
-                     for tb in t.metadata.sorted_tables},
-            "tickets": conn.execute(select(
-                t.tickets.c.id, t.tickets.c.status, t.tickets.c.due_at, t.tickets.c.due_action, t.tickets.c.due_rule,
-                t.tickets.c.updated_at, t.tickets.c.return_address).order_by(t.tickets.c.id)).all(),
-        }
-    engine.dispose()
+def report(place: Place, spec: Spec, ours: Side, raw: Side, before: dict[str, Any]) -> dict[str, Any]:
+    """Compare the two copies, print the figures; the figures of one database at one size."""
+    print(f"\n== {place.kind}: {spec.tickets:,} open tickets over {spec.shops:,} shops, {spec.due:,} due")
+    after = [chk.census(place.url(w), before["max_event"]) for w in ("shouhou", "raw")]
+    print("checks:")
+    chk.verify(spec.tickets, spec.due, (ours.fired, raw.fired), after[0], after[1])
+    print(f"  rows added by shouhou: {chk.added(before, after[0])}")
+    print(f"  rows added by raw:     {chk.added(before, after[1])}")
+    print(f"  events written by shouhou: {dict(after[0]['events'])}")
+    print("results:")
+    for side in (ours, raw):
+        print(f"  {side.label:12} {side.seconds:8.2f} s   {spec.due / side.seconds:10,.0f} actions/s   "
+              f"{side.seconds / spec.due * 1e6:8.0f} us/action")
+    ratio = raw.seconds / ours.seconds
+    print(f"  ratio shouhou / raw (throughput): {ratio:.2f}" + (f" (goal >= {GOAL})" if place.kind == "sqlite" else ""))
+    place.drop()
+    return {"database": place.kind, "tickets": spec.tickets, "due": spec.due, "shouhou_s": round(ours.seconds, 3),
+            "raw_s": round(raw.seconds, 3), "shouhou_per_s": round(spec.due / ours.seconds, 1),
+            "raw_per_s": round(spec.due / raw.seconds, 1), "ratio": round(ratio, 3),
+            "shouhou_us_per_action": round(ours.seconds / spec.due * 1e6, 1),
+            "raw_us_per_action": round(raw.seconds / spec.due * 1e6, 1)}
+
+
+def run_database(kind: str, args: argparse.Namespace, folder: Path, prof: cProfile.Profile | None) -> list[dict[str, Any]]:
+    """Load every size, run all sides interleaved, compare and report each size."""
+    sizes = [args.tickets, 10 * args.tickets] if args.scale else [args.tickets]
+    runs = []
+    for tickets in sizes:
+        tag = f"_{tickets}" if args.scale else ""
+        place: Place = SqliteFiles(folder, tag) if kind == "sqlite" else PostgresDatabases(args.database_url, tag)
+        spec = Spec(tickets, args.due, args.shops, args.buyers, args.seed)
+        loaded = prepare(place, spec, args.bulk or args.scale)
+        name = f" {tickets:,}" if args.scale else ""
+        driver = "psycopg" if kind == "postgresql" else "sqlite3"
+        sides = [shouhou_side(f"shouhou{name}", place.url("shouhou"), args.batch, prof),
+                 raw_side(f"raw {driver}{name}", place.url("raw"), args.batch)]
+        runs.append((place, spec, sides, loaded))
+    interleave([s for run in runs for s in run[2]], args.slices)
+    out = []
+    for place, spec, (ours, raw), loaded in runs:
+        out.append({**report(place, spec, ours, raw, loaded["before"]), "load_s": loaded["load_s"]})
+    if args.scale:
+        a, b = out
+        print(f"\n{kind}: cost per action with {b['tickets']:,} open / with {a['tickets']:,} open: shouhou "
+              f"{b['shouhou_us_per_action'] / a['shouhou_us_per_action']:.2f} (goal <= {SCALE_GOAL}), raw "
+              f"{b['raw_us_per_action'] / a['raw_us_per_action']:.2f}")
     return out
 
 
-def check(name: str, fired: int, after: dict[str, Any], tickets: int, due: int) -> None:
-    problems = []
-    if fired != due:
-        problems.append(f"fired {fired}, expected {due}")
-    if after["status"]["awaiting_return"] != due or after["status"]["pending_review"] != tickets - due:
-        problems.append(f"tickets by status {dict(after['status'])}")
-    if after["events"]["auto_approved"] != due or after["rows"]["overdue_records"] != due:
-        problems.append(f"auto_approved events {after['events']['auto_approved']}, "
-                        f"overdue rows {after['rows']['overdue_records']}")
-    if problems:
-        sys.exit(f"{name}: " + "; ".join(problems))
-    print(f"  {name}: {due:,} fired, {after['status']['pending_review']:,} still pending_review")
-
-
-def timed(what: str, fn: Callable[[], Any]) -> Any:
-    started = time.perf_counter()
-    result = fn()
-    print(f"{what}: {time.perf_counter() - started:.1f} s")
-    return result
-
-
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--only", choices=("sqlite", "postgres"), help="one database (default: both)")
+    ap.add_argument("--database-url", default=DEFAULT_URL,
+                    help=f"the PostgreSQL database, dropped and created, with <name>_shouhou and <name>_raw beside it "
+                         f"(default {DEFAULT_URL})")
+    ap.add_argument("--dir", type=Path, default=None, help="where the SQLite files go (default: a temporary folder)")
     ap.add_argument("--tickets", type=int, default=100_000, help="open tickets (default 100000)")
     ap.add_argument("--due", type=int, default=10_000, help="of which due now (default 10000)")
-    ap.add_argument("--batch", type=int, default=200, help="sweep batch size (default 200, as the worker)")
-    ap.add_argument("--shops", type=int, default=100, help="shops the tickets are spread over (default 100)")
+    ap.add_argument("--shops", type=int, default=2_500, help=f"shops (default 2500; at least due / {PER_SHOP})")
     ap.add_argument("--buyers", type=int, default=10_000, help="buyers (default 10000)")
+    ap.add_argument("--batch", type=int, default=200, help="sweep batch size (default 200, as the worker)")
     ap.add_argument("--seed", type=int, default=2026)
+    ap.add_argument("--bulk", action="store_true", help="load with the bulk loader (bench/sweep_data)")
+    ap.add_argument("--quick", action="store_true", help="20,000 tickets, 2,000 due, 500 shops: under 2 minutes")
+    ap.add_argument("--scale", action="store_true",
+                    help="per-action cost at --tickets and at ten times as many (the bulk loader)")
+    ap.add_argument("--slices", type=int, default=8, help="the due window is swept in this many slices, the sides "
+                    "taking turns (default 8)")
     ap.add_argument("--profile", type=int, default=0, metavar="N",
-                    help="profile the shouhou sweep with cProfile and print its top N functions")
-    ap.add_argument("--dir", type=Path, default=None, help="where to put the database files (default: a temp dir)")
+                    help="profile shouhou's sweeps with cProfile and print the top N functions")
     args = ap.parse_args(argv)
+    if args.quick:
+        args.tickets, args.due, args.shops, args.buyers = 20_000, 2_000, 500, 2_000
     if not 0 < args.due <= args.tickets:
         ap.error("--due must be between 1 and --tickets")
-
+    if args.shops * PER_SHOP < args.due:
+        ap.error(f"--shops must be at least --due / {PER_SHOP}: more overdue records a shop would reach a "
+                 "KS-GOV-3 rung, whose measures the raw baseline does not write")
+    started = time.perf_counter()
+    results: dict[str, list[dict[str, Any]]] = {}
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
-        base, ours, raw = Path(tmp) / "base.db", Path(tmp) / "shouhou.db", Path(tmp) / "raw.db"
-        print(f"{args.tickets:,} open tickets over {args.shops} shops, {args.due:,} due; batch {args.batch}")
-        timed("set-up", lambda: build(base, args.tickets, args.due, args.shops, args.buyers, args.seed))
-        copy(base, ours)
-        copy(base, raw)
-        before = census(base)
-
-        fired, t_ours, report = run_shouhou(ours, args.batch, args.profile)
-        fired_raw, t_raw = run_raw(raw, args.batch)
-
-        print("checks:")
-        after_ours, after_raw = census(ours), census(raw)
-        check("shouhou", fired, after_ours, args.tickets, args.due)
-        check("raw", fired_raw, after_raw, args.tickets, args.due)
-        if after_ours["tickets"] != after_raw["tickets"]:
-            diff = next(a for a, b in zip(after_ours["tickets"], after_raw["tickets"], strict=True) if a != b)
-            sys.exit(f"the two runs left different tickets, e.g. {diff}")
-        print("  both runs left every ticket in the same state (status, deadline, updated_at, address)")
-        extra = {k: v - before["rows"][k] for k, v in after_ours["rows"].items() if v != before["rows"][k]}
-        extra_raw = {k: v - before["rows"][k] for k, v in after_raw["rows"].items() if v != before["rows"][k]}
-        print(f"  rows added by shouhou: {extra}")
-        print(f"  rows added by raw:     {extra_raw}")
-        new_events = after_ours["events"] - before["events"]
-        print(f"  events written by shouhou: {dict(new_events)}")
-
-        print("results:")
-        for name, took in (("shouhou", t_ours), ("raw sqlite3", t_raw)):
-            print(f"  {name:12} {took:8.2f} s   {args.due / took:10,.0f} tickets/s")
-        print(f"  ratio shouhou / raw: {t_ours / t_raw:.1f}x")
-        if report:
-            print(report)
+        for kind in ("sqlite", "postgresql"):
+            if args.only in (None, kind.removesuffix("ql")):
+                prof = cProfile.Profile() if args.profile else None
+                results[kind] = run_database(kind, args, Path(tmp), prof)
+                if prof:
+                    text = io.StringIO()
+                    stats = pstats.Stats(prof, stream=text)
+                    stats.sort_stats("cumulative").print_stats(args.profile)
+                    stats.sort_stats("tottime").print_stats(args.profile)
+                    print(f"\n{kind}: where shouhou's sweeps spent their time\n{text.getvalue()}")
+    out: dict[str, Any] = {"bench": "sweep"}
+    kind = "sqlite" if "sqlite" in results else "postgresql"
+    out["ratio"] = min(r["ratio"] for r in results[kind])
+    out["goal"] = GOAL
+    holds = out["ratio"] >= GOAL  # (the goal is SQLite's: without SQLite, PostgreSQL's ratio is held to it)
+    if args.scale:
+        scale = {k: round(rs[1]["shouhou_us_per_action"] / rs[0]["shouhou_us_per_action"], 3) for k, rs in results.items()}
+        out["scale"], out["scale_goal"] = scale, SCALE_GOAL
+        out["scale_raw"] = {k: round(rs[1]["raw_us_per_action"] / rs[0]["raw_us_per_action"], 3)
+                            for k, rs in results.items()}
+        holds = holds and all(v <= SCALE_GOAL for v in scale.values())
+    out["holds"] = holds
+    out.update(ratio_of=kind, batch=args.batch, shops=args.shops, seconds=round(time.perf_counter() - started),
+               databases=[r for rs in results.values() for r in rs])
+    print(json.dumps(out))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -18,6 +18,7 @@ SQLite and PostgreSQL).
 from __future__ import annotations
 
 import functools
+import json
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -35,6 +36,7 @@ from sqlalchemy import (
     literal_column,
     null,
     select,
+    type_coerce,
     union_all,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -169,16 +171,21 @@ def metrics_for(conn: Connection, shop_id: str, at: datetime, window: timedelta,
 def metrics_at(conn: Connection, ends_at: dict[str, datetime], window: timedelta,
                handling: bool = True) -> dict[str, g.Metrics]:
     """Several shops' metrics, each over its own window (ends_at[shop] - window, ends_at[shop]]: what a
-    sweep's batch needs, the shops evaluated at their own last records. On PostgreSQL, the counter
-    statements run once for all of them (each shop's window bounds joined to its rows); elsewhere (an
-    in-process SQLite has no round trips to save) and for the handling times, shop by shop."""
-    if conn.dialect.name != "postgresql" or len(ends_at) < 2:
+    sweep's batch needs, the shops evaluated at their own last records. The counter statements run
+    once for all of them (each shop's window bounds joined to its rows, batch_statements); the
+    handling times, when wanted, shop by shop."""
+    dialect = conn.dialect.name
+    if len(ends_at) < 2 or dialect not in ("postgresql", "sqlite"):
         return {s: metrics_for(conn, s, at, window, handling) for s, at in ends_at.items()}
     shops = sorted(ends_at)
     cuts = [{**cut(ends_at[s] - window, ends_at[s]), "shop": s} for s in shops]
-    args = {f"p_{k}": [c[k] for c in cuts] for k in WINDOW_PARAMS}
+    if dialect == "postgresql":
+        args: dict[str, Any] = {f"p_{k}": [c[k] for c in cuts] for k in WINDOW_PARAMS}
+    else:  # one JSON array of each shop's bounds, as stored (the columns' own bind conversions)
+        convert = [(k, typ.dialect_impl(conn.dialect).bind_processor(conn.dialect)) for k, typ in WINDOW_PARAMS.items()]
+        args = {"p_json": json.dumps([[f(c[k]) if f else c[k] for k, f in convert] for c in cuts])}
     out: dict[str, dict[str, Any]] = {s: {} for s in shops}
-    q = batch_statements()
+    q = batch_statements(dialect)
     for shop, *counts, last_overdue, last_against in conn.execute(q["daily"], args).all():
         row = out[shop]
         row.update((name, int(n or 0)) for name, n in zip(COUNTS, counts, strict=True))
@@ -189,29 +196,35 @@ def metrics_at(conn: Connection, ends_at: dict[str, datetime], window: timedelta
     if handling:  # (its ranks are taken per shop: left to the one-shop statement)
         for s in shops:
             one = {**cut(ends_at[s] - window, ends_at[s]), "shop": s}
-            for _shop, kind, n, p50, p95 in percentiles(conn.execute(_statements("postgresql", "shop")["handling"],
+            for _shop, kind, n, p50, p95 in percentiles(conn.execute(_statements(dialect, "shop")["handling"],
                                                                       one).all()):
                 out[s].update({f"{kind}_handled": n, f"{kind}_median_s": p50, f"{kind}_p95_s": p95})
     return {s: _metrics(s, ends_at[s] - window, ends_at[s], out[s]) for s in shops}
 
 
 WINDOW_PARAMS: dict[str, Any] = {"shop": String(), "start": t.Instant(), "end": t.Instant(), "d1": ct.gov_daily.c.day.type,
-                           "d2": ct.gov_daily.c.day.type, "ha": t.Instant(), "hb": t.Instant(),
-                           **{k: Integer() for k in ("h1", "h2", "hl", "hr", "l1", "l2", "r1", "r2")}}
+                                 "d2": ct.gov_daily.c.day.type, "ha": t.Instant(), "hb": t.Instant(),
+                                 **{k: Integer() for k in ("h1", "h2", "hl", "hr", "l1", "l2", "r1", "r2")}}
 
 
 @functools.cache
-def batch_statements() -> dict[str, Any]:
+def batch_statements(dialect: str = "postgresql") -> dict[str, Any]:
     """The one-shop counter statements with their window's parameters taken from `p`, one row per shop
-    (a CTE: unnest of one array per parameter, read once), joined in each of their SELECTs: `shop_id =
-    p.shop AND day >= p.d1 ...`, one run for every shop of a batch."""
-    p = select(func.unnest(*(bindparam(f"p_{k}", type_=ARRAY(typ)) for k, typ in WINDOW_PARAMS.items()))
-               .table_valued(*(column(k, typ) for k, typ in WINDOW_PARAMS.items())).render_derived()).cte("p")
+    (a CTE read once: on PostgreSQL unnest of one array per parameter, on SQLite json_each of one JSON
+    array), joined in each of their SELECTs: `shop_id = p.shop AND day >= p.d1 ...`, one run for
+    every shop of a batch, and one statement text whatever their number (prepared once)."""
+    if dialect == "postgresql":
+        p = select(func.unnest(*(bindparam(f"p_{k}", type_=ARRAY(typ)) for k, typ in WINDOW_PARAMS.items()))
+                   .table_valued(*(column(k, typ) for k, typ in WINDOW_PARAMS.items())).render_derived()).cte("p")
+    else:
+        each = func.json_each(bindparam("p_json", type_=String())).table_valued("value")
+        p = select(*(type_coerce(func.json_extract(each.c.value, f"$[{i}]"), typ).label(k)
+                     for i, (k, typ) in enumerate(WINDOW_PARAMS.items()))).cte("p")
 
     def joined(element: Any, **_kw: Any) -> Any:
         return p.c[element.key] if isinstance(element, BindParameter) and element.key in WINDOW_PARAMS else None
 
-    one = _statements("postgresql", "shop")
+    one = _statements(dialect, "shop")
     return {name: visitors.replacement_traverse(one[name], {}, joined) for name in ("daily", "ends")}
 
 

@@ -153,6 +153,14 @@ def clone(conn: psycopg.Connection[Any], due: int, made: int, more: int) -> None
                          f"JOIN {picked} p ON x.{key} = {on}", args)
 
 
+def loaded_already(url: str, template: str, tickets: int) -> bool:
+    with admin(url) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (template,)).fetchone() is None:
+            return False
+    with psycopg.connect(url.rpartition("/")[0] + "/" + template) as conn:
+        return conn.execute("SELECT count(*) FROM tickets").fetchone() == (tickets,)
+
+
 def wait_fired(url: str, due: int, deadline: float) -> int:
     with psycopg.connect(url, autocommit=True) as conn:
         while True:
@@ -300,6 +308,8 @@ def main() -> None:
     ap.add_argument("--domain-pending", type=int, default=50_000,
                     help="pending tickets applied through the domain; the rest are copies of them, made in SQL")
     ap.add_argument("--quick", action="store_true", help="4,000 due, 20,000 pending: under two minutes")
+    ap.add_argument("--reuse", action="store_true",
+                    help="with --spread: keep the template a previous run loaded, if it holds as many tickets")
     args = ap.parse_args()
     if args.quick:
         args.due, args.pending, args.timeout = 4000, 20_000, 90.0
@@ -309,8 +319,11 @@ def main() -> None:
     # the run starts a little after loading ends: the due ones fall due from then on
     lead = 30.0 + (args.due + args.pending) / 2000
     start = datetime.now(SHANGHAI) + timedelta(seconds=lead)
-    src = recreate(args.database_url, template)
-    load(src, args.pending, args.due, args.spread, args.shops, start, args.seed, args.domain_pending)
+    if args.reuse and args.spread > 0 and loaded_already(args.database_url, template, args.due + args.pending):
+        src = args.database_url.rpartition("/")[0] + "/" + template  # (each run moves its due times on)
+    else:
+        src = recreate(args.database_url, template)
+        load(src, args.pending, args.due, args.spread, args.shops, start, args.seed, args.domain_pending)
     loaded = time.perf_counter() - started
     wait = (start - datetime.now(SHANGHAI)).total_seconds()
     print(f"loaded {args.due:,} due + {args.pending:,} pending tickets in {loaded:.0f} s; "

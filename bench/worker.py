@@ -338,8 +338,13 @@ def main() -> None:
             time.sleep(pause)  # a backlog: everything due before the run begins
         if args.spread > 0:  # the run needs its due times ahead of it: the due ones move on to start soon
             with psycopg.connect(url, autocommit=True) as conn:
-                conn.execute("UPDATE tickets SET due_at = due_at + (%s - (SELECT min(due_at) FROM tickets)) "
-                             "WHERE id < %s", (datetime.now(SHANGHAI) + timedelta(seconds=15), f"T{args.due:08d}"))
+                first = f"T{args.due:08d}"
+                conn.execute("UPDATE tickets SET due_at = due_at + (%s - (SELECT min(due_at) FROM tickets WHERE "
+                             "id < %s)) WHERE id < %s", (datetime.now(SHANGHAI) + timedelta(seconds=15), first, first))
+                # a reused template's pending ones may have come due meanwhile: they go a day past the run
+                later = datetime.now(SHANGHAI) + timedelta(seconds=args.spread + args.timeout + 600)
+                conn.execute("UPDATE tickets SET due_at = %s + make_interval(mins => hashtext(id) & 1023) "
+                             "WHERE id >= %s AND due_at < %s", (later + timedelta(days=1), first, later))
         results[label] = runner(url)
         print(f"{label:>10}: {results[label]}", file=sys.stderr)
     for label, r in results.items():

@@ -14,7 +14,7 @@ import typer
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..services.app import Shouhou
-from ..services.dispatch import Dispatcher
+from ..services.dispatch import BESIDE_SWEEPS, Dispatcher
 from .cli_common import DatabaseUrl, database_errors, load_settings, log_to_stderr, shouhou_at_head, shown
 
 log = logging.getLogger("shouhou.cli")
@@ -56,10 +56,10 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def dispatch_round(dispatcher: Dispatcher) -> int:
+def dispatch_round(dispatcher: Dispatcher, place_rounds: int = 10_000) -> int:
     """One round of the webhook dispatcher; a database away is retried on the next round."""
     try:
-        return dispatcher.run_once()
+        return dispatcher.run_once(place_rounds)
     except SQLAlchemyError as e:
         log.warning("dispatch failed, retrying: %s", e)
         return 0
@@ -91,7 +91,7 @@ def run_worker(shouhou: Shouhou, interval: float, batch: int, url: str) -> None:
             if fired:
                 log.info("fired %d", fired)
             if not stop.is_set():  # (told to stop: the outbox waits for the next start, or another worker)
-                dispatch_round(dispatcher)
+                dispatch_round(dispatcher, BESIDE_SWEEPS)  # (a backlog of events: placed over several rounds)
                 stop.wait(interval)
     except KeyboardInterrupt:
         log.info("stopped at once; the batch in progress rolled back")

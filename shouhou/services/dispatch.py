@@ -68,6 +68,9 @@ def wants(endpoint: dict[str, Any], ev: dict[str, Any]) -> bool:
             and ev["id"] > endpoint["after_event"])
 
 
+BESIDE_SWEEPS = 4  # rounds of placing events (500 each) between two sweeps of a worker that also dispatches
+
+
 class Dispatcher:
     """`run_once()` places new events and sends what is due; `shouhou dispatch`, `shouhou worker`
     and `serve` call it in a loop. Its three steps are public so that tests can stop between them."""
@@ -226,10 +229,12 @@ class Dispatcher:
                        push_next_at=now + SCHEDULE[attempts - 1] if more else None, push_error=error)
         return 0
 
-    def run_once(self) -> int:
-        """Place every new event, deliver everything due and push the site messages due; how many
-        webhook messages were delivered."""
-        for _ in range(10_000):
+    def run_once(self, place_rounds: int = 10_000) -> int:
+        """Place every new event (at most `place_rounds` rounds of 500: a dispatcher that shares its
+        process with the deadline worker catches up on a backlog over several rounds, between sweeps,
+        instead of holding the deadlines back until the whole outbox is placed), deliver everything
+        due and push the site messages due; how many webhook messages were delivered."""
+        for _ in range(place_rounds):
             if not self.place():
                 break
         delivered = self.deliver_due()

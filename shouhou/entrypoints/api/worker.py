@@ -14,6 +14,7 @@ from fastapi import FastAPI
 
 from ...adapters.webhook_sender import HttpSender
 from ...services.app import Shouhou
+from ...services.dispatch import BESIDE_SWEEPS
 from .telemetry import CountingSender, Instruments
 
 log = logging.getLogger("shouhou.api")
@@ -41,7 +42,7 @@ class Worker:
             except Exception:  # noqa: BLE001 - keep the worker alive; the batch rolled back
                 log.exception("deadline sweep failed; retrying")
             try:
-                self.dispatcher.run_once()
+                self.dispatcher.run_once(BESIDE_SWEEPS)  # a backlog of events never holds the deadlines back
             except Exception:  # noqa: BLE001 - the claims expire; the next round sends them
                 log.exception("webhook dispatch failed; retrying")
             self.stop.wait(self.interval)

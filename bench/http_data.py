@@ -17,6 +17,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
+from bench.governance_data import analyze
 from shouhou.adapters.db import make_engine, migrate
 from shouhou.adapters.uow import SqlUnitOfWork
 from shouhou.clock import SystemClock, VirtualClock
@@ -104,12 +105,7 @@ def load(url: str, tickets: int, share: float, extra_orders: int, seed: int = 15
     app.handle(c.IssueToken("staff", "O0", None, token=OWNER_TOKEN, never_expires=True), PLATFORM)
     for b in sorted({f"B{i % BUYERS:06d}" for i in range(extra_orders)}):
         app.handle(c.IssueToken("buyer", b, None, token=BUYER_PREFIX + b, never_expires=True), PLATFORM)
-    if engine.dialect.name == "postgresql":
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("VACUUM ANALYZE"))
-    else:
-        with engine.connect() as conn:
-            conn.exec_driver_sql("ANALYZE")
+    analyze(engine)  # as autovacuum would have
     engine.dispose()
     return {"tickets": mine, "orders": orders}
 

@@ -41,8 +41,9 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from sqlalchemy import JSON, Engine, Table, text
+from sqlalchemy import JSON, Engine, Table
 
+from bench.governance_data import analyze
 from shouhou.adapters import counts_sql
 from shouhou.adapters import tables as t
 from shouhou.adapters.db import make_engine, migrate
@@ -300,16 +301,6 @@ def load_bulk(url: str, spec: Spec, check_every: int = 50_000) -> None:
         counts_sql.rebuild(conn)
     analyze(engine)
     engine.dispose()
-
-
-def analyze(engine: Engine) -> None:
-    if engine.dialect.name == "postgresql":
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("VACUUM ANALYZE"))
-    else:
-        with engine.connect() as conn:
-            conn.exec_driver_sql("ANALYZE")
-            conn.commit()
 
 
 # -- where the data lives: a SQLite file or a PostgreSQL database, and two copies ---------------------

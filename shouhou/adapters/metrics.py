@@ -124,6 +124,15 @@ def _families(conn: Connection, start: datetime, end: datetime, scope: str, hand
     out: dict[str, dict[str, Any]] = defaultdict(dict)
     q = _statements(conn.dialect.name, scope)
     args = {**cut(start, end), **params}
+    _counted(conn, q, args, out)
+    if not handling:
+        return out
+    _handled(conn, q["handling"], args, out)
+    return out
+
+
+def _counted(conn: Connection, q: dict[str, Any], args: dict[str, Any], out: dict[str, dict[str, Any]]) -> None:
+    """The counters' figures (q's "daily" and "ends" statements) into out[shop]."""
     for shop, *counts, last_overdue, last_against in conn.execute(q["daily"], args).all():
         row = out[shop]
         row.update((name, int(n or 0)) for name, n in zip(COUNTS, counts, strict=True))
@@ -131,14 +140,12 @@ def _families(conn: Connection, start: datetime, end: datetime, scope: str, hand
         _newest(row, _aware(last_against))
     for shop, kind, n, last in conn.execute(q["ends"], args).all():
         _add_end(out[shop], kind, n, last)
-    if not handling:
-        return out
-    for shop, kind, n, p50, p95 in percentiles(conn.execute(q["handling"], args).all()):
-        row = out[shop]
-        row[f"{kind}_handled"] = n
-        row[f"{kind}_median_s"] = p50
-        row[f"{kind}_p95_s"] = p95
-    return out
+
+
+def _handled(conn: Connection, statement: Any, args: dict[str, Any], out: dict[str, dict[str, Any]]) -> None:
+    """The handling times' counts, medians and P95s into out[shop]."""
+    for shop, kind, n, p50, p95 in percentiles(conn.execute(statement, args).all()):
+        out[shop].update({f"{kind}_handled": n, f"{kind}_median_s": p50, f"{kind}_p95_s": p95})
 
 
 def _add_end(row: dict[str, Any], kind: str, n: Any, last: Any) -> None:
@@ -185,20 +192,10 @@ def metrics_at(conn: Connection, ends_at: dict[str, datetime], window: timedelta
         convert = [(k, typ.dialect_impl(conn.dialect).bind_processor(conn.dialect)) for k, typ in WINDOW_PARAMS.items()]
         args = {"p_json": json.dumps([[f(c[k]) if f else c[k] for k, f in convert] for c in cuts])}
     out: dict[str, dict[str, Any]] = {s: {} for s in shops}
-    q = batch_statements(dialect)
-    for shop, *counts, last_overdue, last_against in conn.execute(q["daily"], args).all():
-        row = out[shop]
-        row.update((name, int(n or 0)) for name, n in zip(COUNTS, counts, strict=True))
-        _newest(row, _aware(last_overdue))
-        _newest(row, _aware(last_against))
-    for shop, kind, n, last in conn.execute(q["ends"], args).all():
-        _add_end(out[shop], kind, n, last)
+    _counted(conn, batch_statements(dialect), args, out)
     if handling:  # (its ranks are taken per shop: left to the one-shop statement)
-        for s in shops:
-            one = {**cut(ends_at[s] - window, ends_at[s]), "shop": s}
-            for _shop, kind, n, p50, p95 in percentiles(conn.execute(_statements(dialect, "shop")["handling"],
-                                                                      one).all()):
-                out[s].update({f"{kind}_handled": n, f"{kind}_median_s": p50, f"{kind}_p95_s": p95})
+        for one in cuts:  # (each holds its shop)
+            _handled(conn, _statements(dialect, "shop")["handling"], one, out)
     return {s: _metrics(s, ends_at[s] - window, ends_at[s], out[s]) for s in shops}
 
 

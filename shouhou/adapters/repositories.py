@@ -118,8 +118,9 @@ class Repository(Generic[A]):
     def lock(self, idents: Iterable[str]) -> None:
         """Take the rows' locks in id order (PostgreSQL; SQLite's transaction holds the database's write
         lock already), whether or not they were loaded before, so that transactions that lock the same
-        rows wait for each other instead of deadlocking."""
-        ids = sorted(set(idents))
+        rows wait for each other instead of deadlocking. Rows this transaction read under their lock
+        already (`current`) are held: not asked for again."""
+        ids = sorted(set(idents) - self.current)
         if ids and self.uow.dialect == "postgresql":
             self.uow.conn.execute(select(self.table.c.id).where(self.table.c.id.in_(ids))
                                   .order_by(self.table.c.id).with_for_update())

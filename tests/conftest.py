@@ -1,6 +1,7 @@
 """Shared fixtures. The integration tier runs on the database named by SHOUHOU_TEST_DATABASE_URL
-(default: a SQLite file in a temporary folder); .ci/run runs the whole suite once on SQLite and once
-on PostgreSQL. Under CI=true an unreachable PostgreSQL fails the run instead of skipping."""
+(default: a SQLite file in a temporary folder); .ci/run runs the whole suite on SQLite, then the tests
+that use the database on PostgreSQL (pytest_collection_modifyitems below). Under CI=true an
+unreachable PostgreSQL fails the run instead of skipping."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, make_url, text
+from sqlalchemy.pool import NullPool
 
 from shouhou.adapters.db import create_schema, drop_schema, make_engine
 from shouhou.adapters.notifier import MemoryNotifier
@@ -34,16 +36,67 @@ START = datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI)
 
 
 def database_url(tmp_dir: Path) -> str:
-    return os.environ.get("SHOUHOU_TEST_DATABASE_URL") or f"sqlite:///{tmp_dir / 'test.db'}"
+    """This test process's database: SHOUHOU_TEST_DATABASE_URL, or a SQLite file of its own. Under
+    pytest-xdist each worker process (gw0, gw1, ...) gets a PostgreSQL database of its own, named after
+    the given one (shouhou_ci -> shouhou_ci_gw0), since every test empties the tables it runs on."""
+    url = os.environ.get("SHOUHOU_TEST_DATABASE_URL")
+    if not url:
+        return f"sqlite:///{tmp_dir / 'test.db'}"
+    return worker_database(url)
+
+
+def worker_database(url: str) -> str:
+    """`url` with this xdist worker's suffix on its database name (unchanged outside xdist and for SQLite)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker or not url.startswith("postgres"):
+        return url
+    parsed = make_url(url)
+    return parsed.set(database=f"{parsed.database}_{worker}").render_as_string(hide_password=False)
 
 
 def is_postgres() -> bool:
     return (os.environ.get("SHOUHOU_TEST_DATABASE_URL") or "").startswith("postgres")
 
 
+def _create_database(url: str) -> None:
+    """CREATE DATABASE for `url` on its server when it is missing (an xdist worker's own database)."""
+    parsed = make_url(url)
+    admin = create_engine(parsed.set(database="postgres"), poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                            {"n": parsed.database}).first() is None:
+                conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
+    finally:
+        admin.dispose()
+
+
 @pytest.fixture(scope="session")
 def db_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    return database_url(tmp_path_factory.mktemp("db"))
+    url = database_url(tmp_path_factory.mktemp("db"))
+    if url != os.environ.get("SHOUHOU_TEST_DATABASE_URL", url):  # an xdist worker's own PostgreSQL database
+        try:
+            _create_database(url)
+        except Exception as e:  # noqa: BLE001 - any connection failure
+            if os.environ.get("CI") == "true":
+                pytest.fail(f"database {url} could not be created under CI=true: {e}")
+            pytest.skip(f"database {url} could not be created: {e}")
+    return url
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On PostgreSQL, only the tests that use the database run: .ci/run runs the whole suite on SQLite
+    first, and a test that never touches the test database (a pure domain test, a page rendered from
+    fixed data, a CLI run on its own SQLite file) would only run again, unchanged. A test uses the
+    database when it asks for `db_url` (directly or through `engine`, `app`, ...) or is marked
+    `postgres`. The ones left out are reported as deselected."""
+    if not is_postgres():
+        return
+    keep = [i for i in items if "db_url" in getattr(i, "fixturenames", ()) or i.get_closest_marker("postgres")]
+    if len(keep) < len(items):
+        kept = set(map(id, keep))
+        config.hook.pytest_deselected(items=[i for i in items if id(i) not in kept])
+        items[:] = keep
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sqlalchemy import Engine
+
 from shouhou.entrypoints.scenario import run_file
 from shouhou.policies import MEASURES
 
@@ -54,10 +56,10 @@ steps:
 """
 
 
-def test_a_scenario_reaches_the_high_risk_step_and_refunds_at_once(tmp_path: Path) -> None:
+def test_a_scenario_reaches_the_high_risk_step_and_refunds_at_once(tmp_path: Path, engine: Engine) -> None:
     path = tmp_path / "gov_ks_high_risk.yaml"
     path.write_text(_scenario(), encoding="utf-8")
-    outcome = run_file(path)
+    outcome = run_file(path, engine=engine)  # the suite's database: SQLite, or PostgreSQL in its run
     assert outcome.passed, "\n".join(outcome.failures)
     assert outcome.expectations == 16
     applied = [e for e in outcome.events if e["type"] == "measure_applied"]

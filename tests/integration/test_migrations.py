@@ -25,7 +25,7 @@ import shouhou
 from shouhou.adapters.db import migrate
 from shouhou.adapters.tables import metadata
 
-MIGRATE_DB = "shouhou_migrate_test"
+MIGRATE_DB = "shouhou_migrate_test" + (f"_{os.environ['PYTEST_XDIST_WORKER']}" if "PYTEST_XDIST_WORKER" in os.environ else "")
 
 
 def _postgres_server_url() -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, overload
 
 from sqlalchemy import Table, and_, func, insert, select, update
 from sqlalchemy.sql.expression import bindparam
@@ -205,3 +205,37 @@ class MeasureAppealRepository(Repository[MeasureAppeal]):
     def of_measure(self, measure_id: str) -> list[MeasureAppeal]:
         c = self.table.c
         return self.where(c.measure_id == measure_id, order_by=(c.filed_at, c.id))
+
+
+R = TypeVar("R", bound=Repository[Any])
+
+
+class Repo(Generic[R]):
+    """A unit of work's repository of one table, made the first time the transaction uses it: a read
+    that touches two tables of seventeen builds two repositories (issue 15: building all of them was
+    a third of a ticket GET's database side)."""
+
+    @overload
+    def __init__(self: Repo[Repository[A]], table: Table, cls: type[A]) -> None: ...
+
+    @overload
+    def __init__(self, table: Table, cls: type[Any], kind: type[R]) -> None: ...
+
+    def __init__(self, table: Table, cls: type[Any], kind: type[Any] = Repository) -> None:
+        self.table, self.cls, self.kind, self.name = table, cls, kind, ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, uow: None, owner: type) -> Repo[R]: ...
+
+    @overload
+    def __get__(self, uow: SqlUnitOfWork, owner: type | None = None) -> R: ...
+
+    def __get__(self, uow: SqlUnitOfWork | None, owner: type | None = None) -> Repo[R] | R:
+        if uow is None:
+            return self
+        repo: R = self.kind(uow, self.table, self.cls)
+        uow.__dict__[self.name] = repo  # the instance's own attribute from now on: this is not called again
+        return repo

@@ -29,7 +29,7 @@ from . import metrics as m
 from . import operations as ops
 from . import remedies_table as rt
 from . import tables as t
-from .repositories import MeasureAppealRepository, MeasureRepository, Repository
+from .repositories import MeasureAppealRepository, MeasureRepository, Repo, Repository
 from .rows import TIMELINE, insert_entries
 from .rows import columns as _columns
 from .rows import event_row as _event_row
@@ -44,6 +44,24 @@ class SqlUnitOfWork:
     recorded on the aggregates (the only way events travel), lets the reactor answer them in the
     same transaction (services.reactions: money and governance), and commits."""
 
+    shops = Repo(t.shops, Shop)
+    staff = Repo(t.staff, Staff)
+    buyers = Repo(t.buyers, Buyer)
+    orders = Repo(t.orders, Order)
+    tickets = Repo(t.tickets, Ticket)
+    reopen_requests = Repo(t.reopen_requests, ReopenRequest)
+    messages = Repo(t.site_messages, SiteMessage)
+    payouts = Repo(t.payouts, Payout)
+    clawbacks = Repo(t.clawbacks, Clawback)
+    interventions = Repo(t.interventions, Intervention)
+    appeals = Repo(t.appeals, Appeal)
+    evidence = Repo(t.evidence_items, EvidenceItem)
+    measures = Repo(t.measures, MeasureInstance, MeasureRepository)
+    measure_appeals = Repo(t.measure_appeals, MeasureAppeal, MeasureAppealRepository)
+    complaints = Repo(ct.complaints, Complaint)
+    remedies = Repo(rt.remedies, Remedy)
+    freight = Repo(ft.freight_claims, FreightClaim)
+
     def __init__(self, engine: Engine, clock: Clock, write: bool = True, reactor: Reactor | None = None) -> None:
         self.engine, self.clock, self.write, self.reactor = engine, clock, write, reactor
         self.conn: Connection
@@ -51,25 +69,8 @@ class SqlUnitOfWork:
     def __enter__(self) -> SqlUnitOfWork:
         self.conn = self.engine.connect().execution_options(shouhou_write=self.write)
         self.tx = self.conn.begin()
-        self.shops = Repository(self, t.shops, Shop)
-        self.staff = Repository(self, t.staff, Staff)
-        self.buyers = Repository(self, t.buyers, Buyer)
-        self.orders = Repository(self, t.orders, Order)
-        self.tickets = Repository(self, t.tickets, Ticket)
-        self.reopen_requests = Repository(self, t.reopen_requests, ReopenRequest)
-        self.messages = Repository(self, t.site_messages, SiteMessage)
-        self.payouts = Repository(self, t.payouts, Payout)
-        self.clawbacks = Repository(self, t.clawbacks, Clawback)
-        self.interventions = Repository(self, t.interventions, Intervention)
-        self.appeals = Repository(self, t.appeals, Appeal)
-        self.evidence = Repository(self, t.evidence_items, EvidenceItem)
-        self.measures = MeasureRepository(self, t.measures, MeasureInstance)
-        self.measure_appeals = MeasureAppealRepository(self, t.measure_appeals, MeasureAppeal)
-        self.complaints = Repository(self, ct.complaints, Complaint)
-        self.remedies = Repository(self, rt.remedies, Remedy)
-        self.freight = Repository(self, ft.freight_claims, FreightClaim)
-        self.repositories: tuple[Repository[Any], ...] = tuple(  # every one above, in the order made
-            r for r in vars(self).values() if isinstance(r, Repository))
+        for name in REPOSITORIES:  # made on first use (a read touches two or three of the 17)
+            self.__dict__.pop(name, None)
         self.committed = False
         self.journal: list[Entry] = []  # entries posted in this transaction, written at flush
         return self
@@ -80,6 +81,13 @@ class SqlUnitOfWork:
                 self.tx.rollback()
         finally:
             self.conn.close()
+
+    @property
+    def repositories(self) -> list[Repository[Any]]:
+        """The repositories this transaction used, in the order declared above (a flush writes shops
+        before orders before tickets)."""
+        made = self.__dict__
+        return [made[name] for name in REPOSITORIES if name in made]
 
     @property
     def dialect(self) -> str:
@@ -285,3 +293,6 @@ class SqlUnitOfWork:
             self.conn.execute(insert(au.automation_rules), [
                 {"shop_id": shop_id, "id": r["id"], "position": i, "action": r["action"], "conditions": r["when"],
                  "updated_at": at, "updated_by": by} for i, r in enumerate(rules)])
+
+
+REPOSITORIES = tuple(name for name, value in vars(SqlUnitOfWork).items() if isinstance(value, Repo))

@@ -77,3 +77,41 @@ def test_a_revoked_token_is_refused_at_once_on_the_lanes(clients: tuple[TestClie
                                         (b"limit=1%30", None), (b"limit=+1", None)])
 def test_which_queue_requests_the_lane_takes(query: bytes, page: dict[str, int] | None) -> None:
     assert hot_reads.queue_page(query) == page
+
+
+def _first_full_match(routes: list[object], path: str, method: str) -> object | None:
+    from starlette.routing import Match  # noqa: PLC0415
+    scope = {"type": "http", "path": path, "method": method, "root_path": ""}
+    for route in routes:
+        if route.matches(scope)[0] == Match.FULL:  # type: ignore[attr-defined]
+            return route
+    return None
+
+
+def test_the_hot_routes_are_tried_first_and_every_request_finds_the_route_it_found_before(app: Shouhou) -> None:
+    hot, plain = create_app(app), create_app(app, hot_lanes=False)
+    assert [getattr(r, "name", None) for r in hot.router.routes[:2]] == ["get_ticket", "list_tickets"]
+    probes = 0
+    for route in plain.router.routes:  # every declared route's paths, each with its methods
+        path = getattr(route, "path", None)
+        for method in sorted(getattr(route, "methods", None) or {"GET"}):
+            for sample in {hot_reads._sample(path or "/"), hot_reads._sample(path or "/").replace("/x", "/export")}:
+                a, b = _first_full_match(hot.router.routes, sample, method), _first_full_match(plain.router.routes, sample, method)
+                assert (getattr(a, "path", None), getattr(a, "name", None)) == \
+                    (getattr(b, "path", None), getattr(b, "name", None)), (method, sample)
+                probes += 1
+    assert probes > 150
+    assert list(hot.openapi()["paths"]) == list(plain.openapi()["paths"])  # the document keeps the declared order
+
+
+def test_a_route_that_could_shadow_a_hot_one_keeps_it_behind() -> None:
+    from fastapi import FastAPI  # noqa: PLC0415
+    api = FastAPI()
+    for path, name in (("/v1/tickets/export", "export"), ("/a", "a"), ("/v1/tickets/{ticket_id}", "get_ticket"),
+                       ("/v1/tickets/{ticket_id}/events", "events")):
+        api.add_api_route(path, lambda: None, name=name, methods=["GET"])
+    api.add_api_route("/v1/tickets/bulk", lambda: None, name="bulk", methods=["POST"])
+    hot = next(r for r in api.router.routes if getattr(r, "name", "") == "get_ticket")
+    hot_reads.move_forward(api.router.routes, hot)  # type: ignore[arg-type]
+    assert [getattr(r, "name", "") for r in api.router.routes if getattr(r, "name", "") in
+            ("a", "export", "get_ticket", "events", "bulk")] == ["export", "get_ticket", "a", "events", "bulk"]

@@ -91,3 +91,48 @@ def install(app: FastAPI) -> None:
             wrapped += 1
     if wrapped != len(HOT):
         raise RuntimeError(f"hot reads: found {wrapped} of the routes {sorted(HOT)}")
+    declared = [getattr(r, "path", "") for r in app.router.routes]
+    for route in [r for r in app.router.routes if isinstance(r, APIRoute) and isinstance(r.app, HotRead)]:
+        move_forward(app.router.routes, route)
+    _paths_in_declared_order(app, declared)
+
+
+def _paths_in_declared_order(app: FastAPI, declared: list[str]) -> None:
+    """The OpenAPI document lists its paths as the routes were declared, as before the move."""
+    build, rank = app.openapi, {p: i for i, p in reversed(list(enumerate(declared)))}
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            schema["paths"] = dict(sorted(schema.get("paths", {}).items(), key=lambda kv: rank.get(kv[0], len(rank))))
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _sample(path: str) -> str:
+    """A concrete path a route template matches: each parameter as one segment."""
+    return re.sub(r"{[^}]*}", "x", path)
+
+
+def _may_shadow(earlier: Any, hot: APIRoute) -> bool:
+    """Whether `earlier`, tried before `hot`, could answer a GET that `hot` matches: a GET (or
+    method-less) route whose pattern matches a path of `hot`'s, or whose paths `hot`'s matches. Unknown
+    kinds of routes count as shadowing."""
+    regex = getattr(earlier, "path_regex", None)
+    if regex is None:
+        return True
+    methods = getattr(earlier, "methods", None)
+    if methods is not None and "GET" not in methods:
+        return False  # only a partial match (405) that a later full match overrides, wherever it stands
+    return bool(regex.match(_sample(hot.path)) or hot.path_regex.match(_sample(getattr(earlier, "path", ""))))
+
+
+def move_forward(routes: list[Any], hot: APIRoute) -> None:
+    """Move a hot route up to just after the last earlier route that could shadow it: the router
+    tries the routes in order, and the ticket GET stood 25th (a fifth of its routing time was the
+    24 routes before it). What any request matches is unchanged."""
+    at = routes.index(hot)
+    keep = max((i for i in range(at) if _may_shadow(routes[i], hot)), default=-1)
+    routes.insert(keep + 1, routes.pop(at))

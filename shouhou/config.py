@@ -34,6 +34,10 @@ class Settings(BaseSettings):
         default=5.0, ge=0, le=300,
         description="how long an API process keeps a bearer token it has read (0: never): a token revoked through "
                     "another process (another serve worker, the CLI) still works for at most this long")
+    db_pool_size: int = Field(
+        default=16, ge=1, le=200,
+        description="database connections an API process keeps open (as many again at a peak): below the requests "
+                    "in flight, each extra one opened and closed a connection per request")
     access_log: bool = Field(default=True, description="the API logs one JSON line per request, with its id")
     cors_origins: list[str] = Field(
         default_factory=list, description="origins a browser may call the API from (JSON list); empty: CORS off")

@@ -102,7 +102,7 @@ def serve(
     policies = registry(settings)
     with database_errors(settings.database_url):
         db.migrate(settings.database_url)
-    engine = db.make_engine(settings.database_url)
+    engine = db.make_engine(settings.database_url, pool_size=settings.db_pool_size)
     shouhou = make_shouhou(settings, engine, policies)
     base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::', '') else host}:{port}"
     typer.echo(f"shouhou 售后: database {shown(settings.database_url)} at revision {head_revision(settings.database_url)}")

@@ -49,7 +49,7 @@ def app_from_environment() -> FastAPI:
     """The app of one `serve --workers N` worker process: settings, packs and engine from the
     environment, as the serve that started it left them."""
     settings = load_settings()
-    engine = db.make_engine(settings.database_url)
+    engine = db.make_engine(settings.database_url, pool_size=settings.db_pool_size)
     shouhou = make_shouhou(settings, engine, registry(settings))
     return create_app(shouhou, settings=settings, access_log=settings.access_log)
 

@@ -107,3 +107,17 @@ def test_a_worker_process_builds_its_app_from_the_environment(url: str, monkeypa
     with TestClient(app) as client:
         r = client.get("/healthz")
     assert r.status_code == 200 and r.json()["status"] == "ok" and r.headers["x-request-id"]
+
+
+def test_a_served_app_keeps_the_pool_of_shouhou_db_pool_size(url: str, served: list[dict[str, Any]],
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pool keeps SHOUHOU_DB_POOL_SIZE connections open (16 by default) and opens as many again at a
+    peak, in `serve`'s own process and in each worker process it starts."""
+    result = runner.invoke(cli.app, ["serve", "--database-url", url, "--port", "8125"])
+    assert result.exit_code == 0, result.output
+    pool = served[0]["app"].state.shouhou.engine.pool
+    assert (pool.size(), pool._max_overflow) == (16, 16)  # noqa: SLF001 - QueuePool has no public getter
+    monkeypatch.setenv("SHOUHOU_DATABASE_URL", url)
+    monkeypatch.setenv("SHOUHOU_DB_POOL_SIZE", "3")
+    pool = serving.app_from_environment().state.shouhou.engine.pool
+    assert (pool.size(), pool._max_overflow) == (3, 3)  # noqa: SLF001

@@ -51,7 +51,7 @@ def app_from_environment() -> FastAPI:
     settings = load_settings()
     engine = db.make_engine(settings.database_url, pool_size=settings.db_pool_size)
     shouhou = make_shouhou(settings, engine, registry(settings))
-    return create_app(shouhou, settings=settings, access_log=settings.access_log)
+    return create_app(shouhou, settings=settings, access_log=settings.access_log, settle_heap=True)
 
 
 def multiprocess_metrics() -> str | None:
@@ -73,7 +73,8 @@ def run(shouhou: Shouhou, settings: Settings, *, host: str, port: int, workers: 
     (uvicorn's supervisor) beside them."""
     if workers == 1:
         app = create_app(shouhou, worker=background, worker_interval=settings.worker_interval,
-                         worker_batch=settings.worker_batch, settings=settings, access_log=settings.access_log)
+                         worker_batch=settings.worker_batch, settings=settings, access_log=settings.access_log,
+                         settle_heap=True)
         uvicorn.run(app, host=host, port=port, **UVICORN)
         return
     saved = {k: os.environ.get(k) for k in ("PROMETHEUS_MULTIPROC_DIR", "SHOUHOU_DATABASE_URL", "SHOUHOU_ACCESS_LOG")}

@@ -4,6 +4,7 @@ dispatcher) per serve. uvicorn.run is replaced: no port is opened, no process st
 
 from __future__ import annotations
 
+import gc
 import os
 from pathlib import Path
 from typing import Any
@@ -121,3 +122,26 @@ def test_a_served_app_keeps_the_pool_of_shouhou_db_pool_size(url: str, served: l
     monkeypatch.setenv("SHOUHOU_DB_POOL_SIZE", "3")
     pool = serving.app_from_environment().state.shouhou.engine.pool
     assert (pool.size(), pool._max_overflow) == (3, 3)  # noqa: SLF001
+
+
+def test_a_served_app_freezes_what_its_startup_made_and_a_test_app_does_not(
+    url: str, served: list[dict[str, Any]],
+) -> None:
+    """`serve` builds its app with settle_heap: at startup the objects made so far leave the garbage
+    collector's generations (gc.freeze), so full collections stop walking them. An app made without
+    it (the tests' own) leaves the collector alone."""
+    gc.unfreeze()
+    try:
+        result = runner.invoke(cli.app, ["serve", "--database-url", url, "--port", "8126", "--no-worker"])
+        assert result.exit_code == 0, result.output
+        (call,) = served
+        assert gc.get_freeze_count() == 0  # built, not started
+        with TestClient(call["app"]) as client:
+            assert client.get("/healthz").status_code == 200
+            assert gc.get_freeze_count() > 50_000
+        gc.unfreeze()
+        with TestClient(serving.create_app(call["app"].state.shouhou)) as client:
+            assert client.get("/healthz").status_code == 200
+            assert gc.get_freeze_count() == 0
+    finally:
+        gc.unfreeze()

@@ -23,12 +23,14 @@ from .worker import lifespan
 def create_app(shouhou: Shouhou, *, worker: bool = False, worker_interval: float = 1.0,
                worker_batch: int = 200, settings: Settings | None = None,
                instruments: telemetry.Instruments | None = None, access_log: bool = False,
-               hot_lanes: bool = True) -> FastAPI:
+               hot_lanes: bool = True, settle_heap: bool = False) -> FastAPI:
     """The API over `shouhou`; with `worker`, a deadline worker sweeps every `worker_interval`
     seconds, `worker_batch` due actions at a time, while the app runs. The edge's settings (body
     limit, rate limits, CORS) come from `settings`, or from the environment (SHOUHOU_*) without it.
     Metrics go to `instruments` (the process's own unless given); `access_log`: a log line per request.
-    `hot_lanes`: the two hot reads skip FastAPI's parameter solving when they can (hot_reads.py)."""
+    `hot_lanes`: the two hot reads skip FastAPI's parameter solving when they can (hot_reads.py).
+    `settle_heap`: at startup, freeze what was made so far out of the garbage collector's reach
+    (`serve` does; see api/worker.lifespan)."""
     settings = settings or Settings()
     instruments = instruments or telemetry.Instruments.for_process()
     app = FastAPI(
@@ -37,7 +39,7 @@ def create_app(shouhou: Shouhou, *, worker: bool = False, worker_interval: float
         description="After-sales engine: tickets whose deadlines act by themselves, policy packs for "
                     "Kuaishou (快手小店) and Douyin (抖店). Errors: `{code, message_zh, message_en, rules}`.",
         lifespan=lifespan(shouhou, worker=worker, interval=worker_interval, batch=worker_batch,
-                          instruments=instruments),
+                          instruments=instruments, settle=settle_heap),
         responses=ERRORS,
         default_response_class=SafeJSONResponse,
         docs_url=None, redoc_url=None,  # served by the web package from local assets

@@ -3,6 +3,7 @@ serving process (serving.run starts it; create_app(worker=True) runs it from the
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import socket
@@ -57,13 +58,20 @@ class Worker:
         self.thread.join(timeout=10)
 
 
-def lifespan(shouhou: Shouhou, *, worker: bool, interval: float, batch: int,
-             instruments: Instruments) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
-    """The app's lifespan: with `worker`, a Worker sweeps from startup until shutdown."""
+def lifespan(shouhou: Shouhou, *, worker: bool, interval: float, batch: int, instruments: Instruments,
+             settle: bool = False) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """The app's lifespan: with `worker`, a Worker sweeps from startup until shutdown. With `settle`
+    (a served process), what startup made is moved out of the garbage collector's reach (gc.freeze):
+    the framework's objects, the app's, its OpenAPI document, about 200,000 that live as long as the
+    process, which every full collection walked, a pause of 40 to 80 ms in the middle of requests."""
 
     @asynccontextmanager
-    async def span(_: FastAPI) -> AsyncIterator[None]:
+    async def span(app: FastAPI) -> AsyncIterator[None]:
         w = Worker(shouhou, interval, batch, instruments).start() if worker else None
+        if settle:
+            app.openapi()
+            gc.collect()
+            gc.freeze()
         try:
             yield
         finally:

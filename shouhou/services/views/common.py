@@ -20,7 +20,9 @@ class HasDeadline(Protocol):
 
 
 def iso(at: datetime | None) -> str | None:
-    return None if at is None else at.astimezone(SHANGHAI).isoformat()
+    if at is None:
+        return None
+    return (at if at.tzinfo is SHANGHAI else at.astimezone(SHANGHAI)).isoformat()  # read back: already
 
 
 def due(obj: HasDeadline) -> dict[str, Any] | None:

@@ -7,11 +7,10 @@ from collections.abc import Iterable, Sequence
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, overload
 
-from sqlalchemy import Table, and_, func, insert, select, update
-from sqlalchemy.sql.expression import bindparam
+from sqlalchemy import Table, and_, func, insert, select
 
 from ..domain.governance import MeasureAppeal, MeasureInstance
-from .rows import Query, by_column
+from .rows import Query, by_column, update_many
 from .rows import columns as _columns
 from .rows import from_row as _from_row
 from .rows import to_row as _to_row
@@ -166,8 +165,7 @@ class Repository(Generic[A]):
                 self.seen[key] = (obj, now)
             touched.append(obj)
         for cols, rows in changes.items():
-            set_: dict[str, Any] = {c: bindparam(f"v_{c}") for c in cols}
-            self.uow.conn.execute(update(self.table).where(self.table.c.id == bindparam("k_id")).values(set_), rows)
+            update_many(self.table, cols).run(self.uow.conn, rows)
         return touched
 
 

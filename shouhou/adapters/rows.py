@@ -10,7 +10,8 @@ import sys
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Dialect, Select, Table, bindparam, insert, select
+from sqlalchemy import Connection, Dialect, Select, Table, bindparam, insert, select, update
+from sqlalchemy.exc import DBAPIError
 
 from ..domain.events import Event
 from ..domain.ledger import Entry
@@ -95,6 +96,46 @@ class Query:
     def scalar(self, conn: Connection, **params: Any) -> Any:
         """The first column of the first row (a count)."""
         return self.rows(conn, **params)[0][0]
+
+
+class UpdateMany:
+    """`UPDATE table SET <cols> WHERE id = ...` for many rows, compiled once per dialect and run with
+    the driver's executemany, each value through its column type's bind processor: what SQLAlchemy's
+    executemany does, without building and processing every row's parameters through its compiler
+    (about a tenth of a sweep on SQLite, issue 15). Rows are {"k_id": id, "v_<col>": value, ...}.
+    The driver's errors reach the caller as SQLAlchemy's (IntegrityError, OperationalError, ...)."""
+
+    def __init__(self, table: Table, cols: tuple[str, ...]) -> None:
+        self.stmt = (update(table).where(table.c.id == bindparam("k_id"))
+                     .values({c: bindparam(f"v_{c}") for c in cols}))
+        self._compiled: dict[str, tuple[str, tuple[str, ...] | None, list[tuple[str, Any]]]] = {}
+
+    def _compile(self, dialect: Dialect) -> tuple[str, tuple[str, ...] | None, list[tuple[str, Any]]]:
+        compiled = self.stmt.compile(dialect=dialect)
+        order = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None
+        procs = list(compiled._bind_processors.items())  # noqa: SLF001 - what SQLAlchemy itself applies
+        made = self._compiled[dialect.name] = (compiled.string, order, procs)
+        return made
+
+    def run(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
+        sql, order, procs = self._compiled.get(conn.dialect.name) or self._compile(conn.dialect)
+        for row in rows:  # the caller's own dicts, made for this statement
+            for name, process in procs:
+                row[name] = process(row[name])
+        params: list[Any] = rows if order is None else [tuple(r[n] for n in order) for r in rows]
+        dbapi = conn.dialect.loaded_dbapi
+        cursor = conn.connection.cursor()
+        try:
+            cursor.executemany(sql, params)
+        except dbapi.Error as e:
+            raise DBAPIError.instance(sql, params[:1], e, dbapi.Error) from e
+        finally:
+            cursor.close()
+
+
+@functools.cache
+def update_many(table: Table, cols: tuple[str, ...]) -> UpdateMany:
+    return UpdateMany(table, cols)
 
 
 @functools.cache

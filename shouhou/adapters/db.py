@@ -20,7 +20,7 @@ def make_engine(url: str, pool_size: int | None = None, **kw: Any) -> Engine:
     """An engine on `url`. `pool_size`: the connections kept open (and as many again at a peak, then
     waiting); None keeps SQLAlchemy's 5 + 10, enough for the CLI and the tests. `serve` passes
     SHOUHOU_DB_POOL_SIZE: with more requests in flight than connections kept, the pool opened a
-    connection for each extra request and closed it after (a quarter of a ticket GET's time at 16
+    connection for each extra request and closed it after (a third of a ticket GET's time at 16
     clients, in py-spy, issue 15)."""
     memory = url in ("sqlite://", "sqlite:///:memory:")
     if pool_size is not None and not memory:

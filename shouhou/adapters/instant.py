@@ -50,4 +50,3 @@ class Instant(TypeDecorator[datetime]):
             return (at if at.tzinfo is not None else at.replace(tzinfo=UTC)).astimezone(SHANGHAI)
 
         return process
-

@@ -311,7 +311,8 @@ def _due_query(table: Table, column: str, kind: str | None, lock: bool) -> Query
     col = table.c[column]
     now = bindparam("now", type_=col.type)
     stmt = select(col, table.c.id).where(col.is_not(None), col <= now).order_by(col, table.c.id)
-    stmt = stmt.limit(bindparam("lim", type_=Integer)).offset(bindparam("off", type_=Integer))  # SQLite: LIMIT ? OFFSET ?
+    # both as parameters: SQLite renders LIMIT ? OFFSET ?, and a literal offset would be one more bind
+    stmt = stmt.limit(bindparam("lim", type_=Integer)).offset(bindparam("off", type_=Integer))
     if kind is not None:
         pa = ops.parked_actions.c
         stmt = stmt.where(~exists().where(pa.kind == bindparam("kind", type_=pa.kind.type), pa.ident == table.c.id,

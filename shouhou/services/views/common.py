@@ -22,7 +22,8 @@ class HasDeadline(Protocol):
 def iso(at: datetime | None) -> str | None:
     if at is None:
         return None
-    return (at if at.tzinfo is SHANGHAI else at.astimezone(SHANGHAI)).isoformat()  # read back: already
+    # an instant read back from the database is in Asia/Shanghai already (adapters.instant)
+    return (at if at.tzinfo is SHANGHAI else at.astimezone(SHANGHAI)).isoformat()
 
 
 def due(obj: HasDeadline) -> dict[str, Any] | None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import sys
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -60,24 +61,16 @@ class Query:
         self._compiled: dict[str, Compiled] = {}
 
     def _compile(self, dialect: Dialect) -> Compiled:
-        compiled = self.stmt.compile(dialect=dialect)
-        binds = dict(compiled._bind_processors)  # noqa: SLF001 - what SQLAlchemy itself applies to them
-        order = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None
         procs = [(i, p) for i, c in enumerate(self.stmt.selected_columns)
                  if (p := c.type.dialect_impl(dialect).result_processor(dialect, None)) is not None]
-        made = self._compiled[dialect.name] = (compiled.string, order, binds, procs)
+        made = self._compiled[dialect.name] = (*_compiled(self.stmt, dialect), procs)
         return made
 
     def rows(self, conn: Connection, **params: Any) -> list[tuple[Any, ...]]:
         sql, order, binds, procs = self._compiled.get(conn.dialect.name) or self._compile(conn.dialect)
         if binds:
             params = {k: binds[k](v) if k in binds else v for k, v in params.items()}
-        cursor = conn.connection.cursor()
-        try:
-            cursor.execute(sql, params if order is None else tuple(params[n] for n in order))
-            found = cursor.fetchall()
-        finally:
-            cursor.close()
+        found = _on_driver(conn, sql, params if order is None else tuple(params[n] for n in order))
         if not procs:
             return [tuple(r) for r in found]
         out = []
@@ -108,29 +101,43 @@ class UpdateMany:
     def __init__(self, table: Table, cols: tuple[str, ...]) -> None:
         self.stmt = (update(table).where(table.c.id == bindparam("k_id"))
                      .values({c: bindparam(f"v_{c}") for c in cols}))
-        self._compiled: dict[str, tuple[str, tuple[str, ...] | None, list[tuple[str, Any]]]] = {}
-
-    def _compile(self, dialect: Dialect) -> tuple[str, tuple[str, ...] | None, list[tuple[str, Any]]]:
-        compiled = self.stmt.compile(dialect=dialect)
-        order = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None
-        procs = list(compiled._bind_processors.items())  # noqa: SLF001 - what SQLAlchemy itself applies
-        made = self._compiled[dialect.name] = (compiled.string, order, procs)
-        return made
+        self._compiled: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any]]] = {}
 
     def run(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
-        sql, order, procs = self._compiled.get(conn.dialect.name) or self._compile(conn.dialect)
+        made = self._compiled.get(conn.dialect.name)
+        if made is None:
+            made = self._compiled[conn.dialect.name] = _compiled(self.stmt, conn.dialect)
+        sql, order, binds = made
         for row in rows:  # the caller's own dicts, made for this statement
-            for name, process in procs:
-                row[name] = process(row[name])
-        params: list[Any] = rows if order is None else [tuple(r[n] for n in order) for r in rows]
-        dbapi = conn.dialect.loaded_dbapi
-        cursor = conn.connection.cursor()
-        try:
+            for key, process in binds.items():
+                row[key] = process(row[key])
+        _on_driver(conn, sql, rows if order is None else [tuple(r[n] for n in order) for r in rows], many=True)
+
+
+def _compiled(stmt: Any, dialect: Dialect) -> tuple[str, tuple[str, ...] | None, dict[str, Any]]:
+    """`stmt`'s SQL on `dialect`, its parameters' order (positional drivers) and their bind
+    processors by name (what SQLAlchemy itself applies to them)."""
+    compiled = stmt.compile(dialect=dialect)
+    order = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None
+    return compiled.string, order, dict(compiled._bind_processors)  # noqa: SLF001
+
+
+def _on_driver(conn: Connection, sql: str, params: Any, many: bool = False) -> Sequence[Any]:
+    """`sql` on the connection's driver cursor, inside its transaction: the rows (none for `many`,
+    an executemany). The driver's errors reach the caller as SQLAlchemy's (IntegrityError,
+    OperationalError, DataError, ...), as from conn.execute: what the services catch."""
+    dbapi = conn.dialect.loaded_dbapi
+    cursor = conn.connection.cursor()
+    try:
+        if many:
             cursor.executemany(sql, params)
-        except dbapi.Error as e:
-            raise DBAPIError.instance(sql, params[:1], e, dbapi.Error) from e
-        finally:
-            cursor.close()
+            return ()
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+    except dbapi.Error as e:
+        raise DBAPIError.instance(sql, params[:1] if many else params, e, dbapi.Error) from e
+    finally:
+        cursor.close()
 
 
 @functools.cache

@@ -1,7 +1,8 @@
-"""A flush's changed rows go out through rows.UpdateMany: one executemany on the driver's cursor per
-set of changed columns, each value through its column type (an instant stored as UTC and read back
-the same; JSON and booleans as the dialect wants them), and a refusal by the database raised as
-SQLAlchemy's own error, which the services catch, with nothing of the batch written."""
+"""Statements run straight on the driver (rows.Query, rows.UpdateMany). A flush's changed rows go
+out through rows.UpdateMany: one executemany on the driver's cursor per set of changed columns, each
+value through its column type (an instant stored as UTC and read back the same; JSON and booleans as
+the dialect wants them). A refusal by the database, from either, is raised as SQLAlchemy's own error,
+which the services catch, and nothing of a refused batch is written."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import Engine, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from shouhou.adapters import tables as t
-from shouhou.adapters.rows import update_many
+from shouhou.adapters.rows import by_column, update_many
 from shouhou.adapters.uow import SqlUnitOfWork
 from shouhou.clock import VirtualClock
 from shouhou.domain.shops import Shop
@@ -53,3 +54,10 @@ def test_a_refused_row_raises_sqlalchemys_error_and_the_transaction_writes_nothi
         update_many(t.shops, ("name",)).run(conn, [{"k_id": "S0", "v_name": "甲"}, {"k_id": "S1", "v_name": None}])
     with engine.connect() as conn:
         assert conn.execute(select(t.shops.c.name).order_by(t.shops.c.id)).scalars().all() == ["店 0", "店 1"]
+
+
+def test_a_query_the_driver_refuses_raises_sqlalchemys_error(engine: Engine) -> None:
+    """rows.Query (the hot reads, the due scans) raises as conn.execute would: the services catch
+    SQLAlchemy's DataError and OperationalError, never a driver's own exception."""
+    with engine.connect() as conn, pytest.raises(DBAPIError):
+        by_column(t.shops, "id").rows(conn, value=object())  # no driver can bind it

@@ -45,13 +45,18 @@ def database_url(tmp_dir: Path) -> str:
     return worker_database(url)
 
 
-def worker_database(url: str) -> str:
-    """`url` with this xdist worker's suffix on its database name (unchanged outside xdist and for SQLite)."""
+def worker_name(name: str) -> str:
+    """`name` with this xdist worker's suffix (shouhou_ci -> shouhou_ci_gw0); unchanged outside xdist."""
     worker = os.environ.get("PYTEST_XDIST_WORKER")
-    if not worker or not url.startswith("postgres"):
+    return f"{name}_{worker}" if worker else name
+
+
+def worker_database(url: str) -> str:
+    """`url` with this xdist worker's suffix on its database name (unchanged for SQLite)."""
+    if not url.startswith("postgres"):
         return url
     parsed = make_url(url)
-    return parsed.set(database=f"{parsed.database}_{worker}").render_as_string(hide_password=False)
+    return parsed.set(database=worker_name(parsed.database or "")).render_as_string(hide_password=False)
 
 
 def is_postgres() -> bool:
@@ -92,10 +97,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     `postgres`. The ones left out are reported as deselected."""
     if not is_postgres():
         return
-    keep = [i for i in items if "db_url" in getattr(i, "fixturenames", ()) or i.get_closest_marker("postgres")]
-    if len(keep) < len(items):
-        kept = set(map(id, keep))
-        config.hook.pytest_deselected(items=[i for i in items if id(i) not in kept])
+    keep: list[pytest.Item] = []
+    drop: list[pytest.Item] = []
+    for item in items:
+        uses = "db_url" in getattr(item, "fixturenames", ()) or item.get_closest_marker("postgres")
+        (keep if uses else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
         items[:] = keep
 
 

@@ -25,7 +25,9 @@ import shouhou
 from shouhou.adapters.db import migrate
 from shouhou.adapters.tables import metadata
 
-MIGRATE_DB = "shouhou_migrate_test" + (f"_{os.environ['PYTEST_XDIST_WORKER']}" if "PYTEST_XDIST_WORKER" in os.environ else "")
+from ..conftest import worker_name
+
+MIGRATE_DB = worker_name("shouhou_migrate_test")  # each xdist worker its own
 
 
 def _postgres_server_url() -> str | None:
